@@ -1,0 +1,7 @@
+"""`python -m unsound` runs the same CLI as the `cargo-unsound` executable."""
+
+from __future__ import annotations
+
+from unsound.cli.entry import main
+
+raise SystemExit(main())

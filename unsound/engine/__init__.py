@@ -1,0 +1,1 @@
+"""Workspace discovery, source files, parsing, matching and scanning."""

@@ -1,0 +1,1 @@
+"""Formatters: each sees only `Finding` and `Report`, never the engine."""

