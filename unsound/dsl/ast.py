@@ -1,0 +1,156 @@
+"""The rule-file AST: what the Lark transformer produces, with source spans for error messages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from unsound.model import Severity
+
+
+@dataclass(frozen=True)
+class SrcSpan:
+    """Where a construct sits in its rule file (1-based line and column, code points)."""
+
+    path: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+
+@dataclass(frozen=True)
+class CodeBlock:
+    """Rust code between backticks: a pattern or an example.
+
+    `line`/`column` locate the first character of the code itself (after the backticks) so that a
+    tree-sitter error inside the code maps back to the rule file.
+    """
+
+    code: str
+    span: SrcSpan
+    line: int
+    column: int
+
+
+# Conditions -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IsShape:
+    var: str
+    shape: str
+    span: SrcSpan
+
+
+@dataclass(frozen=True)
+class HasLifetime:
+    var: str
+    lifetime_var: str | None
+    span: SrcSpan
+
+
+@dataclass(frozen=True)
+class MatchesRegex:
+    var: str
+    regex: str
+    span: SrcSpan
+
+
+@dataclass(frozen=True)
+class FlowsInto:
+    var: str
+    target: str | None  # None means the function's return value; else a metavariable name
+    via: str | None
+    span: SrcSpan
+
+
+@dataclass(frozen=True)
+class Holds:
+    var: str
+    shape: str
+    via: str | None
+    span: SrcSpan
+
+
+@dataclass(frozen=True)
+class Not:
+    inner: Cond
+    span: SrcSpan
+
+
+@dataclass(frozen=True)
+class And:
+    parts: tuple[Cond, ...]
+    span: SrcSpan
+
+
+@dataclass(frozen=True)
+class Or:
+    parts: tuple[Cond, ...]
+    span: SrcSpan
+
+
+Cond = IsShape | HasLifetime | MatchesRegex | FlowsInto | Holds | Not | And | Or
+
+
+# Rules ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SpanRef:
+    """A reported location: one binding, a range between two bindings, or the item header."""
+
+    start: str | None  # None means the matched item's header
+    end: str | None
+    span: SrcSpan
+
+
+@dataclass(frozen=True)
+class Labelled:
+    ref: SpanRef
+    label: str
+
+
+@dataclass(frozen=True)
+class Example:
+    kind: str  # "bad" | "good"
+    code: CodeBlock
+
+
+@dataclass(frozen=True)
+class SeverityIf:
+    severity: Severity
+    cond: Cond
+    span: SrcSpan
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One `key value` line of a rule, before the rule is assembled (keeps its span for checks)."""
+
+    key: str
+    value: object
+    span: SrcSpan
+
+
+@dataclass(frozen=True)
+class RuleAst:
+    id: str
+    span: SrcSpan
+    title: str
+    severity: Severity
+    severity_ifs: tuple[SeverityIf, ...]
+    security: float | None
+    cwe: tuple[int, ...]
+    tags: tuple[str, ...]
+    precision: str | None
+    enabled: bool
+    patterns: tuple[CodeBlock, ...]
+    conditions: tuple[Cond, ...]
+    message: str
+    message_span: SrcSpan
+    location: Labelled | None
+    related: tuple[Labelled, ...]
+    examples: tuple[Example, ...]
+    help: str
+    source_path: str

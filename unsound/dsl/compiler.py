@@ -1,0 +1,230 @@
+"""Rule ASTs → `CompiledRule`s: patterns compiled, names checked, prefilter derived."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from unsound.dsl import ast
+from unsound.dsl.pattern import Pattern, compile_pattern
+from unsound.dsl.shapes import SHAPES
+from unsound.errors import RuleError
+from unsound.model import RuleInfo
+
+HELP_URI_BASE = "https://github.com/cargo-unsound/cargo-unsound/blob/main/docs/rules/"
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+# Words that any match of a shape condition must contain, for the literal prefilter.
+_SHAPE_WORDS: dict[str, str] = {
+    "raw-pointer": r"\*\s*(?:const|mut)\b|NonNull",
+    "mut-pointer": r"\*\s*mut\b",
+    "const-pointer": r"\*\s*const\b",
+    "non-null": r"NonNull",
+    "phantom-data": r"PhantomData",
+    "unsafe": r"\bunsafe\b",
+}
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    """A rule ready to run: its metadata, compiled patterns, conditions and prefilter."""
+
+    ast: ast.RuleAst
+    info: RuleInfo
+    patterns: tuple[Pattern, ...]
+    regexes: dict[str, re.Pattern[str]]
+    prefilter: tuple[re.Pattern[bytes], ...]  # every one must match a file's bytes
+
+    @property
+    def id(self) -> str:
+        return self.ast.id
+
+    def may_match(self, data: bytes) -> bool:
+        return all(p.search(data) for p in self.prefilter)
+
+
+def compile_rule(rule: ast.RuleAst, pack: str, source_text: str) -> CompiledRule:
+    """Compile and check one rule; raise `RuleError` with a caret at the first problem."""
+    lines = source_text.splitlines()
+    patterns = tuple(compile_pattern(block) for block in rule.patterns)
+    bound = _bound_names(patterns, rule.conditions)
+    for condition in (*rule.conditions, *(s.cond for s in rule.severity_ifs)):
+        _check_condition(condition, bound, lines)
+    _check_placeholders(rule.message, rule.message_span, bound, lines)
+    for labelled in (*([rule.location] if rule.location else []), *rule.related):
+        _check_ref(labelled.ref, bound, lines)
+        _check_placeholders(labelled.label, labelled.ref.span, bound, lines)
+    regexes = _compile_regexes(rule.conditions, lines)
+    return CompiledRule(
+        ast=rule,
+        info=_info(rule, pack),
+        patterns=patterns,
+        regexes=regexes,
+        prefilter=_prefilter(patterns, rule.conditions),
+    )
+
+
+def _info(rule: ast.RuleAst, pack: str) -> RuleInfo:
+    return RuleInfo(
+        id=rule.id,
+        title=rule.title,
+        severity=rule.severity,
+        pack=pack,
+        help_markdown=rule.help,
+        help_text=_plain(rule.help),
+        help_uri=f"{HELP_URI_BASE}{rule.id}.md",
+        tags=rule.tags,
+        cwe=rule.cwe,
+        security_severity=rule.security,
+        precision=rule.precision,
+        enabled_by_default=rule.enabled,
+    )
+
+
+def _plain(markdown: str) -> str:
+    """Markdown help as plain text: headings without `#`, code fences dropped."""
+    out = []
+    for line in markdown.splitlines():
+        if line.startswith("```"):
+            continue
+        out.append(re.sub(r"^#+\s*", "", line))
+    return "\n".join(out).strip() + "\n"
+
+
+def _bound_names(patterns: tuple[Pattern, ...], conditions: tuple[ast.Cond, ...]) -> set[str]:
+    """Names every pattern binds, plus names that conditions bind (`via $X`, `'$a`)."""
+    names = set.intersection(*(p.metavariables() for p in patterns)) if patterns else set()
+    for condition in conditions:
+        for node in _walk(condition):
+            if isinstance(node, ast.FlowsInto | ast.Holds) and node.via:
+                names.add(node.via)
+            if isinstance(node, ast.HasLifetime) and node.lifetime_var:
+                names.add(node.lifetime_var)
+    return names
+
+
+def _walk(condition: ast.Cond) -> list[ast.Cond]:
+    out: list[ast.Cond] = []
+    stack = [condition]
+    while stack:
+        node = stack.pop()
+        out.append(node)
+        if isinstance(node, ast.Not):
+            stack.append(node.inner)
+        elif isinstance(node, ast.And | ast.Or):
+            stack.extend(node.parts)
+    return out
+
+
+def _check_condition(condition: ast.Cond, bound: set[str], lines: list[str]) -> None:
+    for node in _walk(condition):
+        var = getattr(node, "var", None)
+        if var is not None and var not in bound:
+            raise _unbound(var, node.span, lines)
+        if isinstance(node, ast.FlowsInto) and node.target and node.target not in bound:
+            raise _unbound(node.target, node.span, lines)
+        if isinstance(node, ast.IsShape | ast.Holds) and node.shape not in SHAPES:
+            close = difflib.get_close_matches(node.shape, list(SHAPES), n=1)
+            hint = f"did you mean `{close[0]}`?" if close else "known shapes: " + ", ".join(SHAPES)
+            column = _find_column(lines, node.span, node.shape)
+            raise RuleError(
+                f"unknown shape `{node.shape}`",
+                path=node.span.path,
+                line=node.span.line,
+                column=column,
+                hint=hint,
+                source_line=_line(lines, node.span.line),
+                width=len(node.shape),
+            )
+
+
+def _unbound(name: str, span: ast.SrcSpan, lines: list[str]) -> RuleError:
+    needle = f"${name}" if name[:1].isupper() or name[:1] == "_" else f"'${name}"
+    return RuleError(
+        f"metavariable `{needle}` is used but never bound",
+        path=span.path,
+        line=span.line,
+        column=_find_column(lines, span, needle),
+        hint="bind it in every `match` pattern, or with `via` / `has lifetime` before using it",
+        source_line=_line(lines, span.line),
+        width=len(needle),
+    )
+
+
+def _check_placeholders(
+    text: str, span: ast.SrcSpan, bound: set[str], lines: list[str]
+) -> None:
+    for match in _PLACEHOLDER.finditer(text):
+        name = match.group(1)
+        if name not in bound:
+            raise RuleError(
+                f"`{{{name}}}` names a metavariable that is never bound",
+                path=span.path,
+                line=span.line,
+                column=_find_column(lines, span, match.group(0)),
+                hint="use a metavariable bound by the pattern or a condition",
+                source_line=_line(lines, span.line),
+                width=len(match.group(0)),
+            )
+
+
+def _check_ref(ref: ast.SpanRef, bound: set[str], lines: list[str]) -> None:
+    for name in (ref.start, ref.end):
+        if name is not None and name not in bound:
+            raise _unbound(name, ref.span, lines)
+
+
+def _compile_regexes(
+    conditions: tuple[ast.Cond, ...], lines: list[str]
+) -> dict[str, re.Pattern[str]]:
+    regexes: dict[str, re.Pattern[str]] = {}
+    for condition in conditions:
+        for node in _walk(condition):
+            if isinstance(node, ast.MatchesRegex):
+                try:
+                    regexes[node.regex] = re.compile(node.regex)
+                except re.error as exc:
+                    raise RuleError(
+                        f"bad regular expression: {exc.msg}",
+                        path=node.span.path,
+                        line=node.span.line,
+                        column=_find_column(lines, node.span, '"'),
+                        hint="regexes use Python `re` syntax",
+                        source_line=_line(lines, node.span.line),
+                    ) from None
+    return regexes
+
+
+def _prefilter(
+    patterns: tuple[Pattern, ...], conditions: tuple[ast.Cond, ...]
+) -> tuple[re.Pattern[bytes], ...]:
+    """Regexes a file must all contain for this rule to possibly match it."""
+    required: list[str] = []
+    word_sets = [p.literal_words() for p in patterns]
+    if word_sets and all(word_sets):
+        # Each pattern needs all its words; the file needs one pattern's longest word at least.
+        longest = sorted({max(ws, key=len) for ws in word_sets})
+        required.append("|".join(rf"\b{re.escape(w)}\b" for w in longest))
+    for condition in conditions:  # `where` lines are all required
+        parts = condition.parts if isinstance(condition, ast.And) else (condition,)
+        for part in parts:
+            if isinstance(part, ast.IsShape | ast.Holds) and part.shape in _SHAPE_WORDS:
+                if isinstance(part, ast.IsShape):
+                    required.append(_SHAPE_WORDS[part.shape])
+    return tuple(re.compile(r.encode("utf-8")) for r in required)
+
+
+def _find_column(lines: list[str], span: ast.SrcSpan, needle: str) -> int:
+    line = _line(lines, span.line) or ""
+    index = line.find(needle, max(0, span.column - 1))
+    return index + 1 if index >= 0 else span.column
+
+
+def _line(lines: list[str], number: int) -> str | None:
+    return lines[number - 1] if 0 < number <= len(lines) else None
+
+
+def pack_name(path: Path) -> str:
+    return path.stem

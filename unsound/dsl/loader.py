@@ -1,0 +1,76 @@
+"""Finding and loading rule files: the built-in packs and any the user names."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from importlib import resources
+from pathlib import Path
+
+from unsound.dsl.compiler import CompiledRule, compile_rule
+from unsound.dsl.parser import parse_rule_file
+from unsound.errors import RuleError
+
+RULE_SUFFIX = ".rules"
+
+
+def builtin_rule_files() -> list[tuple[str, str, str]]:
+    """(pack name, display path, text) of every built-in rule file, sorted by pack."""
+    folder = resources.files("unsound.rulesets")
+    out = []
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(RULE_SUFFIX):
+            text = entry.read_text(encoding="utf-8")
+            out.append((entry.name[: -len(RULE_SUFFIX)], f"<builtin>/{entry.name}", text))
+    return out
+
+
+def user_rule_files(paths: Sequence[Path]) -> list[tuple[str, str, str]]:
+    """Rule files from user paths: a file, or every `*.rules` under a folder."""
+    out = []
+    for path in paths:
+        if path.is_dir():
+            files = sorted(path.rglob(f"*{RULE_SUFFIX}"))
+            if not files:
+                raise RuleError(
+                    f"no `*{RULE_SUFFIX}` files in folder {path}", path=path,
+                    hint="point --rules at a rule file or a folder that holds some",
+                )
+        elif path.is_file():
+            files = [path]
+        else:
+            raise RuleError("rule file not found", path=path, hint="check the --rules path")
+        for file in files:
+            try:
+                text = file.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise RuleError(
+                    f"cannot read rule file: {exc}", path=file, hint="check the file"
+                ) from None
+            out.append((file.stem, str(file), text))
+    return out
+
+
+def compile_rule_files(files: Iterable[tuple[str, str, str]]) -> list[CompiledRule]:
+    """Parse and compile rule files; a rule id defined twice is an error."""
+    rules: list[CompiledRule] = []
+    seen: dict[str, str] = {}
+    for pack, display, text in files:
+        for rule_ast in parse_rule_file(text, display):
+            if rule_ast.id in seen:
+                raise RuleError(
+                    f"rule `{rule_ast.id}` is defined twice",
+                    path=display,
+                    line=rule_ast.span.line,
+                    column=rule_ast.span.column,
+                    hint=f"the other definition is in {seen[rule_ast.id]}; rename one",
+                    source_line=text.splitlines()[rule_ast.span.line - 1],
+                    width=len(rule_ast.id),
+                )
+            seen[rule_ast.id] = display
+            rules.append(compile_rule(rule_ast, pack, text))
+    return rules
+
+
+def load_rules(extra: Sequence[Path] = (), *, builtin: bool = True) -> list[CompiledRule]:
+    files = (builtin_rule_files() if builtin else []) + user_rule_files(extra)
+    return compile_rule_files(files)

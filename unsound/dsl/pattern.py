@@ -1,0 +1,309 @@
+"""Rust patterns with metavariables → a `PatternNode` tree and a tree-sitter query for candidates.
+
+Metavariables are rewritten to identifiers that tree-sitter-rust accepts (as ast-grep does, with
+`µ`, which Rust allows in identifiers), keeping every character position so tree-sitter errors map
+back to the rule file:
+
+    $X      → µX       any one node, bound to X (the same name twice means the same code)
+    $_      → µ_       any one node, not bound
+    $..XS   → µµµXS    any number of siblings, bound to XS
+    $..     → µµµ      any number of siblings
+    '$a     → 'µa      any lifetime, bound to a
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from tree_sitter import Node
+
+from unsound.dsl.ast import CodeBlock
+from unsound.engine.parsing import parse_rust
+from unsound.errors import RuleError
+
+_LIFETIME_VAR = re.compile(r"'\$([a-z_][a-z0-9_]*)")
+_SEQUENCE_VAR = re.compile(r"\$\.\.([A-Z_][A-Z0-9_]*)?")
+_SINGLE_VAR = re.compile(r"\$([A-Z_][A-Z0-9_]*)")
+_MV_SEQUENCE = re.compile(r"^µµµ(\w*)$")
+_MV_SINGLE = re.compile(r"^µ(\w+)$")
+
+# Wrappers tried in order: a pattern is an item, else a statement or expression, else a type.
+_ITEM = ("", "")
+_STATEMENT = ("fn µµctx() {\n", "\n}")
+_TYPE = ("type µµTy = ", ";")
+_CONTEXTS = (_ITEM, _STATEMENT, _TYPE)
+
+_SKIPPED_TOKENS = frozenset({",", "line_comment", "block_comment"})
+
+# Children a pattern may leave out: when the pattern has none of these, the target's are ignored
+# (`fn $F()` matches `pub unsafe fn f<T>() where T: Send`).
+OPTIONAL_KINDS = frozenset(
+    {
+        "visibility_modifier",
+        "function_modifiers",
+        "type_parameters",
+        "where_clause",
+        "attribute_item",
+        "inner_attribute_item",
+        "line_comment",
+        "block_comment",
+    }
+)
+
+
+@dataclass(frozen=True)
+class PatternNode:
+    """One node of a compiled pattern.
+
+    `var` is set for a metavariable ("" for `$_`/`$..`), `sequence` when it stands for any number
+    of siblings, `lifetime` when it is a lifetime metavariable. `field` is the tree-sitter field
+    name of the node in its parent, which the matcher uses to recognise optional parts.
+    """
+
+    kind: str
+    text: str
+    named: bool
+    children: tuple[PatternNode, ...] = ()
+    field: str | None = None
+    var: str | None = None
+    sequence: bool = False
+    lifetime: bool = False
+
+    def walk(self) -> Iterator[PatternNode]:
+        stack = [self]
+        while stack:
+            node = stack.pop()
+            yield node
+            stack.extend(reversed(node.children))
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """A compiled pattern: the root to match, attributes it requires, its candidate query."""
+
+    root: PatternNode
+    attributes: tuple[PatternNode, ...]
+    query: str
+    source: CodeBlock
+
+    def metavariables(self) -> set[str]:
+        names = {n.var for n in self.root.walk() if n.var}
+        for attribute in self.attributes:
+            names |= {n.var for n in attribute.walk() if n.var}
+        return names
+
+    def literal_words(self) -> set[str]:
+        """Identifiers every match must contain, for the literal prefilter."""
+        words = set()
+        for node in self.root.walk():
+            if not node.children and node.var is None and node.named and _is_word(node.text):
+                words.add(node.text)
+        return words
+
+
+def substitute_metavariables(code: str) -> str:
+    """Rewrite metavariables to µ-identifiers, keeping every character at its position."""
+    code = _LIFETIME_VAR.sub(lambda m: "'µ" + m.group(1), code)
+    code = _SEQUENCE_VAR.sub(lambda m: "µµµ" + (m.group(1) or ""), code)
+    return _SINGLE_VAR.sub(lambda m: "µ" + m.group(1), code)
+
+
+def compile_pattern(block: CodeBlock) -> Pattern:
+    """Parse a pattern in the first context where it is valid Rust; raise `RuleError` if none."""
+    code = substitute_metavariables(block.code)
+    first_error: tuple[int, int] | None = None
+    for prefix, suffix in _CONTEXTS:
+        source = (prefix + code + suffix).encode("utf-8")
+        tree = parse_rust(source)
+        error = _first_error(tree.root_node)
+        if error is None:
+            root, attributes = _extract_root(tree.root_node, prefix)
+            if root is not None:
+                pnode = _convert(root, None)
+                return Pattern(
+                    root=pnode,
+                    attributes=tuple(_convert(a, None) for a in attributes),
+                    query=_query_for(pnode),
+                    source=block,
+                )
+        elif first_error is None and prefix == "":
+            first_error = _code_position(source, error, len(prefix.encode()))
+    line, column = first_error or (0, 0)
+    raise _pattern_error(block, line, column)
+
+
+def _pattern_error(block: CodeBlock, line: int, column: int) -> RuleError:
+    code_lines = block.code.split("\n")
+    source_line = code_lines[line] if line < len(code_lines) else ""
+    file_line = block.line + line
+    file_column = (block.column if line == 0 else 1) + column
+    prefix = ""
+    if line == 0:
+        # Show the rule-file line as it is written, so the caret sits under the real text.
+        prefix = " " * (block.column - 1)
+    return RuleError(
+        "this pattern is not valid Rust in any position (item, statement, expression or type)",
+        path=block.span.path,
+        line=file_line,
+        column=file_column,
+        hint="metavariables are `$X`, `$..XS` and `'$a`; check the Rust around the caret",
+        source_line=prefix + source_line if line == 0 else source_line,
+    )
+
+
+def _code_position(source: bytes, node: Node, prefix_bytes: int) -> tuple[int, int]:
+    """(line, column in code points) of a node inside the pattern's own code."""
+    start = max(0, node.start_byte - prefix_bytes)
+    before = source[prefix_bytes : prefix_bytes + start].decode("utf-8", "replace")
+    line = before.count("\n")
+    column = len(before) - (before.rfind("\n") + 1)
+    return line, column
+
+
+def _first_error(root: Node) -> Node | None:
+    """The first ERROR or MISSING node, ignoring ERROR nodes that only hold a sequence variable."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.type == "ERROR" and _lone_sequence_var(node) is not None:
+            continue
+        if node.is_missing or node.type == "ERROR":
+            return node
+        if node.has_error:
+            stack.extend(reversed(node.children))
+    return None
+
+
+def _extract_root(source_file: Node, prefix: str) -> tuple[Node | None, list[Node]]:
+    """The pattern's own node inside its context wrapper, and any attributes before it."""
+    if prefix == _ITEM[0]:
+        nodes = _significant(source_file.named_children)
+    elif prefix == _STATEMENT[0]:
+        function = source_file.named_children[0]
+        body = function.child_by_field_name("body")
+        nodes = _significant(body.named_children) if body is not None else []
+    else:
+        type_item = source_file.named_children[0]
+        found = type_item.child_by_field_name("type")
+        return found, []
+    attributes = [n for n in nodes if n.type == "attribute_item"]
+    others = [n for n in nodes if n.type != "attribute_item"]
+    if len(others) != 1:
+        return None, []
+    root = others[0]
+    if root.type == "expression_statement" and root.named_child_count == 1:
+        last = root.children[-1]
+        if last.type != ";":
+            root = root.named_children[0]
+    return root, attributes
+
+
+def _significant(nodes: list[Node]) -> list[Node]:
+    return [n for n in nodes if n.type not in ("line_comment", "block_comment")]
+
+
+def _convert(node: Node, field: str | None) -> PatternNode:
+    """tree-sitter node → PatternNode, recognising metavariables and sequence wrappers."""
+    text = node.text.decode("utf-8") if node.text is not None else ""
+    sequence = _lone_sequence_var(node)
+    if sequence is not None:
+        return PatternNode(node.type, text, True, field=field, var=sequence, sequence=True)
+    if node.type == "lifetime":
+        ident = node.named_children[0] if node.named_children else None
+        ident_text = ident.text.decode("utf-8") if ident is not None and ident.text else ""
+        single = _MV_SINGLE.match(ident_text)
+        if single:
+            name = single.group(1)
+            return PatternNode(
+                "lifetime", text, True, field=field, var="" if name == "_" else name, lifetime=True
+            )
+    if node.child_count == 0 or _is_single_var_wrapper(node):
+        single = _MV_SINGLE.match(text.rstrip(";").strip())
+        if single and node.is_named:
+            name = single.group(1)
+            return PatternNode(node.type, text, True, field=field, var="" if name == "_" else name)
+    if node.child_count == 0:
+        return PatternNode(node.type, text, node.is_named, field=field)
+    children = []
+    for index, child in enumerate(node.children):
+        if child.type in _SKIPPED_TOKENS:
+            continue
+        children.append(_convert(child, node.field_name_for_child(index)))
+    return PatternNode(node.type, text, node.is_named, tuple(children), field=field)
+
+
+def _lone_sequence_var(node: Node) -> str | None:
+    """`µµµX` itself, or a wrapper (statement, ERROR, type parameter) that holds only it."""
+    current = node
+    while True:
+        if current.child_count == 0:
+            text = current.text.decode("utf-8") if current.text else ""
+            match = _MV_SEQUENCE.match(text)
+            return match.group(1) if match else None
+        named = [c for c in current.named_children if c.type not in _SKIPPED_TOKENS]
+        others = [c for c in current.children if not c.is_named and c.type not in (";", ",")]
+        if len(named) != 1 or others:
+            return None
+        current = named[0]
+
+
+def _is_single_var_wrapper(node: Node) -> bool:
+    """An expression statement `$X;` stands for any statement."""
+    return node.type == "expression_statement" and node.named_child_count == 1 and bool(
+        node.named_children[0].child_count == 0
+    )
+
+
+# Candidate queries ---------------------------------------------------------------------------
+
+_MAX_QUERY_DEPTH = 4
+_TEXT_KINDS = frozenset(
+    {
+        "identifier",
+        "type_identifier",
+        "field_identifier",
+        "primitive_type",
+        "self",
+        "crate",
+        "super",
+        "metavariable",
+    }
+)
+
+
+def _query_for(root: PatternNode) -> str:
+    """A tree-sitter query that every match of the pattern satisfies (a relaxation of it).
+
+    It keeps node kinds, nesting and literal identifiers down to a few levels; metavariables,
+    sequences and anonymous tokens are left out. The matcher then checks the candidate exactly.
+    """
+    counter = iter(range(1_000_000))
+    body = _query_node(root, 0, counter)
+    return f"{body} @root" if body else "(_) @root"
+
+
+def _query_node(node: PatternNode, depth: int, counter: Iterator[int]) -> str | None:
+    if node.var is not None or not node.named or node.kind == "ERROR":
+        return None
+    if depth > 0 and node.kind in OPTIONAL_KINDS:
+        # The matcher lets a pattern's all-sequence `<$..G>` match no generics at all.
+        return None
+    if not node.children:
+        if node.kind in _TEXT_KINDS and _is_word(node.text):
+            capture = f"_t{next(counter)}"
+            literal = node.text.replace("\\", "\\\\").replace('"', '\\"')
+            return f'(({node.kind}) @{capture} (#eq? @{capture} "{literal}"))'
+        return f"({node.kind})"
+    parts = []
+    if depth < _MAX_QUERY_DEPTH:
+        for child in node.children:
+            part = _query_node(child, depth + 1, counter)
+            if part is not None:
+                parts.append(part)
+    return f"({node.kind}{' ' if parts else ''}{' '.join(parts)})"
+
+
+def _is_word(text: str) -> bool:
+    return bool(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", text)) and not text.startswith("µ")

@@ -1,0 +1,99 @@
+"""Evaluation of a rule's `where` conditions on one match's bindings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tree_sitter import Node
+
+from unsound.dsl import ast
+from unsound.dsl.compiler import CompiledRule
+from unsound.engine.bindings import Bindings, Bound
+from unsound.engine.crate_index import CrateIndex
+from unsound.engine.dataflow import flows_into_return
+from unsound.engine.shapes import SHAPE_TESTS, lifetimes_in_type
+from unsound.engine.syntax import declared_type, enclosing_function, enclosing_impl, type_base_name
+
+
+@dataclass(frozen=True)
+class MatchContext:
+    """What conditions may consult beyond the bindings: the rule and the crate's items."""
+
+    rule: CompiledRule
+    crate: CrateIndex
+
+
+def evaluate(condition: ast.Cond, bindings: Bindings, context: MatchContext) -> Bindings | None:
+    """The bindings, extended with any `via`/lifetime names, if the condition holds; else None."""
+    if isinstance(condition, ast.And):
+        current: Bindings | None = bindings
+        for part in condition.parts:
+            current = evaluate(part, current, context) if current is not None else None
+        return current
+    if isinstance(condition, ast.Or):
+        for part in condition.parts:
+            result = evaluate(part, bindings, context)
+            if result is not None:
+                return result
+        return None
+    if isinstance(condition, ast.Not):
+        return bindings if evaluate(condition.inner, bindings, context) is None else None
+    bound = bindings[condition.var]
+    node = bound.node
+    if node is None:
+        return None
+    if isinstance(condition, ast.IsShape):
+        return bindings if SHAPE_TESTS[condition.shape](node) else None
+    if isinstance(condition, ast.MatchesRegex):
+        return bindings if context.rule.regexes[condition.regex].search(bound.text()) else None
+    if isinstance(condition, ast.HasLifetime):
+        return _has_lifetime(condition, bound, node, bindings)
+    if isinstance(condition, ast.FlowsInto):
+        return _flows_into(condition, bound, node, bindings)
+    return _holds(condition, bound, node, bindings, context)
+
+
+def _has_lifetime(
+    condition: ast.HasLifetime, bound: Bound, node: Node, bindings: Bindings
+) -> Bindings | None:
+    lifetimes = lifetimes_in_type(node)
+    if not lifetimes:
+        return None
+    if condition.lifetime_var is None:
+        return bindings
+    return {**bindings, condition.lifetime_var: Bound(bound.unit, (lifetimes[0],))}
+
+
+def _flows_into(
+    condition: ast.FlowsInto, bound: Bound, node: Node, bindings: Bindings
+) -> Bindings | None:
+    function = enclosing_function(node)
+    if function is None or node.type != "identifier":
+        return None
+    sink = flows_into_return(node, function)
+    if sink is None:
+        return None
+    if condition.via is None:
+        return bindings
+    return {**bindings, condition.via: Bound(bound.unit, (sink,))}
+
+
+def _holds(
+    condition: ast.Holds, bound: Bound, node: Node, bindings: Bindings, context: MatchContext
+) -> Bindings | None:
+    type_node = declared_type(node)
+    name = type_base_name(type_node)
+    if name == "Self":
+        impl = enclosing_impl(node)
+        self_type = impl.child_by_field_name("type") if impl is not None else None
+        name = type_base_name(self_type) if self_type is not None else None
+    if name is None:
+        return None
+    test = SHAPE_TESTS[condition.shape]
+    for definition in context.crate.definitions(name):
+        for field_node, field_type in definition.field_types():
+            if test(field_type):
+                if condition.via is None:
+                    return bindings
+                return {**bindings, condition.via: Bound(definition.unit, (field_node,))}
+    return None

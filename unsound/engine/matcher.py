@@ -1,0 +1,84 @@
+"""Runs a rule set over one parsed file: one combined tree-sitter query, then exact checks.
+
+Every rule's patterns become one `Query`, so a file's tree is searched once in C whatever the
+number of rules; Python only looks at the candidates the query returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cached_property
+
+from tree_sitter import Query, QueryCursor
+
+from unsound.dsl.compiler import CompiledRule
+from unsound.dsl.pattern import Pattern
+from unsound.engine.bindings import Bindings, Bound
+from unsound.engine.conditions import MatchContext, evaluate
+from unsound.engine.crate_index import CrateIndex
+from unsound.engine.findings import build_finding
+from unsound.engine.matching import match_pattern
+from unsound.engine.parsing import rust_language
+from unsound.engine.units import ParsedFile
+from unsound.model import Finding
+
+
+class RuleSetMatcher:
+    """All compiled rules, with their patterns combined into one query."""
+
+    def __init__(self, rules: Sequence[CompiledRule]) -> None:
+        self.rules = tuple(rules)
+        self._entries: list[tuple[CompiledRule, Pattern]] = [
+            (rule, pattern) for rule in self.rules for pattern in rule.patterns
+        ]
+
+    @cached_property
+    def query(self) -> Query:
+        source = "\n".join(pattern.query for _, pattern in self._entries)
+        return Query(rust_language(), source)
+
+    def wanted(self, data: bytes) -> set[str]:
+        """Ids of the rules whose literal prefilter the file passes."""
+        return {rule.id for rule in self.rules if rule.may_match(data)}
+
+    def run(self, unit: ParsedFile, crate: CrateIndex, wanted: set[str]) -> list[Finding]:
+        """Findings of the wanted rules in one file, one per (rule, primary location)."""
+        if not wanted or not self._entries:
+            return []
+        findings: dict[tuple[str, int, int], Finding] = {}
+        cursor = QueryCursor(self.query)
+        for index, captures in cursor.matches(unit.tree.root_node):
+            rule, pattern = self._entries[index]
+            if rule.id not in wanted:
+                continue
+            context = MatchContext(rule, crate)
+            for root in captures.get("root", []):
+                finding = _first_finding(root, unit, pattern, context)
+                if finding is None:
+                    continue
+                span = finding.primary.span
+                key = (rule.id, span.start_byte, span.end_byte)
+                findings.setdefault(key, finding)
+        return sorted(findings.values(), key=Finding.sort_key)
+
+
+def _first_finding(
+    root: object, unit: ParsedFile, pattern: Pattern, context: MatchContext
+) -> Finding | None:
+    from tree_sitter import Node
+
+    assert isinstance(root, Node)
+    for env in match_pattern(pattern, root):
+        bindings: Bindings | None = {
+            name: Bound(unit, value if isinstance(value, tuple) else (value,), isinstance(value, tuple))
+            for name, value in env.items()
+        }
+        for condition in context.rule.ast.conditions:
+            if bindings is None:
+                break
+            bindings = evaluate(condition, bindings, context)
+        if bindings is not None:
+            finding = build_finding(root, unit, bindings, context)
+            if finding is not None:
+                return finding
+    return None

@@ -1,0 +1,170 @@
+"""Structural matching of a compiled pattern against a candidate tree-sitter node.
+
+The candidate query has already done the cheap filtering in C; this checks the rest exactly:
+node kinds, literal tokens, metavariable consistency and `$..` sequences (with backtracking).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+
+from tree_sitter import Node
+
+from unsound.dsl.pattern import OPTIONAL_KINDS, Pattern, PatternNode
+
+Binding = Node | tuple[Node, ...]
+Env = Mapping[str, Binding]
+
+_SKIPPED = frozenset({",", "line_comment", "block_comment"})
+_FUNCTION_KINDS = frozenset({"function_item", "function_signature_item", "closure_expression"})
+
+
+def match_pattern(pattern: Pattern, candidate: Node) -> Iterator[Env]:
+    """Every way the pattern matches the candidate node (usually zero or one)."""
+    for env in match_node(pattern.root, candidate, {}):
+        if not pattern.attributes:
+            yield env
+            continue
+        attributes = _preceding_attributes(candidate)
+        yield from _match_attributes(list(pattern.attributes), attributes, env)
+
+
+def match_node(pattern: PatternNode, target: Node, env: Env) -> Iterator[Env]:
+    """Match one pattern node against one target node."""
+    if pattern.var is not None and not pattern.sequence:
+        if pattern.lifetime and target.type != "lifetime":
+            return
+        yield from _bind(pattern.var, target, env)
+        return
+    if pattern.kind != target.type:
+        return
+    if not pattern.children:
+        if target.child_count == 0 or not pattern.named:
+            if _text(target) == pattern.text:
+                yield env
+        elif _text(target) == pattern.text:
+            # A named leaf in the pattern may be a node with tokens in the target (`self`).
+            yield env
+        return
+    targets = _target_children(pattern, target)
+    patterns = _pattern_children(pattern, targets)
+    yield from _match_sequence(patterns, 0, targets, 0, env)
+
+
+def _match_sequence(
+    patterns: list[PatternNode], pi: int, targets: list[Node], ti: int, env: Env
+) -> Iterator[Env]:
+    if pi == len(patterns):
+        if ti == len(targets):
+            yield env
+        return
+    current = patterns[pi]
+    if current.sequence:
+        for end in range(ti, len(targets) + 1):
+            for bound in _bind_sequence(current.var or "", tuple(targets[ti:end]), env):
+                yield from _match_sequence(patterns, pi + 1, targets, end, bound)
+        return
+    if ti == len(targets):
+        return
+    for matched in match_node(current, targets[ti], env):
+        yield from _match_sequence(patterns, pi + 1, targets, ti + 1, matched)
+
+
+def _bind(name: str, node: Node, env: Env) -> Iterator[Env]:
+    if not name:
+        yield env
+        return
+    previous = env.get(name)
+    if previous is None:
+        yield {**env, name: node}
+    elif _binding_text(previous) == _text(node):
+        yield env
+
+
+def _bind_sequence(name: str, nodes: tuple[Node, ...], env: Env) -> Iterator[Env]:
+    if not name:
+        yield env
+        return
+    previous = env.get(name)
+    if previous is None:
+        yield {**env, name: nodes}
+    elif _binding_text(previous) == _binding_text(nodes):
+        yield env
+
+
+def _target_children(pattern: PatternNode, target: Node) -> list[Node]:
+    """The target's children that take part in matching, without the parts the pattern omits."""
+    pattern_kinds = {c.kind for c in pattern.children}
+    pattern_tokens = {c.text for c in pattern.children if not c.named}
+    drop_return = target.type in _FUNCTION_KINDS and "->" not in pattern_tokens
+    drop_let_type = target.type == "let_declaration" and ":" not in pattern_tokens
+    kept = []
+    for index, child in enumerate(target.children):
+        kind = child.type
+        if kind in _SKIPPED:
+            continue
+        if kind in OPTIONAL_KINDS and kind not in pattern_kinds:
+            continue
+        field = target.field_name_for_child(index)
+        if drop_return and (kind == "->" or field == "return_type"):
+            continue
+        if drop_let_type and (kind == ":" or field == "type"):
+            continue
+        if (
+            target.type == "let_declaration"
+            and kind == "mutable_specifier"
+            and kind not in pattern_kinds
+        ):
+            continue
+        kept.append(child)
+    return kept
+
+
+def _pattern_children(pattern: PatternNode, targets: list[Node]) -> list[PatternNode]:
+    """Pattern children, without optional parts made only of `$..` when the target has none."""
+    target_kinds = {t.type for t in targets}
+    return [
+        child
+        for child in pattern.children
+        if not (
+            child.kind in OPTIONAL_KINDS
+            and child.kind not in target_kinds
+            and all(c.sequence or not c.named for c in child.children)
+        )
+    ]
+
+
+def _preceding_attributes(node: Node) -> list[Node]:
+    attributes = []
+    sibling = node.prev_named_sibling
+    while sibling is not None and sibling.type in (
+        "attribute_item",
+        "line_comment",
+        "block_comment",
+    ):
+        if sibling.type == "attribute_item":
+            attributes.append(sibling)
+        sibling = sibling.prev_named_sibling
+    return attributes
+
+
+def _match_attributes(
+    wanted: list[PatternNode], present: list[Node], env: Env
+) -> Iterator[Env]:
+    if not wanted:
+        yield env
+        return
+    first, rest = wanted[0], wanted[1:]
+    for attribute in present:
+        for matched in match_node(first, attribute, env):
+            yield from _match_attributes(rest, present, matched)
+
+
+def _text(node: Node) -> str:
+    return node.text.decode("utf-8", "replace") if node.text is not None else ""
+
+
+def _binding_text(binding: Binding) -> str:
+    if isinstance(binding, tuple):
+        return "\x00".join(_text(n) for n in binding)
+    return _text(binding)

@@ -1,0 +1,124 @@
+"""Type shapes (`is raw-pointer`, `has lifetime`) decided on tree-sitter type nodes.
+
+A binding that names a parameter, a field or a typed `let` stands for its declared type, so
+`$P is raw-pointer` works on the parameter's name as well as on its type.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from tree_sitter import Node
+
+from unsound.engine.syntax import (
+    declared_type,
+    enclosing,
+    enclosing_function,
+    enclosing_impl,
+    has_token,
+    node_text,
+    type_base_name,
+)
+
+
+def is_pointer(node: Node, mutability: str | None = None) -> bool:
+    node = declared_type(node)
+    if node.type != "pointer_type":
+        return False
+    if mutability is None:
+        return True
+    return any(c.type == mutability or node_text(c) == mutability for c in node.children[:3])
+
+
+def is_non_null(node: Node) -> bool:
+    node = declared_type(node)
+    return node.type in ("generic_type", "type_identifier", "scoped_type_identifier") and (
+        type_base_name(node) == "NonNull"
+    )
+
+
+def is_reference(node: Node, mutable: bool = False) -> bool:
+    node = declared_type(node)
+    if node.type != "reference_type":
+        return False
+    return not mutable or any(c.type == "mutable_specifier" for c in node.children)
+
+
+def is_phantom_data(node: Node) -> bool:
+    return type_base_name(declared_type(node)) == "PhantomData"
+
+
+def in_unsafe_context(node: Node) -> bool:
+    """Declared in an `unsafe fn`, inside an `unsafe` block, or in an `unsafe impl`/trait."""
+    current: Node | None = node
+    while current is not None:
+        if current.type == "unsafe_block":
+            return True
+        if current.type in ("function_item", "function_signature_item"):
+            if has_token(current, "unsafe"):
+                return True
+        if current.type in ("impl_item", "trait_item") and has_token(current, "unsafe"):
+            return True
+        current = current.parent
+    return False
+
+
+def is_pub(node: Node) -> bool:
+    item = enclosing(
+        node,
+        {"function_item", "struct_item", "enum_item", "field_declaration", "trait_item",
+         "static_item", "const_item", "type_item", "mod_item", "union_item"},
+    )
+    if item is None:
+        return False
+    for child in item.children:
+        if child.type == "visibility_modifier":
+            return node_text(child).strip() == "pub"
+    return False
+
+
+SHAPE_TESTS: dict[str, Callable[[Node], bool]] = {
+    "raw-pointer": lambda n: is_pointer(n) or is_non_null(n),
+    "mut-pointer": lambda n: is_pointer(n, "mut"),
+    "const-pointer": lambda n: is_pointer(n, "const"),
+    "non-null": is_non_null,
+    "reference": is_reference,
+    "mut-reference": lambda n: is_reference(n, mutable=True),
+    "phantom-data": is_phantom_data,
+    "unsafe": in_unsafe_context,
+    "pub": is_pub,
+}
+
+
+def lifetimes_in_type(node: Node) -> list[Node]:
+    """Lifetime nodes written in a type, with `Self` read as the enclosing impl's self type.
+
+    Returns lifetime nodes in source order; `'_` counts (it borrows from an input, and a raw
+    pointer is still not tied to it).
+    """
+    node = declared_type(node)
+    found: list[Node] = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current.type == "lifetime":
+            found.append(current)
+            continue
+        if current.type == "type_identifier" and node_text(current) == "Self":
+            self_type = _impl_self_type(current)
+            if self_type is not None:
+                stack.append(self_type)
+            continue
+        if current.type in ("function_type", "bounded_type", "dynamic_type"):
+            # `fn(&'a T)` and `dyn Trait + 'a` do not store a lifetime-bound value in the type.
+            continue
+        stack.extend(reversed(current.children))
+    return sorted(found, key=lambda n: n.start_byte)
+
+
+def _impl_self_type(node: Node) -> Node | None:
+    function = enclosing_function(node)
+    impl = enclosing_impl(function if function is not None else node)
+    if impl is None:
+        return None
+    return impl.child_by_field_name("type")

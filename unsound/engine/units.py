@@ -1,0 +1,67 @@
+"""A parsed source file and the conversions from tree-sitter byte positions to report spans."""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+
+from tree_sitter import Node, Tree
+
+from unsound.model import Span
+
+
+@dataclass(frozen=True)
+class ParsedFile:
+    """One Rust file with its tree: the unit the matcher works on."""
+
+    rel_path: str
+    crate: str
+    data: bytes
+    tree: Tree
+    _line_starts: list[int] = field(default_factory=list, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        starts = [0]
+        index = self.data.find(b"\n")
+        while index != -1:
+            starts.append(index + 1)
+            index = self.data.find(b"\n", index + 1)
+        self._line_starts.extend(starts)
+
+    def text(self, node: Node) -> str:
+        return self.data[node.start_byte : node.end_byte].decode("utf-8", "replace")
+
+    def span(self, start_byte: int, end_byte: int) -> Span:
+        """Report span for a byte range: 1-based lines, code-point and UTF-16 columns."""
+        start_line, start_col, start_u16 = self._position(start_byte)
+        end_line, end_col, end_u16 = self._position(end_byte)
+        return Span(
+            start_line=start_line,
+            start_column=start_col,
+            end_line=end_line,
+            end_column=end_col,
+            start_utf16=start_u16,
+            end_utf16=end_u16,
+            start_byte=start_byte,
+            end_byte=end_byte,
+        )
+
+    def node_span(self, node: Node) -> Span:
+        return self.span(node.start_byte, node.end_byte)
+
+    def lines(self, first: int, last: int) -> tuple[str, ...]:
+        """The text of lines first..last (1-based, inclusive), without line endings."""
+        out = []
+        for number in range(first, last + 1):
+            start = self._line_starts[number - 1]
+            end = (
+                self._line_starts[number] if number < len(self._line_starts) else len(self.data)
+            )
+            out.append(self.data[start:end].decode("utf-8", "replace").rstrip("\r\n"))
+        return tuple(out)
+
+    def _position(self, byte: int) -> tuple[int, int, int]:
+        line_index = bisect.bisect_right(self._line_starts, byte) - 1
+        prefix = self.data[self._line_starts[line_index] : byte].decode("utf-8", "replace")
+        utf16 = len(prefix.encode("utf-16-le")) // 2
+        return line_index + 1, len(prefix) + 1, utf16 + 1
