@@ -1,0 +1,83 @@
+"""The `cargo-unsound` executable and `python -m unsound`.
+
+Cargo runs `cargo-unsound unsound ARGS…` for `cargo unsound ARGS…`, so a first word `unsound` is
+dropped. A first argument naming a subcommand dispatches to it; anything else is the scan command
+(whose optional PATH would otherwise swallow subcommand names in a plain typer group).
+Only this module turns errors into exit codes: expected errors print one clear message and exit 2,
+anything else prints one line (never a traceback, unless UNSOUND_DEBUG=1) and exits 3.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from unsound.errors import UnsoundError
+from unsound.model import ExitCode
+
+
+def _subcommands() -> dict[str, Callable[[list[str]], int]]:
+    from unsound.cli.rules_cmd import run_rules
+
+    return {"rules": run_rules}
+
+
+SUBCOMMAND_NAMES = ("rules",)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["unsound"]:
+        args = args[1:]
+    try:
+        if args and args[0] in SUBCOMMAND_NAMES:
+            return _subcommands()[args[0]](args[1:])
+        from unsound.cli.scan_cmd import run_scan
+
+        return run_scan(args)
+    except UnsoundError as exc:
+        print(exc.render(), file=sys.stderr)
+        return ExitCode.USAGE
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return ExitCode.INTERNAL
+    except Exception as exc:
+        handled = _cli_framework_exit(exc)
+        if handled is not None:
+            return handled
+        if os.environ.get("UNSOUND_DEBUG"):
+            traceback.print_exc()
+        print(
+            f"error: internal error: {type(exc).__name__}: {exc} — this is a bug in "
+            "cargo-unsound; rerun with UNSOUND_DEBUG=1 and report the output",
+            file=sys.stderr,
+        )
+        return ExitCode.INTERNAL
+
+
+def _cli_framework_exit(exc: Exception) -> int | None:
+    """Exit code for the CLI framework's own signals (usage errors, `Exit`, `Abort`).
+
+    Typer ships click vendored in recent releases and depends on click in older ones, so the
+    exception classes differ by version; recognise them by shape, not by import.
+    """
+    name = type(exc).__name__
+    if name == "Exit" and hasattr(exc, "exit_code"):
+        return int(exc.exit_code)
+    if name == "Abort":
+        print("error: interrupted", file=sys.stderr)
+        return int(ExitCode.INTERNAL)
+    show = getattr(exc, "show", None)
+    if callable(show) and hasattr(exc, "exit_code"):
+        show(file=sys.stderr)
+        return int(ExitCode.USAGE)
+    return None
+
+
+def invoke(app: Any, args: list[str], prog: str) -> int:
+    """Run a click/typer command without its own exit handling, returning our exit code."""
+    result = app.main(args=args, prog_name=prog, standalone_mode=False)
+    return int(result) if isinstance(result, int) else ExitCode.CLEAN

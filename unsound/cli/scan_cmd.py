@@ -1,0 +1,153 @@
+"""`cargo unsound [OPTIONS] [PATH]`: scan a workspace and report."""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from unsound.cli.entry import invoke
+from unsound.cli.selection import select_rules
+from unsound.errors import UsageError
+from unsound.model import ExitCode, Report, Severity
+
+
+class OutputFormat(str, Enum):
+    human = "human"
+    json = "json"
+    sarif = "sarif"
+
+
+class FailOn(str, Enum):
+    error = "error"
+    warning = "warning"
+    note = "note"
+    never = "never"
+
+
+class ColorChoice(str, Enum):
+    auto = "auto"
+    always = "always"
+    never = "never"
+
+
+app = typer.Typer(add_completion=False, rich_markup_mode=None, pretty_exceptions_enable=False)
+
+_EPILOG = (
+    "Subcommands: `cargo unsound rules list|show|check|test`. "
+    "Exit codes: 0 clean, 1 findings at or above --fail-on, 2 bad input, "
+    "3 internal error or a file not scanned."
+)
+
+
+@app.command(epilog=_EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
+def scan(
+    path: Annotated[
+        Path | None, typer.Argument(help="Workspace folder or Cargo.toml (default: cwd)")
+    ] = None,
+    manifest_path: Annotated[
+        Path | None, typer.Option("--manifest-path", help="Path to Cargo.toml")
+    ] = None,
+    package: Annotated[
+        list[str] | None, typer.Option("--package", "-p", help="Package to scan (repeatable)")
+    ] = None,
+    workspace: Annotated[
+        bool, typer.Option("--workspace", help="Scan every workspace member")
+    ] = False,
+    exclude: Annotated[
+        list[str] | None, typer.Option("--exclude", help="Member to leave out (with --workspace)")
+    ] = None,
+    all_files: Annotated[
+        bool,
+        typer.Option("--all-files", help="Scan every .rs file, not only those a target reaches"),
+    ] = False,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", help="Report format")
+    ] = OutputFormat.human,
+    output: Annotated[
+        str | None, typer.Option("--output", "-o", help="Write the report here ('-': stdout)")
+    ] = None,
+    fail_on: Annotated[
+        FailOn, typer.Option("--fail-on", help="Lowest severity that makes the exit code 1")
+    ] = FailOn.warning,
+    rules: Annotated[
+        list[Path] | None, typer.Option("--rules", help="Extra rule file or folder (repeatable)")
+    ] = None,
+    select: Annotated[
+        list[str] | None, typer.Option("--select", help="Only these rule ids or tags")
+    ] = None,
+    ignore: Annotated[
+        list[str] | None, typer.Option("--ignore", help="Leave out these rule ids or tags")
+    ] = None,
+    category: Annotated[
+        str | None, typer.Option("--category", help="SARIF automationDetails.id")
+    ] = None,
+    color: Annotated[ColorChoice, typer.Option("--color", help="Color output")] = (
+        ColorChoice.auto
+    ),
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary on stderr")] = False,
+) -> int:
+    """Find unsound uses of `unsafe` in a Rust workspace, without compiling it."""
+    from unsound.engine.scan import scan_workspace
+    from unsound.engine.workspace import find_manifest, load_workspace, select_packages
+
+    if exclude and not workspace:
+        raise UsageError("--exclude can only be used together with --workspace", hint="add --workspace")
+    compiled = select_rules(rules or [], select or [], ignore or [])
+    manifest = find_manifest(manifest_path=manifest_path, path=path, cwd=Path.cwd())
+    ws = load_workspace(manifest)
+    packages = select_packages(
+        ws, packages=package or [], workspace=workspace, exclude=exclude or []
+    )
+    report = scan_workspace(ws, packages, compiled, all_files=all_files)
+    _emit(report, output_format, output, category, color, quiet)
+    return _exit_code(report, fail_on)
+
+
+def _emit(
+    report: Report,
+    output_format: OutputFormat,
+    output: str | None,
+    category: str | None,
+    color: ColorChoice,
+    quiet: bool,
+) -> None:
+    from unsound.report.output import write_output
+
+    if output_format is OutputFormat.sarif:
+        from unsound.report.sarif import render_sarif
+
+        text = render_sarif(report, category=category)
+    elif output_format is OutputFormat.json:
+        from unsound.report.json_report import render_json
+
+        text = render_json(report)
+    else:
+        from unsound.report.text import render_text
+
+        to_terminal = output in (None, "-") and sys.stdout.isatty()
+        use_color = color is ColorChoice.always or (color is ColorChoice.auto and to_terminal)
+        text = render_text(report, color=use_color)
+    write_output(text, output)
+    if not quiet and (output_format is not OutputFormat.human or output not in (None, "-")):
+        from unsound.report.text import summary_line
+
+        print(summary_line(report), file=sys.stderr)
+
+
+def _exit_code(report: Report, fail_on: FailOn) -> int:
+    if not report.complete:
+        return ExitCode.INTERNAL
+    if fail_on is FailOn.never:
+        return ExitCode.CLEAN
+    threshold = Severity(fail_on.value).rank
+    if any(f.severity.rank >= threshold for f in report.findings):
+        return ExitCode.FINDINGS
+    return ExitCode.CLEAN
+
+
+def run_scan(args: list[str]) -> int:
+    return invoke(typer.main.get_command(app), args, "cargo unsound")
