@@ -1,0 +1,89 @@
+"""Pattern semantics: metavariables, sequences, optional parts, consistency, positions."""
+
+from __future__ import annotations
+
+from unsound.dsl.ast import CodeBlock, SrcSpan
+from unsound.dsl.pattern import compile_pattern, substitute_metavariables
+from unsound.engine.matching import match_pattern
+from unsound.engine.parsing import parse_rust
+
+
+def matches(pattern: str, code: str) -> list[str]:
+    """Text of every node in `code` the pattern matches, in source order."""
+    compiled = compile_pattern(CodeBlock(pattern, SrcSpan("t.rules", 1, 1, 1, 1), 1, 1))
+    from tree_sitter import Query, QueryCursor
+
+    from unsound.engine.parsing import rust_language
+
+    tree = parse_rust(code.encode())
+    cursor = QueryCursor(Query(rust_language(), compiled.query))
+    out = []
+    for _, captures in cursor.matches(tree.root_node):
+        for node in captures["root"]:
+            if any(True for _ in match_pattern(compiled, node)):
+                out.append(node.text.decode())
+    return out
+
+
+def test_substitution_keeps_every_character_position() -> None:
+    source = "fn $F<'$a, $..>($..XS, $_: $T)"
+    rewritten = substitute_metavariables(source)
+    assert rewritten == "fn µF<'µa, µµµ>(µµµXS, µ_: µT)"
+    assert len(rewritten) == len(source)
+
+
+def test_pattern_without_modifiers_matches_items_with_them() -> None:
+    code = "pub unsafe fn f<T>(x: T) where T: Copy {}\nfn g() {}"
+    assert matches("fn $F($..A) { $..B }", code) == [
+        "pub unsafe fn f<T>(x: T) where T: Copy {}",
+        "fn g() {}",
+    ]
+
+
+def test_sequence_in_parameters_finds_the_parameter_anywhere() -> None:
+    code = "fn a(x: u8, p: *mut u8, y: u8) {}\nfn b(p: *mut u8) {}\nfn c(x: u8) {}"
+    found = matches("fn $F($..A, $P: *mut u8, $..B) { $..C }", code)
+    assert found == ["fn a(x: u8, p: *mut u8, y: u8) {}", "fn b(p: *mut u8) {}"]
+
+
+def test_same_metavariable_twice_means_the_same_code() -> None:
+    code = "fn f() { foo(a, a); foo(a, b); }"
+    assert matches("foo($X, $X)", code) == ["foo(a, a)"]
+
+
+def test_literal_tokens_must_be_equal() -> None:
+    code = "fn f() { x.cast(); x.add(1); }"
+    assert matches("$X.cast()", code) == ["x.cast()"]
+
+
+def test_lifetime_metavariable_binds_any_lifetime_only() -> None:
+    code = "struct A<'x> { r: &'x u8 }\nstruct B<T> { r: T }"
+    assert matches("struct $S<'$a> { $..F }", code) == ["struct A<'x> { r: &'x u8 }"]
+
+
+def test_reference_pattern_does_not_match_mutable_reference() -> None:
+    code = "fn f() { g(&x); g(&mut x); }"
+    assert matches("&$X", code) == ["&x"]
+
+
+def test_impl_pattern_with_and_without_generics() -> None:
+    code = "impl<T> Tr for A<T> {}\nimpl Tr for B {}\nimpl Other for C {}"
+    assert matches("impl Tr for $T { $..I }", code) == ["impl<T> Tr for A<T> {}", "impl Tr for B {}"]
+
+
+def test_attribute_in_pattern_must_precede_the_item() -> None:
+    code = '#[no_mangle]\nextern "C" fn a() {}\nextern "C" fn b() {}'
+    assert matches('#[no_mangle] extern "C" fn $F() { $..B }', code) == ['extern "C" fn a() {}']
+
+
+def test_let_pattern_ignores_mut_and_type_annotation() -> None:
+    code = "fn f() { let mut a: u8 = 1; let b = 2; }"
+    assert matches("let $X = $V;", code) == ["let mut a: u8 = 1;", "let b = 2;"]
+
+
+def test_query_is_a_relaxation_with_literals() -> None:
+    compiled = compile_pattern(
+        CodeBlock("impl FromNapiValue for $T { $.. }", SrcSpan("t", 1, 1, 1, 1), 1, 1)
+    )
+    assert '"FromNapiValue"' in compiled.query
+    assert compiled.literal_words() == {"FromNapiValue"}
