@@ -43,3 +43,20 @@ def test_metadata_is_complete(rule: CompiledRule) -> None:
 
 def test_the_two_seed_rules_ship() -> None:
     assert {r.id for r in RULES} >= {"raw-pointer-escapes-lifetime", "napi-external-by-value"}
+
+
+DOCS = __import__("pathlib").Path(__file__).resolve().parents[2] / "docs" / "rules"
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
+def test_rule_page_is_generated_and_current(rule: CompiledRule) -> None:
+    from unsound.dsl.docs import render_rule_page
+
+    page = DOCS / f"{rule.id}.md"
+    assert page.read_text(encoding="utf-8") == render_rule_page(rule.info), (
+        "stale rule page: run `python tools/gen_rule_docs.py`"
+    )
+
+
+def test_no_rule_page_without_a_rule() -> None:
+    assert {p.stem for p in DOCS.glob("*.md")} == {r.id for r in RULES}
