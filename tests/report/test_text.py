@@ -282,6 +282,19 @@ def test_span_over_several_lines_shows_its_first_line() -> None:
     assert_snapshot("multi_line", render_text(report(multi)))
 
 
+def test_hostile_text_is_shown_not_obeyed() -> None:
+    """Escape sequences and bidi overrides from the scanned tree must not reach the terminal."""
+    source = Source(
+        "src/\x1b[8mhidden.rs",
+        "let s = \"\u202e\x1b[2K\"; pub fn f<'a>(x: &'a u8, y: *mut u8) -> D<'a> {\n",
+    )
+    hostile = finding(
+        source.loc(1, "y: *mut u8", "raw\x1b]0;title\x07 pointer"),
+        message="`y`\u2066 is stored\r\x1b[1A",
+    )
+    assert_snapshot("hostile", render_text(report(hostile)))
+
+
 def test_no_findings() -> None:
     assert_snapshot("no_findings", render_text(report(crates=3, files=41)))
 
@@ -345,6 +358,17 @@ def test_color_only_adds_escape_codes() -> None:
     assert "\x1b[" in colored
     assert ANSI.sub("", colored) == render_text(subject)
     assert "\x1b[" not in render_text(subject)
+
+
+def test_hostile_text_leaves_only_our_escape_codes() -> None:
+    source = Source("src/\x1b[8m.rs", "\x1b[2K\u202e y\x9b\n")
+    subject = report(
+        finding(source.loc(1, "y", "\x1b[0m")),
+        problems=(ScanProblem("\x1b[8m.rs", ProblemKind.NOT_SCANNED, "\x1bc"),),
+    )
+    plain = render_text(subject)
+    assert not any(c in plain for c in "\x1b\x07\x9b\u202e\r")
+    assert ANSI.sub("", render_text(subject, color=True)) == plain
 
 
 def test_carets_line_up_under_wide_characters() -> None:

@@ -23,6 +23,10 @@ Layout choices, each taken from rustc unless noted:
   another file gets a ` ::: path:line:col` block of its own.
 - A span over several lines is shown by its first line, underlined to the end of that line.
 - A tab is shown as four spaces, as rustc does, and the underline is computed on the same text.
+- The scanned tree is hostile, and file names, source lines, messages and labels all come from it:
+  control characters are shown as their Unicode "control pictures" (ESC as `␛`) and C1 controls
+  and bidirectional overrides as `�`, so a file can neither drive the terminal nor reorder what
+  a reviewer reads (Trojan Source). Each such character stays one code point, so columns hold.
 - Underlines are placed by terminal cells, not code points: a character whose
   `unicodedata.east_asian_width` is `W` (wide) or `F` (fullwidth), which covers CJK and most
   emoji, takes two cells; combining marks and format characters (categories Mn, Me, Cf) take
@@ -54,6 +58,7 @@ from unsound.model import (
 __all__ = ["display_width", "render_text"]
 
 _TAB = "    "
+_BIDI_CONTROLS = (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))
 _RESET = "\x1b[0m"
 _BOLD = "\x1b[1m"
 _BLUE = "\x1b[1;34m"
@@ -87,8 +92,8 @@ def render_text(report: Report, *, color: bool = False) -> str:
 
 
 def display_width(text: str) -> int:
-    """Terminal cells `text` takes once tabs are expanded (see the module docstring)."""
-    return sum(_char_width(char) for char in _expand_tabs(text))
+    """Terminal cells `text` takes as shown (see the module docstring)."""
+    return sum(_char_width(char) for char in _visible(text))
 
 
 def _char_width(char: str) -> int:
@@ -97,8 +102,22 @@ def _char_width(char: str) -> int:
     return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
 
 
-def _expand_tabs(text: str) -> str:
-    return text.replace("\t", _TAB)
+def _visible_table() -> dict[int, str]:
+    """Tabs to spaces; C0 controls and DEL to control pictures; C1 and bidi controls to `�`."""
+    table = {code: chr(0x2400 + code) for code in range(0x20)}
+    table[0x7F] = "\u2421"
+    table.update(dict.fromkeys(range(0x80, 0xA0), "\ufffd"))
+    table.update(dict.fromkeys(_BIDI_CONTROLS, "\ufffd"))
+    table[ord("\t")] = _TAB
+    return table
+
+
+_VISIBLE = _visible_table()
+
+
+def _visible(text: str) -> str:
+    """Text from the scanned tree as it is safe to print (see the module docstring)."""
+    return text.translate(_VISIBLE)
 
 
 # Colors.
@@ -166,8 +185,10 @@ def _render_finding(finding: Finding, rule: RuleInfo | None, style: _Style) -> l
 
 
 def _header(finding: Finding, style: _Style) -> str:
-    code = style.severity(f"{finding.severity.value}[{finding.rule_id}]", finding.severity)
-    return code + style.strong(f": {finding.message}")
+    code = style.severity(
+        f"{finding.severity.value}[{_visible(finding.rule_id)}]", finding.severity
+    )
+    return code + style.strong(f": {_visible(finding.message)}")
 
 
 def _file_blocks(finding: Finding) -> list[_FileBlock]:
@@ -197,7 +218,7 @@ def _file_lines(
 ) -> list[str]:
     pad = " " * width
     span = block.location.span
-    where = f"{block.location.path}:{span.start_line}:{span.start_column}"
+    where = f"{_visible(block.location.path)}:{span.start_line}:{span.start_column}"
     bar = style.gutter(f"{pad} |")
     arrow = "-->" if first else ":::"
     out = [] if first else [bar]
@@ -218,12 +239,12 @@ def _file_lines(
 
 def _source_line(number: int, text: str, width: int, style: _Style) -> str:
     gutter = style.gutter(f"{number:<{width}} |")
-    return f"{gutter} {_expand_tabs(text)}".rstrip()
+    return f"{gutter} {_visible(text)}".rstrip()
 
 
 def _mark_line(mark: _Mark, pad: str, style: _Style, severity: Severity) -> str:
     underline = ("^" if mark.primary else "-") * mark.width
-    body = f"{underline} {mark.label}".rstrip()
+    body = f"{underline} {_visible(mark.label)}".rstrip()
     painted = style.severity(body, severity) if mark.primary else style.gutter(body)
     return style.gutter(f"{pad} |") + " " + " " * mark.start + painted
 
@@ -235,10 +256,10 @@ def _footer(finding: Finding, rule: RuleInfo | None, width: int, style: _Style) 
     out = []
     note = _rationale(rule.help_text) if rule is not None else None
     if note:
-        out.append(pad + style.gutter("=") + " " + style.strong("note") + f": {note}")
-    where = f"see `cargo unsound rules show {finding.rule_id}`"
+        out.append(pad + style.gutter("=") + " " + style.strong("note") + f": {_visible(note)}")
+    where = f"see `cargo unsound rules show {_visible(finding.rule_id)}`"
     if rule is not None and rule.help_uri:
-        where += f" or <{rule.help_uri}>"
+        where += f" or <{_visible(rule.help_uri)}>"
     out.append(pad + style.gutter("=") + " " + style.paint("help", _CYAN) + f": {where}")
     return out
 
@@ -273,7 +294,8 @@ def _render_problem(problem: ScanProblem, style: _Style) -> str:
         at = "ERROR at"
     if problem.line is not None:
         text += f" ({at} {problem.line}:{problem.column or 1})"
-    return style.severity(severity.value, severity) + style.strong(f": {problem.path}: {text}")
+    message = f": {_visible(problem.path)}: {_visible(text)}"
+    return style.severity(severity.value, severity) + style.strong(message)
 
 
 def _prefixed(prefix: str, message: str) -> str:
