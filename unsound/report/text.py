@@ -284,13 +284,14 @@ def _rationale(help_text: str) -> str | None:
 
 
 def _render_problem(problem: ScanProblem, style: _Style) -> str:
-    """`warning: path: message (ERROR at l:c)` for a partly parsed file, `error: path: not
+    """`note: path: message (ERROR at l:c)` for a partly parsed file, `error: path: not
     scanned: message` for a skipped one: a reader must know which files the findings cover."""
     if problem.kind is ProblemKind.NOT_SCANNED:
         severity, text = Severity.ERROR, _prefixed("not scanned", problem.message)
         at = "at"
     else:
-        severity, text = Severity.WARNING, problem.message
+        # A partly parsed file is still scanned (DESIGN.md, Decisions): a note, not a warning.
+        severity, text = Severity.NOTE, problem.message
         at = "ERROR at"
     if problem.line is not None:
         text += f" ({at} {problem.line}:{problem.column or 1})"
@@ -302,6 +303,11 @@ def _prefixed(prefix: str, message: str) -> str:
     if message.startswith(prefix):
         return message
     return f"{prefix}: {message}"
+
+
+def summary_line(report: Report) -> str:
+    """The plain summary line, for stderr when the report itself goes elsewhere."""
+    return _summary(report, _Style(False))
 
 
 def _summary(report: Report, style: _Style) -> str:
