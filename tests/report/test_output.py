@@ -162,6 +162,23 @@ def test_permission_denied_message(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert str(tmp_path) in (caught.value.hint or "")
 
 
+def test_read_only_file_is_not_replaced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "report.json"
+    target.write_text("protected")
+    target.chmod(0o444)
+    real_access = os.access
+    # As root, access() says yes to everything; make it answer as it would for a normal user.
+    monkeypatch.setattr(
+        output.os, "access", lambda p, m: False if Path(p) == target else real_access(p, m)
+    )
+    with pytest.raises(OutputError) as caught:
+        write_output(REPORT, str(target))
+    assert "read-only" in caught.value.message
+    assert "chmod" in (caught.value.hint or "")
+    assert target.read_text() == "protected"
+    assert _leftovers(tmp_path) == []
+
+
 def test_failed_write_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     target = tmp_path / "report.json"
     target.write_text("previous report")

@@ -123,6 +123,13 @@ def _write_atomically(data: bytes, target: Path, destination: str) -> None:
     """Write a temporary file beside `target`, fsync it, then rename it over `target`."""
     folder = target.parent
     existing_mode = _regular_file_mode(target)
+    if existing_mode is not None and not os.access(target, os.W_OK):
+        # A rename would succeed over a read-only file; honour the protection as `>` would.
+        raise OutputError(
+            "cannot write the report: permission denied, the file is read-only",
+            path=destination,
+            hint="make it writable (chmod u+w) or choose another --output path",
+        )
     try:
         fd, temp = _create_temp(folder, target.name)
     except OSError as error:
