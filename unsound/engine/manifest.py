@@ -1,0 +1,165 @@
+"""Reading one Cargo.toml: TOML parsing, typed access to its values, and located errors.
+
+Every error about a manifest must say `Cargo.toml:LINE:COL` and what to do. tomllib gives a position
+only for syntax errors, so semantic errors locate the offending key in the text themselves
+(`toml_positions`). Nothing here knows about workspaces; it only reads and checks one file.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from unsound.engine.toml_positions import KeyPath, key_positions, locate
+from unsound.errors import WorkspaceError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised only on Python 3.10
+    import tomli as tomllib
+
+_TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
+_TOML_AT_END = re.compile(r"\s*\(at end of document\)\s*$")
+
+Table = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """One parsed Cargo.toml, with its text kept so errors can point into it."""
+
+    path: Path  # absolute
+    text: str
+    data: Table
+
+    @property
+    def folder(self) -> Path:
+        return self.path.parent
+
+    @property
+    def package(self) -> Table | None:
+        value = self.data.get("package")
+        return value if isinstance(value, Mapping) else None
+
+    @property
+    def workspace(self) -> Table | None:
+        value = self.data.get("workspace")
+        return value if isinstance(value, Mapping) else None
+
+    @cached_property
+    def _positions(self) -> dict[KeyPath, tuple[int, int]]:
+        return key_positions(self.text)
+
+    def has_key(self, path: KeyPath) -> bool:
+        """Whether `path` is written in the text (not merely implied)."""
+        return path in self._positions
+
+    def error(self, message: str, key: KeyPath, hint: str) -> WorkspaceError:
+        """A WorkspaceError pointing at `key` (or its nearest written parent) in this manifest."""
+        line, column = locate(self._positions, key)
+        return WorkspaceError(
+            message,
+            path=self.path,
+            line=line,
+            column=column,
+            hint=hint,
+            source_line=_line_text(self.text, line),
+        )
+
+    def string(self, key: KeyPath, *, hint: str) -> str | None:
+        """The string at `key`, None when absent; a located error when it is not a string."""
+        value = self.get(key)
+        if value is None or isinstance(value, str):
+            return value
+        raise self.error(f"`{_dotted(key)}` must be a string", key, hint)
+
+    def string_list(self, key: KeyPath, *, hint: str) -> list[str] | None:
+        """The array of strings at `key`, None when absent; located errors for wrong types."""
+        value = self.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, list):
+            raise self.error(f"`{_dotted(key)}` must be an array of strings", key, hint)
+        for index, item in enumerate(value):
+            if not isinstance(item, str):
+                raise self.error(f"`{_dotted(key)}` entries must be strings", (*key, index), hint)
+        return list(value)
+
+    def table(self, key: KeyPath, *, hint: str) -> Table | None:
+        """The table at `key`, None when absent; a located error when it is not a table."""
+        value = self.get(key)
+        if value is None or isinstance(value, Mapping):
+            return value
+        raise self.error(f"`{_dotted(key)}` must be a table", key, hint)
+
+    def get(self, key: KeyPath) -> Any:
+        """The raw value at `key` (None when any part is missing)."""
+        value: Any = self.data
+        for part in key:
+            if isinstance(part, int):
+                if not isinstance(value, list) or part >= len(value):
+                    return None
+                value = value[part]
+            elif isinstance(value, Mapping):
+                value = value.get(part)
+            else:
+                return None
+        return value
+
+
+def read_manifest(path: Path) -> Manifest:
+    """Read and parse a Cargo.toml; a located WorkspaceError when it cannot be read or parsed."""
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise WorkspaceError(
+            f"cannot read the manifest: {error.strerror or error}",
+            path=path,
+            hint="check that the file exists and is readable",
+        ) from error
+    text = raw.decode("utf-8", errors="replace")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise _syntax_error(path, text, str(error)) from error
+    return Manifest(path=path, text=text, data=data)
+
+
+def _syntax_error(path: Path, text: str, message: str) -> WorkspaceError:
+    """Turn tomllib's "… (at line X, column Y)" into a located error."""
+    line: int | None = None
+    column: int | None = None
+    match = _TOML_POSITION.search(message)
+    if match:
+        line, column = int(match.group(1)), int(match.group(2))
+        message = message[: match.start()]
+    elif _TOML_AT_END.search(message):
+        message = _TOML_AT_END.sub("", message)
+        line = text.count("\n") + 1
+        column = len(text) - (text.rfind("\n") + 1) + 1
+    return WorkspaceError(
+        f"invalid TOML: {message}",
+        path=path,
+        line=line,
+        column=column,
+        hint="fix the syntax of this manifest",
+        source_line=_line_text(text, line) if line is not None else None,
+    )
+
+
+def _line_text(text: str, line: int) -> str | None:
+    lines = text.splitlines()
+    return lines[line - 1] if 0 < line <= len(lines) else None
+
+
+def _dotted(key: KeyPath) -> str:
+    """`("workspace", "members", 2)` → `workspace.members[2]`, as a user would write it."""
+    out = ""
+    for part in key:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out

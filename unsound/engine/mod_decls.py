@@ -1,0 +1,238 @@
+"""Out-of-line `mod name;` declarations in one parsed file, with what decides where their file is.
+
+rustc finds a module's file from the declaration's name, its `#[path]` attribute, and the inline
+modules (`mod a { … }`) around it; this module collects exactly those facts with one tree-sitter
+query (in C) and a short walk up each hit's ancestors. Declarations inside macro invocations
+(`cfg_if! { if #[cfg(unix)] { mod unix; } }`, very common) are token trees to tree-sitter; they are
+found by a token scan and marked conditional, since which branch rustc takes depends on cfg.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+
+from tree_sitter import Node, Query, QueryCursor, Tree
+
+from unsound.engine.parsing import rust_language
+
+_DECLARATIONS = "(mod_item name: (identifier) @name !body) @decl"
+_MACROS = "(macro_invocation (token_tree) @tokens)"
+_BLOCK_KINDS = frozenset({"block", "function_item", "closure_expression", "const_block"})
+_COMMENTS = frozenset({"line_comment", "block_comment"})
+_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "\\": "\\", "0": "\0", "'": "'", '"': '"'}
+
+
+@dataclass(frozen=True)
+class InlineModule:
+    """An enclosing `mod name { … }`; a `#[path]` on it replaces its folder."""
+
+    name: str
+    path: str | None
+
+
+@dataclass(frozen=True)
+class ModDecl:
+    """One `mod name;` whose body lives in another file."""
+
+    name: str  # raw identifiers unwrapped: `r#type` → `type`
+    line: int  # 1-based, of the declaration (after its attributes)
+    column: int  # 1-based, in code points
+    enclosing: tuple[InlineModule, ...]  # outermost first
+    path: str | None  # the first plain `#[path = "…"]`
+    cfg_paths: tuple[str, ...]  # `#[cfg_attr(…, path = "…")]` alternatives
+    in_block: bool  # declared inside a function body or other block
+    conditional: bool  # under `#[cfg]` or inside a macro: rustc may never load it
+
+
+@cache
+def _query(source: str) -> Query:
+    return Query(rust_language(), source)
+
+
+def mod_declarations(tree: Tree, data: bytes) -> list[ModDecl]:
+    """Every out-of-line module declaration in the file, in source order."""
+    found = list(_item_declarations(tree, data))
+    if b"!" in data:
+        found.extend(_macro_declarations(tree, data))
+    found.sort(key=lambda decl: (decl.line, decl.column))
+    return found
+
+
+def _item_declarations(tree: Tree, data: bytes) -> Iterator[ModDecl]:
+    captures = QueryCursor(_query(_DECLARATIONS)).captures(tree.root_node)
+    for node in captures.get("decl", []):
+        name = node.child_by_field_name("name")
+        if name is None:  # pragma: no cover - the query requires it
+            continue
+        attrs = _outer_attributes(node)
+        parsed = [_path_attr(attr, data) for attr in attrs]
+        plain = [value for is_plain, value in parsed if is_plain and value is not None]
+        alternatives = [value for is_plain, value in parsed if not is_plain and value is not None]
+        enclosing, in_block = _context(node, data)
+        line, column = _position(node, data)
+        yield ModDecl(
+            name=_ident(_text(name, data)),
+            line=line,
+            column=column,
+            enclosing=enclosing,
+            path=plain[0] if plain else None,
+            cfg_paths=tuple(alternatives),
+            in_block=in_block,
+            conditional=any(_attr_name(attr, data) == "cfg" for attr in attrs),
+        )
+
+
+def _outer_attributes(node: Node) -> list[Node]:
+    """The `attribute` nodes written before an item (tree-sitter makes them its siblings)."""
+    out: list[Node] = []
+    sibling = node.prev_sibling
+    while sibling is not None and (sibling.type == "attribute_item" or sibling.type in _COMMENTS):
+        if sibling.type == "attribute_item":
+            out.extend(child for child in sibling.named_children if child.type == "attribute")
+        sibling = sibling.prev_sibling
+    out.reverse()
+    return out
+
+
+def _attr_name(attr: Node, data: bytes) -> str:
+    first = attr.named_children[0] if attr.named_children else None
+    return _text(first, data) if first is not None and first.type == "identifier" else ""
+
+
+def _path_attr(attr: Node, data: bytes) -> tuple[bool, str | None]:
+    """(is a plain `#[path]`, its value) — or (False, value) for `cfg_attr(…, path = "…")`."""
+    name = _attr_name(attr, data)
+    if name == "path":
+        value = attr.child_by_field_name("value")
+        return True, _literal(value, data) if value is not None else None
+    if name == "cfg_attr":
+        tokens = next((c for c in attr.named_children if c.type == "token_tree"), None)
+        return False, _token_path(tokens, data) if tokens is not None else None
+    return False, None
+
+
+def _token_path(tokens: Node, data: bytes) -> str | None:
+    """The string after `path =` in a token tree (`cfg_attr(unix, path = "u.rs")`)."""
+    children = tokens.children
+    for index in range(len(children) - 2):
+        first, equals, value = children[index : index + 3]
+        if first.type == "identifier" and _text(first, data) == "path" and equals.type == "=":
+            return _literal(value, data)
+    return None
+
+
+def _context(node: Node, data: bytes) -> tuple[tuple[InlineModule, ...], bool]:
+    """The inline modules around `node` (outermost first) and whether any block encloses it."""
+    chain: list[InlineModule] = []
+    in_block = False
+    parent = node.parent
+    while parent is not None:
+        in_block = in_block or parent.type in _BLOCK_KINDS
+        if parent.type == "mod_item" and parent.child_by_field_name("body") is not None:
+            name = parent.child_by_field_name("name")
+            text = _ident(_text(name, data)) if name is not None else ""
+            chain.append(InlineModule(text, _plain_path(parent, data)))
+        parent = parent.parent
+    chain.reverse()
+    return tuple(chain), in_block
+
+
+def _plain_path(item: Node, data: bytes) -> str | None:
+    """The first plain `#[path = "…"]` on an item."""
+    for attr in _outer_attributes(item):
+        is_plain, value = _path_attr(attr, data)
+        if is_plain and value is not None:
+            return value
+    return None
+
+
+def _macro_declarations(tree: Tree, data: bytes) -> Iterator[ModDecl]:
+    """`mod name;` written inside macro invocations (each token tree, at any depth)."""
+    captures = QueryCursor(_query(_MACROS)).captures(tree.root_node)
+    for root in captures.get("tokens", []):
+        if b"mod" not in data[root.start_byte : root.end_byte]:
+            continue
+        enclosing, in_block = _context(root, data)
+        stack = [root]
+        while stack:
+            tokens = stack.pop()
+            children = tokens.children
+            stack.extend(child for child in children if child.type == "token_tree")
+            for index, child in enumerate(children[:-2]):
+                name, semicolon = children[index + 1], children[index + 2]
+                if child.type == "mod" and name.type == "identifier" and semicolon.type == ";":
+                    line, column = _position(child, data)
+                    yield ModDecl(
+                        name=_ident(_text(name, data)),
+                        line=line,
+                        column=column,
+                        enclosing=enclosing,
+                        path=_token_attr_path(children[:index], data),
+                        cfg_paths=(),
+                        in_block=in_block,
+                        conditional=True,
+                    )
+
+
+def _token_attr_path(before: list[Node], data: bytes) -> str | None:
+    """A `#[path = "…"]` among the tokens just before `mod` (skipping `pub(…)` and other attrs)."""
+    index = len(before) - 1
+    while index >= 0:
+        token = before[index]
+        if token.type == "pub" or (token.type == "token_tree" and _text(token, data)[:1] == "("):
+            index -= 1
+            continue
+        if token.type == "token_tree" and index > 0 and before[index - 1].type == "#":
+            inner = token.children
+            if len(inner) >= 4 and _text(inner[1], data) == "path" and inner[2].type == "=":
+                return _literal(inner[3], data)
+            index -= 2
+            continue
+        return None
+    return None
+
+
+def _literal(node: Node, data: bytes) -> str | None:
+    """The value of a string literal node (escapes decoded), None for anything else."""
+    if node.type == "raw_string_literal":
+        content = next((c for c in node.children if c.type == "string_content"), None)
+        return _text(content, data) if content is not None else ""
+    if node.type != "string_literal":
+        return None
+    out = ""
+    for child in node.children:
+        if child.type == "string_content":
+            out += _text(child, data)
+        elif child.type == "escape_sequence":
+            out += _unescape(_text(child, data))
+    return out
+
+
+def _unescape(escape: str) -> str:
+    """One Rust escape sequence (`\\n`, `\\x41`, `\\u{1F600}`, a line continuation)."""
+    body = escape[1:]
+    if body in _ESCAPES:
+        return _ESCAPES[body]
+    if body.startswith("x") and len(body) == 3:
+        return chr(int(body[1:], 16))
+    if body.startswith("u{"):
+        return chr(int(body[2:-1].replace("_", ""), 16))
+    return ""  # a `\` + newline continuation
+
+
+def _ident(text: str) -> str:
+    return text[2:] if text.startswith("r#") else text
+
+
+def _text(node: Node, data: bytes) -> str:
+    return data[node.start_byte : node.end_byte].decode("utf-8", errors="replace")
+
+
+def _position(node: Node, data: bytes) -> tuple[int, int]:
+    """1-based line and code-point column of the node's start."""
+    row, byte_column = node.start_point
+    line_start = node.start_byte - byte_column
+    column = len(data[line_start : node.start_byte].decode("utf-8", errors="replace")) + 1
+    return row + 1, column

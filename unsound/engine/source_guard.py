@@ -1,0 +1,58 @@
+"""Which paths the scanner may read: inside the workspace, never build output.
+
+The scanned tree is hostile: a `#[path]` attribute or a symlink can point anywhere, and `target/`
+holds generated code that is not the project's source. Every file is checked here before it is
+opened, on its real path (symlinks resolved), so a link cannot smuggle a read outside the root.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def target_dirs(workspace_root: Path, environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """Real paths of Cargo's build output folders: `<root>/target` and `CARGO_TARGET_DIR`."""
+    env = os.environ if environ is None else environ
+    found = [workspace_root / "target"]
+    configured = env.get("CARGO_TARGET_DIR")
+    if configured:
+        found.append(Path(configured).absolute())
+    return tuple(os.path.realpath(path) for path in found)
+
+
+def inside(path: str, folders: Iterable[str]) -> bool:
+    """Whether `path` is one of `folders` or below one (whole components, no prefix tricks)."""
+    return any(
+        path == folder or path.startswith(folder.rstrip(os.sep) + os.sep) for folder in folders
+    )
+
+
+@dataclass(frozen=True)
+class SourceGuard:
+    """The allowed area (real paths) and the build output folders (real paths) of one scan."""
+
+    allowed: tuple[str, ...]
+    build_output: tuple[str, ...]
+
+    @classmethod
+    def for_workspace(cls, workspace_root: Path, extra_roots: Iterable[Path] = ()) -> SourceGuard:
+        """The workspace root, plus package folders outside it (members that point back at it)."""
+        roots = [workspace_root, *extra_roots]
+        return cls(
+            allowed=tuple(os.path.realpath(root) for root in roots),
+            build_output=target_dirs(workspace_root),
+        )
+
+    def is_build_output(self, path: Path) -> bool:
+        return inside(os.path.realpath(path), self.build_output)
+
+    def refusal(self, path: Path) -> str | None:
+        """Why `path` must not be read, or None when it may be."""
+        if self.is_build_output(path):
+            return "is build output (in Cargo's target folder), which is never scanned"
+        if not inside(os.path.realpath(path), self.allowed):
+            return "is outside the workspace (after following symlinks)"
+        return None

@@ -1,0 +1,161 @@
+"""The Rust files of the selected packages: what rustc would read, found without running it.
+
+From each target's crate root, `mod` declarations are followed by rustc's rules (`mod_decls`,
+`mod_resolve`), so the files scanned are the files compiled, not whatever `.rs` happens to lie
+around; `--all-files` adds the rest of each package's folder (`source_walk`). Every file is read
+once (by real path) and checked first (`source_guard`). Anything that stops a file from being
+read becomes a `ScanProblem`, never an exception: one bad file must not hide the others.
+
+A file is parsed here only when its bytes contain `mod` (it may declare modules); the tree is kept
+on the `SourceFile` so the scan never parses a file twice, and files without one are left for the
+scan's literal prefilter to decide on.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tree_sitter import Tree
+
+from unsound.engine.mod_decls import ModDecl, mod_declarations
+from unsound.engine.mod_resolve import ModuleContext, ModuleFile, resolve
+from unsound.engine.parsing import parse_rust
+from unsound.engine.source_guard import SourceGuard
+from unsound.engine.source_walk import rust_files
+from unsound.engine.workspace import Package, Target
+from unsound.model import ProblemKind, ScanProblem
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One Rust file to scan, read once."""
+
+    path: Path  # absolute
+    rel_path: str  # relative to the workspace root, '/'-separated (as cargo prints)
+    crate: str  # package name
+    data: bytes
+    tree: Tree | None  # the parse made while following `mod` declarations, if one was needed
+
+
+def collect_sources(
+    packages: Sequence[Package], workspace_root: Path, *, all_files: bool = False
+) -> tuple[tuple[SourceFile, ...], tuple[ScanProblem, ...]]:
+    """The files of `packages` (sorted by rel_path) and the problems met finding them."""
+    root = workspace_root.absolute()
+    outside = [package.root for package in packages if not _below(package.root, root)]
+    collector = _Collector(root, SourceGuard.for_workspace(root, outside))
+    for package in packages:
+        for target in package.targets:
+            collector.follow(package, target)
+    if all_files:
+        for package in packages:
+            collector.add_loose_files(package)
+    files = sorted(collector.files, key=lambda source: source.rel_path)
+    problems = sorted(collector.problems, key=_problem_order)
+    return tuple(files), tuple(problems)
+
+
+@dataclass
+class _Collector:
+    """The state of one collection: files read, real paths seen, problems met."""
+
+    root: Path
+    guard: SourceGuard
+    files: list[SourceFile] = field(default_factory=list)
+    problems: set[ScanProblem] = field(default_factory=set)
+    seen: set[str] = field(default_factory=set)
+
+    def rel(self, path: Path) -> str:
+        return os.path.relpath(path, self.root).replace(os.sep, "/")
+
+    def problem(self, path: str, message: str, decl: ModDecl | None = None) -> None:
+        line, column = (decl.line, decl.column) if decl is not None else (None, None)
+        self.problems.add(ScanProblem(path, ProblemKind.NOT_SCANNED, message, line, column))
+
+    def follow(self, package: Package, target: Target) -> None:
+        """Read the crate root, then every module file it reaches, breadth first."""
+        what = f"crate root of {target.kind} `{target.name}`"
+        if not os.path.exists(target.root):
+            self.problem(self.rel(target.root), f"{what} does not exist")
+            return
+        refusal = self.guard.refusal(target.root)
+        if refusal is not None:
+            self.problem(self.rel(target.root), f"{what} {refusal}; it was not read")
+            return
+        area = (package.root, target.root.parent)
+        queue = deque([ModuleFile(target.root, ModuleContext.crate_root(target.root))])
+        while queue:
+            module = queue.popleft()
+            source = self.read(package, module.path)
+            if source is None or source.tree is None:
+                continue
+            for decl in mod_declarations(source.tree, source.data):
+                queue.extend(self.module_files(source, module.context, decl, area))
+
+    def module_files(
+        self, source: SourceFile, context: ModuleContext, decl: ModDecl, area: tuple[Path, ...]
+    ) -> list[ModuleFile]:
+        """The files a declaration loads that may be read; problems for the rest."""
+        resolution = resolve(decl, context)
+        where = f"module `{decl.name}` declared at {source.rel_path}:{decl.line}:{decl.column}"
+        existing = [file for file in resolution.candidates if os.path.exists(file.path)]
+        if not existing and resolution.required:
+            looked = ", ".join(self.rel(path) for path in resolution.looked_for)
+            self.problem(source.rel_path, f"{where} has no file (looked for {looked})", decl)
+        allowed: list[ModuleFile] = []
+        for file in existing:
+            shown = self.rel(file.path)
+            if not any(_below(file.path, folder) for folder in area):
+                message = f"{where} points outside its package, to `{shown}`; it was not read"
+                self.problem(source.rel_path, message, decl)
+                continue
+            refusal = self.guard.refusal(file.path)
+            if refusal is not None:
+                message = f"{where} loads `{shown}`, which {refusal}; it was not read"
+                self.problem(source.rel_path, message, decl)
+                continue
+            allowed.append(file)
+        return allowed
+
+    def read(self, package: Package, path: Path) -> SourceFile | None:
+        """Read a file not read before; a problem when it cannot be read."""
+        real = os.path.realpath(path)
+        if real in self.seen:
+            return None
+        self.seen.add(real)
+        rel_path = self.rel(path)
+        try:
+            data = path.read_bytes()
+        except OSError as error:
+            self.problem(rel_path, f"`{rel_path}` could not be read: {error.strerror or error}")
+            return None
+        tree = parse_rust(data) if b"mod" in data else None
+        source = SourceFile(path, rel_path, package.name, data, tree)
+        self.files.append(source)
+        return source
+
+    def add_loose_files(self, package: Package) -> None:
+        """`--all-files`: the package folder's `.rs` files that no `mod` reached."""
+        walk = rust_files(package.root, self.guard)
+        for folder, reason in walk.refused:
+            self.problem(self.rel(folder), f"`{self.rel(folder)}` {reason}; it was not scanned")
+        for path in walk.files:
+            if os.path.realpath(path) in self.seen:
+                continue
+            refusal = self.guard.refusal(path)
+            if refusal is not None:
+                self.problem(self.rel(path), f"`{self.rel(path)}` {refusal}; it was not read")
+                continue
+            self.read(package, path)
+
+
+def _below(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def _problem_order(problem: ScanProblem) -> tuple[str, int, int, str]:
+    return (problem.path, problem.line or 0, problem.column or 0, problem.message)
