@@ -234,9 +234,7 @@ def test_package_without_targets(tmp_path: Path) -> None:
     root = write_tree(tmp_path, {"Cargo.toml": package("empty"), "build.rs": "fn main() {}"})
     error = _error(root)
     assert error.message == "no targets specified in the manifest"
-    assert error.hint == (
-        "add src/lib.rs, src/main.rs, a `[lib]` section, or a `[[bin]]` section"
-    )
+    assert error.hint == ("add src/lib.rs, src/main.rs, a `[lib]` section, or a `[[bin]]` section")
     assert _where(error, root) == ("Cargo.toml", 1, 1)
 
 

@@ -122,7 +122,9 @@ def test_path_dependency_outside_the_root_is_not_a_member(tmp_path: Path) -> Non
     root = write_tree(
         tmp_path,
         {
-            "ws/Cargo.toml": package("app", '\n[workspace]\n\n[dependencies]\nx = { path = "../x" }\n'),
+            "ws/Cargo.toml": package(
+                "app", '\n[workspace]\n\n[dependencies]\nx = { path = "../x" }\n'
+            ),
             "ws/src/lib.rs": "",
             "x/Cargo.toml": package("x"),
             "x/src/lib.rs": "",

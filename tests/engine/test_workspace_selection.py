@@ -105,7 +105,9 @@ def test_root_package_with_default_members(tmp_path: Path) -> None:
     root = write_tree(
         tmp_path,
         {
-            "Cargo.toml": package("top", '\n[workspace]\nmembers = ["a"]\ndefault-members = ["a"]\n'),
+            "Cargo.toml": package(
+                "top", '\n[workspace]\nmembers = ["a"]\ndefault-members = ["a"]\n'
+            ),
             "src/lib.rs": "",
             "a/Cargo.toml": package("a"),
             "a/src/lib.rs": "",
