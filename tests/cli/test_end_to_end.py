@@ -169,18 +169,16 @@ def test_cargo_prefix_word_is_dropped(capsys: pytest.CaptureFixture[str]) -> Non
 def test_rules_test_over_builtin_packs(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(["rules", "test"], capsys)
     assert code == 0
-    assert out.strip().endswith("5 passed, 0 failed")
+    assert re.search(r"^[1-9][0-9]* passed, 0 failed$", out.strip(), re.M)
 
 
 @pytest.mark.skipif(shutil.which("cargo") is None, reason="cargo is not installed")
 def test_through_cargo_from_a_member_folder(tmp_path: Path) -> None:
-    """`cargo unsound` finds `cargo-unsound` on PATH and, in a member's folder, scans that member."""
+    """`cargo unsound` finds `cargo-unsound` on PATH; in a member's folder it scans that member."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     shim = bin_dir / "cargo-unsound"
-    shim.write_text(
-        f"#!/bin/sh\nexec {sys.executable} -m unsound \"$@\"\n", encoding="utf-8"
-    )
+    shim.write_text(f'#!/bin/sh\nexec {sys.executable} -m unsound "$@"\n', encoding="utf-8")
     shim.chmod(0o755)
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
     member = EXAMPLE / "crates" / "slab-arena" / "src"

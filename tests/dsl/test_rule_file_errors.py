@@ -108,7 +108,7 @@ def test_missing_good_example() -> None:
 
 
 def test_duplicate_key() -> None:
-    text = GOOD.replace('  severity warning\n', '  severity warning\n  severity error\n')
+    text = GOOD.replace("  severity warning\n", "  severity warning\n  severity error\n")
     assert error_for(text).splitlines()[0] == (
         "demo.rules:4:3: error: `severity` is given twice in rule `demo` — the first is on "
         "line 3; keep one"
@@ -116,7 +116,7 @@ def test_duplicate_key() -> None:
 
 
 def test_security_out_of_range() -> None:
-    text = GOOD.replace('  severity warning\n', '  severity warning\n  security 11\n')
+    text = GOOD.replace("  severity warning\n", "  severity warning\n  security 11\n")
     assert error_for(text).splitlines()[0] == (
         "demo.rules:4:3: error: security severity 11.0 is out of range — use a number in "
         "(0, 10], as GitHub's security-severity"
@@ -131,8 +131,10 @@ def test_unterminated_pattern() -> None:
 
 
 def test_unexpected_end_of_file() -> None:
-    assert error_for(GOOD.rstrip().rstrip("}")).splitlines()[0].endswith(
-        "error: unexpected end of file — is a `}` missing?"
+    assert (
+        error_for(GOOD.rstrip().rstrip("}"))
+        .splitlines()[0]
+        .endswith("error: unexpected end of file — is a `}` missing?")
     )
 
 

@@ -68,7 +68,10 @@ def test_reference_pattern_does_not_match_mutable_reference() -> None:
 
 def test_impl_pattern_with_and_without_generics() -> None:
     code = "impl<T> Tr for A<T> {}\nimpl Tr for B {}\nimpl Other for C {}"
-    assert matches("impl Tr for $T { $..I }", code) == ["impl<T> Tr for A<T> {}", "impl Tr for B {}"]
+    assert matches("impl Tr for $T { $..I }", code) == [
+        "impl<T> Tr for A<T> {}",
+        "impl Tr for B {}",
+    ]
 
 
 def test_attribute_in_pattern_must_precede_the_item() -> None:

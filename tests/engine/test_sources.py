@@ -7,15 +7,36 @@ writes the list of files each crate read): they are equal, plus `src/other_impl.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import pytest
 from tree_sitter import Tree
-from ws_helpers import FIXTURES, package, rel_paths, write_tree
 
 from unsound.engine.sources import SourceFile, collect_sources
 from unsound.engine.workspace import load_workspace, select_packages
 from unsound.model import ProblemKind, ScanProblem
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "workspaces"
+
+
+def package(name: str, extra: str = "", edition: str = "2021") -> str:
+    """A minimal `[package]` manifest."""
+    return f'[package]\nname = "{name}"\nversion = "0.1.0"\nedition = "{edition}"\n{extra}'
+
+
+def rel_paths(files: Iterable[SourceFile]) -> set[str]:
+    return {source.rel_path for source in files}
+
+
+def write_tree(root: Path, files: Mapping[str, str]) -> Path:
+    """Create `files` (relative path → text) under `root`; returns `root` resolved."""
+    for relative, text in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root.resolve()
+
 
 ROOT_PACKAGE = FIXTURES / "root_package"
 VIRTUAL = FIXTURES / "virtual_globs"
@@ -364,3 +385,36 @@ def test_raw_identifier_and_nested_folders(tmp_path: Path) -> None:
     files, problems = _collect(root / "Cargo.toml")
     assert rel_paths(files) == {"src/lib.rs", "src/match.rs", "src/match/in/mod.rs"}
     assert problems == ()
+
+
+def test_item_position_includes_are_read_in_the_including_module(tmp_path: Path) -> None:
+    lib = (
+        'include!("gen/items.rs");\n'
+        'mod inner {\n    std::include!("../more.rs");\n}\n'
+        'fn f() -> u32 {\n    include!("data.rs")\n}\n'
+        'include!(concat!(env!("OUT_DIR"), "/out.rs"));\n'
+        'include!("../../outside.rs");\n'
+    )
+    root = write_tree(
+        tmp_path / "ws",
+        {
+            "Cargo.toml": package("p"),
+            "src/lib.rs": lib,
+            "src/gen/items.rs": "mod child;\n",  # resolves in the including module: src/child.rs
+            "src/child.rs": "",
+            "more.rs": "",  # relative to the including file: src/../more.rs
+            "src/data.rs": "1",  # expression position: data, not items
+        },
+    )
+    write_tree(tmp_path, {"outside.rs": ""})
+    files, problems = _collect(root / "Cargo.toml")
+    assert rel_paths(files) == {"src/lib.rs", "src/gen/items.rs", "src/child.rs", "more.rs"}
+    assert [(p.path, p.line, p.column, p.message) for p in problems] == [
+        (
+            "src/lib.rs",
+            9,
+            1,
+            "`include!` at src/lib.rs:9:1 reads `../outside.rs`, which is outside its package;"
+            " it was not read",
+        ),
+    ]

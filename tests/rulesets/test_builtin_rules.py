@@ -11,7 +11,13 @@ from unsound.dsl.loader import load_rules
 from unsound.engine.examples import run_examples
 
 RULES = load_rules()
-HEADINGS = ("## What it does", "## Why is this bad?", "## Example", "## Use instead", "## References")
+HEADINGS = (
+    "## What it does",
+    "## Why is this bad?",
+    "## Example",
+    "## Use instead",
+    "## References",
+)
 
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)

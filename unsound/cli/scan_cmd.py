@@ -95,7 +95,9 @@ def scan(
     from unsound.engine.workspace import find_manifest, load_workspace, select_packages
 
     if exclude and not workspace:
-        raise UsageError("--exclude can only be used together with --workspace", hint="add --workspace")
+        raise UsageError(
+            "--exclude can only be used together with --workspace", hint="add --workspace"
+        )
     compiled = select_rules(rules or [], select or [], ignore or [])
     manifest = find_manifest(manifest_path=manifest_path, path=path, cwd=Path.cwd())
     ws = load_workspace(manifest)

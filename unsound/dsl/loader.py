@@ -32,7 +32,8 @@ def user_rule_files(paths: Sequence[Path]) -> list[tuple[str, str, str]]:
             files = sorted(path.rglob(f"*{RULE_SUFFIX}"))
             if not files:
                 raise RuleError(
-                    f"no `*{RULE_SUFFIX}` files in folder {path}", path=path,
+                    f"no `*{RULE_SUFFIX}` files in folder {path}",
+                    path=path,
                     hint="point --rules at a rule file or a folder that holds some",
                 )
         elif path.is_file():

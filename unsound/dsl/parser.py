@@ -76,7 +76,11 @@ def parse_rule_file(text: str, path: str) -> tuple[ast.RuleAst, ...]:
         assert isinstance(rule_tree, Tree)
         rule_id_token = rule_tree.children[0]
         assert isinstance(rule_id_token, Token)
-        entries = [transformer.transform(child) for child in rule_tree.children[1:]]
+        entries = [
+            transformer.transform(child)
+            for child in rule_tree.children[1:]
+            if isinstance(child, Tree)
+        ]
         rules.append(
             assemble_rule(
                 str(rule_id_token),
@@ -101,9 +105,7 @@ def _syntax_error(exc: UnexpectedInput, text: str, path: str) -> RuleError:
     ):
         line = max(1, len(lines))
         column = len(lines[-1]) + 1 if lines else 1
-        return _error(
-            "unexpected end of file", path, line, column, lines, hint="is a `}` missing?"
-        )
+        return _error("unexpected end of file", path, line, column, lines, hint="is a `}` missing?")
     source_line = lines[line - 1] if 0 < line <= len(lines) else ""
     word = _word_at(source_line, column)
     expected = set(getattr(exc, "expected", None) or getattr(exc, "allowed", None) or ())
@@ -115,20 +117,35 @@ def _syntax_error(exc: UnexpectedInput, text: str, path: str) -> RuleError:
         )
     if _expects_condition(expected):
         suggestion = _did_you_mean(word.replace("-", " "), CONDITION_WORDS)
-        hint = f"did you mean `{suggestion}`?" if suggestion else _known("conditions", CONDITION_WORDS)
+        hint = (
+            f"did you mean `{suggestion}`?" if suggestion else _known("conditions", CONDITION_WORDS)
+        )
         return _error(
             f"unknown condition `{word}`", path, line, column, lines, hint=hint, width=len(word)
         )
     if isinstance(exc, UnexpectedCharacters) and not word:
         char = source_line[column - 1 : column] if source_line else "?"
         if char == "`":
-            return _error("unterminated code block", path, line, column, lines,
-                          hint="close the pattern with a matching backtick")
+            return _error(
+                "unterminated code block",
+                path,
+                line,
+                column,
+                lines,
+                hint="close the pattern with a matching backtick",
+            )
         if char == '"':
-            return _error("unterminated string", path, line, column, lines,
-                          hint='close the string with `"`')
-        return _error(f"unexpected character `{char}`", path, line, column, lines,
-                      hint=_expected_hint(expected))
+            return _error(
+                "unterminated string", path, line, column, lines, hint='close the string with `"`'
+            )
+        return _error(
+            f"unexpected character `{char}`",
+            path,
+            line,
+            column,
+            lines,
+            hint=_expected_hint(expected),
+        )
     shown = word or (source_line[column - 1 : column] if source_line else "")
     return _error(
         f"unexpected `{shown}`",

@@ -251,8 +251,10 @@ def _lone_sequence_var(node: Node) -> str | None:
 
 def _is_single_var_wrapper(node: Node) -> bool:
     """An expression statement `$X;` stands for any statement."""
-    return node.type == "expression_statement" and node.named_child_count == 1 and bool(
-        node.named_children[0].child_count == 0
+    return (
+        node.type == "expression_statement"
+        and node.named_child_count == 1
+        and bool(node.named_children[0].child_count == 0)
     )
 
 

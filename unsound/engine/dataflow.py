@@ -278,9 +278,13 @@ def _pattern_names(pattern: Node | None) -> list[str]:
     stack = [pattern]
     while stack:
         current = stack.pop()
-        if current.type == "identifier" and current.parent is not None and (
-            current.parent.type not in ("scoped_identifier", "tuple_struct_pattern")
-            or current.parent.child_by_field_name("type") != current
+        if (
+            current.type == "identifier"
+            and current.parent is not None
+            and (
+                current.parent.type not in ("scoped_identifier", "tuple_struct_pattern")
+                or current.parent.child_by_field_name("type") != current
+            )
         ):
             names.append(node_text(current))
         stack.extend(current.named_children)

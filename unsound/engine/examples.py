@@ -44,7 +44,9 @@ class ExampleResult:
         return "; ".join(parts) or "ok"
 
 
-def scan_snippet(rules: Sequence[CompiledRule], code: str, path: str = "example.rs") -> list[Finding]:
+def scan_snippet(
+    rules: Sequence[CompiledRule], code: str, path: str = "example.rs"
+) -> list[Finding]:
     """Findings of the rules in one piece of Rust code, as if it were a crate of its own."""
     data = code.encode("utf-8")
     unit = ParsedFile(rel_path=path, crate="example", data=data, tree=parse_rust(data))

@@ -70,7 +70,9 @@ def _first_finding(
     assert isinstance(root, Node)
     for env in match_pattern(pattern, root):
         bindings: Bindings | None = {
-            name: Bound(unit, value if isinstance(value, tuple) else (value,), isinstance(value, tuple))
+            name: Bound(
+                unit, value if isinstance(value, tuple) else (value,), isinstance(value, tuple)
+            )
             for name, value in env.items()
         }
         for condition in context.rule.ast.conditions:

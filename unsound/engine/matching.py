@@ -148,9 +148,7 @@ def _preceding_attributes(node: Node) -> list[Node]:
     return attributes
 
 
-def _match_attributes(
-    wanted: list[PatternNode], present: list[Node], env: Env
-) -> Iterator[Env]:
+def _match_attributes(wanted: list[PatternNode], present: list[Node], env: Env) -> Iterator[Env]:
     if not wanted:
         yield env
         return

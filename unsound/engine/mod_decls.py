@@ -5,6 +5,8 @@ modules (`mod a { … }`) around it; this module collects exactly those facts wi
 query (in C) and a short walk up each hit's ancestors. Declarations inside macro invocations
 (`cfg_if! { if #[cfg(unix)] { mod unix; } }`, very common) are token trees to tree-sitter; they are
 found by a token scan and marked conditional, since which branch rustc takes depends on cfg.
+Item-position `include!("file.rs")` calls are collected too: rustc reads those files as part of
+the module, so their code is compiled code.
 """
 
 from __future__ import annotations
@@ -19,6 +21,13 @@ from unsound.engine.parsing import rust_language
 
 _DECLARATIONS = "(mod_item name: (identifier) @name !body) @decl"
 _MACROS = "(macro_invocation (token_tree) @tokens)"
+_INCLUDES = """
+((macro_invocation macro: (identifier) @name (token_tree) @args) @call
+ (#eq? @name "include"))
+((macro_invocation macro: (scoped_identifier name: (identifier) @name) (token_tree) @args) @call
+ (#eq? @name "include"))
+"""
+_MODULE_LEVEL = frozenset({"source_file", "declaration_list"})
 _BLOCK_KINDS = frozenset({"block", "function_item", "closure_expression", "const_block"})
 _COMMENTS = frozenset({"line_comment", "block_comment"})
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "\\": "\\", "0": "\0", "'": "'", '"': '"'}
@@ -46,6 +55,15 @@ class ModDecl:
     conditional: bool  # under `#[cfg]` or inside a macro: rustc may never load it
 
 
+@dataclass(frozen=True)
+class Include:
+    """An item-position `include!("file.rs")`: rustc reads that file as part of this module."""
+
+    path: str  # relative to the folder of the file holding the invocation
+    line: int
+    column: int
+
+
 @cache
 def _query(source: str) -> Query:
     return Query(rust_language(), source)
@@ -58,6 +76,35 @@ def mod_declarations(tree: Tree, data: bytes) -> list[ModDecl]:
         found.extend(_macro_declarations(tree, data))
     found.sort(key=lambda decl: (decl.line, decl.column))
     return found
+
+
+def include_declarations(tree: Tree, data: bytes) -> list[Include]:
+    """`include!` calls with a literal path at module level (where they bring in items).
+
+    Expression-position includes (`let table = include!("data.rs");`) hold data, not items, and
+    computed paths (`concat!(env!("OUT_DIR"), …)`) name build output; both are left out.
+    """
+    if b"include" not in data:
+        return []
+    found: list[Include] = []
+    for _, captures in QueryCursor(_query(_INCLUDES)).matches(tree.root_node):
+        call, args = captures["call"][0], captures["args"][0]
+        if not _at_module_level(call):
+            continue
+        inner = [child for child in args.children if child.type not in ("(", ")", ",")]
+        path = _literal(inner[0], data) if len(inner) == 1 else None
+        if path is not None:
+            line, column = _position(call, data)
+            found.append(Include(path, line, column))
+    found.sort(key=lambda include: (include.line, include.column))
+    return found
+
+
+def _at_module_level(call: Node) -> bool:
+    parent = call.parent
+    if parent is not None and parent.type == "expression_statement":
+        parent = parent.parent
+    return parent is not None and parent.type in _MODULE_LEVEL
 
 
 def _item_declarations(tree: Tree, data: bytes) -> Iterator[ModDecl]:

@@ -54,9 +54,10 @@ def in_unsafe_context(node: Node) -> bool:
     while current is not None:
         if current.type == "unsafe_block":
             return True
-        if current.type in ("function_item", "function_signature_item"):
-            if has_token(current, "unsafe"):
-                return True
+        if current.type in ("function_item", "function_signature_item") and has_token(
+            current, "unsafe"
+        ):
+            return True
         if current.type in ("impl_item", "trait_item") and has_token(current, "unsafe"):
             return True
         current = current.parent
@@ -66,8 +67,18 @@ def in_unsafe_context(node: Node) -> bool:
 def is_pub(node: Node) -> bool:
     item = enclosing(
         node,
-        {"function_item", "struct_item", "enum_item", "field_declaration", "trait_item",
-         "static_item", "const_item", "type_item", "mod_item", "union_item"},
+        {
+            "function_item",
+            "struct_item",
+            "enum_item",
+            "field_declaration",
+            "trait_item",
+            "static_item",
+            "const_item",
+            "type_item",
+            "mod_item",
+            "union_item",
+        },
     )
     if item is None:
         return False

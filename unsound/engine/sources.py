@@ -6,9 +6,10 @@ around; `--all-files` adds the rest of each package's folder (`source_walk`). Ev
 once (by real path) and checked first (`source_guard`). Anything that stops a file from being
 read becomes a `ScanProblem`, never an exception: one bad file must not hide the others.
 
-A file is parsed here only when its bytes contain `mod` (it may declare modules); the tree is kept
-on the `SourceFile` so the scan never parses a file twice, and files without one are left for the
-scan's literal prefilter to decide on.
+A file is parsed here only when its bytes contain `mod` or `include`, since only then can it pull
+in other files (`mod x;`, or an item-position `include!("x.rs")`, which rustc reads as part of the
+module). The tree is kept on the `SourceFile` so the scan never parses a file twice; files without
+one are left for the scan's literal prefilter to decide on.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 
 from tree_sitter import Tree
 
-from unsound.engine.mod_decls import ModDecl, mod_declarations
+from unsound.engine.mod_decls import Include, ModDecl, include_declarations, mod_declarations
 from unsound.engine.mod_resolve import ModuleContext, ModuleFile, resolve
 from unsound.engine.parsing import parse_rust
 from unsound.engine.source_guard import SourceGuard
@@ -72,8 +73,9 @@ class _Collector:
     def rel(self, path: Path) -> str:
         return os.path.relpath(path, self.root).replace(os.sep, "/")
 
-    def problem(self, path: str, message: str, decl: ModDecl | None = None) -> None:
-        line, column = (decl.line, decl.column) if decl is not None else (None, None)
+    def problem(self, path: str, message: str, at: ModDecl | Include | None = None) -> None:
+        """Record a file that could not be scanned; `at` is the declaration that named it."""
+        line, column = (at.line, at.column) if at is not None else (None, None)
         self.problems.add(ScanProblem(path, ProblemKind.NOT_SCANNED, message, line, column))
 
     def follow(self, package: Package, target: Target) -> None:
@@ -95,6 +97,8 @@ class _Collector:
                 continue
             for decl in mod_declarations(source.tree, source.data):
                 queue.extend(self.module_files(source, module.context, decl, area))
+            for include in include_declarations(source.tree, source.data):
+                queue.extend(self.included_file(source, module.context, include, area))
 
     def module_files(
         self, source: SourceFile, context: ModuleContext, decl: ModDecl, area: tuple[Path, ...]
@@ -121,6 +125,26 @@ class _Collector:
             allowed.append(file)
         return allowed
 
+    def included_file(
+        self, source: SourceFile, context: ModuleContext, include: Include, area: tuple[Path, ...]
+    ) -> list[ModuleFile]:
+        """The file an `include!` reads (relative to the including file), in the same module.
+
+        A missing one is not reported: unlike `mod`, the call may sit in an item rustc cfg's out.
+        """
+        path = Path(os.path.normpath(source.path.parent / include.path))
+        if not os.path.exists(path):
+            return []
+        where = f"`include!` at {source.rel_path}:{include.line}:{include.column}"
+        shown = self.rel(path)
+        refusal = None if any(_below(path, folder) for folder in area) else "is outside its package"
+        refusal = refusal or self.guard.refusal(path)
+        if refusal is not None:
+            message = f"{where} reads `{shown}`, which {refusal}; it was not read"
+            self.problem(source.rel_path, message, include)
+            return []
+        return [ModuleFile(path, context)]
+
     def read(self, package: Package, path: Path) -> SourceFile | None:
         """Read a file not read before; a problem when it cannot be read."""
         real = os.path.realpath(path)
@@ -133,7 +157,7 @@ class _Collector:
         except OSError as error:
             self.problem(rel_path, f"`{rel_path}` could not be read: {error.strerror or error}")
             return None
-        tree = parse_rust(data) if b"mod" in data else None
+        tree = parse_rust(data) if b"mod" in data or b"include" in data else None
         source = SourceFile(path, rel_path, package.name, data, tree)
         self.files.append(source)
         return source

@@ -54,9 +54,7 @@ class ParsedFile:
         out = []
         for number in range(first, last + 1):
             start = self._line_starts[number - 1]
-            end = (
-                self._line_starts[number] if number < len(self._line_starts) else len(self.data)
-            )
+            end = self._line_starts[number] if number < len(self._line_starts) else len(self.data)
             out.append(self.data[start:end].decode("utf-8", "replace").rstrip("\r\n"))
         return tuple(out)
 
