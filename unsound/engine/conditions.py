@@ -11,7 +11,7 @@ from unsound.dsl.compiler import CompiledRule
 from unsound.engine.bindings import Bindings, Bound
 from unsound.engine.crate_index import CrateIndex
 from unsound.engine.dataflow import flows_into_return
-from unsound.engine.shapes import SHAPE_TESTS, lifetimes_in_type
+from unsound.engine.shapes import SHAPE_TESTS, lifetimes_in_type, type_names_in
 from unsound.engine.syntax import declared_type, enclosing_function, enclosing_impl, type_base_name
 
 
@@ -47,21 +47,44 @@ def evaluate(condition: ast.Cond, bindings: Bindings, context: MatchContext) -> 
     if isinstance(condition, ast.MatchesRegex):
         return bindings if context.rule.regexes[condition.regex].search(bound.text()) else None
     if isinstance(condition, ast.HasLifetime):
-        return _has_lifetime(condition, bound, node, bindings)
+        return _has_lifetime(condition, bound, node, bindings, context)
     if isinstance(condition, ast.FlowsInto):
         return _flows_into(condition, bound, node, bindings)
     return _holds(condition, bound, node, bindings, context)
 
 
 def _has_lifetime(
-    condition: ast.HasLifetime, bound: Bound, node: Node, bindings: Bindings
+    condition: ast.HasLifetime,
+    bound: Bound,
+    node: Node,
+    bindings: Bindings,
+    context: MatchContext,
 ) -> Bindings | None:
     lifetimes = lifetimes_in_type(node)
-    if not lifetimes:
-        return None
+    if lifetimes:
+        found = Bound(bound.unit, (lifetimes[0],))
+    else:
+        elided = _elided_lifetime(node, context)
+        if elided is None:
+            return None
+        found = elided
     if condition.lifetime_var is None:
         return bindings
-    return {**bindings, condition.lifetime_var: Bound(bound.unit, (lifetimes[0],))}
+    return {**bindings, condition.lifetime_var: found}
+
+
+def _elided_lifetime(node: Node, context: MatchContext) -> Bound | None:
+    """A lifetime parameter of a crate type named without its lifetime (`-> Data` for
+    `struct Data<'a>`, which `elided_lifetimes_in_paths` allows by default)."""
+    for name in type_names_in(node):
+        for definition in context.crate.definitions(name):
+            parameters = definition.item.child_by_field_name("type_parameters")
+            if parameters is None:
+                continue
+            for parameter in parameters.named_children:
+                if parameter.type == "lifetime_parameter" and parameter.named_child_count:
+                    return Bound(definition.unit, (parameter.named_children[0],))
+    return None
 
 
 def _flows_into(

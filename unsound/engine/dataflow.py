@@ -56,6 +56,10 @@ _READING_METHODS = frozenset(
         "copy_from",
         "copy_to",
         "to_string",
+        "to_owned",
+        "to_vec",
+        "copied",
+        "cloned",
     }
 )
 _SCOPES = frozenset({"closure_expression", "function_item"})

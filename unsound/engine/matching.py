@@ -16,6 +16,7 @@ Binding = Node | tuple[Node, ...]
 Env = Mapping[str, Binding]
 
 _SKIPPED = frozenset({",", "line_comment", "block_comment"})
+_MUT_OPTIONAL_IN = frozenset({"let_declaration", "parameter"})
 _FUNCTION_KINDS = frozenset({"function_item", "function_signature_item", "closure_expression"})
 
 
@@ -111,11 +112,11 @@ def _target_children(pattern: PatternNode, target: Node) -> list[Node]:
         if drop_let_type and (kind == ":" or field == "type"):
             continue
         if (
-            target.type == "let_declaration"
+            target.type in _MUT_OPTIONAL_IN
             and kind == "mutable_specifier"
             and kind not in pattern_kinds
         ):
-            continue
+            continue  # `let $X = ..` matches `let mut x = ..`; `$P: $T` matches `mut p: T`
         kept.append(child)
     return kept
 

@@ -88,8 +88,20 @@ def is_pub(node: Node) -> bool:
     return False
 
 
+def is_raw_pointer(node: Node) -> bool:
+    """`*const T`, `*mut T`, `NonNull<T>`, or an `Option` of one (a nullable pointer)."""
+    node = declared_type(node)
+    if is_pointer(node) or is_non_null(node):
+        return True
+    if node.type == "generic_type" and type_base_name(node) == "Option":
+        arguments = node.child_by_field_name("type_arguments")
+        inner = arguments.named_children if arguments is not None else []
+        return len(inner) == 1 and (is_pointer(inner[0]) or is_non_null(inner[0]))
+    return False
+
+
 SHAPE_TESTS: dict[str, Callable[[Node], bool]] = {
-    "raw-pointer": lambda n: is_pointer(n) or is_non_null(n),
+    "raw-pointer": is_raw_pointer,
     "mut-pointer": lambda n: is_pointer(n, "mut"),
     "const-pointer": lambda n: is_pointer(n, "const"),
     "non-null": is_non_null,
@@ -123,6 +135,9 @@ def lifetimes_in_type(node: Node) -> list[Node]:
         if current.type in ("function_type", "bounded_type", "dynamic_type"):
             # `fn(&'a T)` and `dyn Trait + 'a` do not store a lifetime-bound value in the type.
             continue
+        if current.type == "reference_type" and current is not node:
+            # `Result<Self, &'static str>`: a reference beside the value does not hold it.
+            continue
         stack.extend(reversed(current.children))
     return sorted(found, key=lambda n: n.start_byte)
 
@@ -133,3 +148,31 @@ def _impl_self_type(node: Node) -> Node | None:
     if impl is None:
         return None
     return impl.child_by_field_name("type")
+
+
+def type_names_in(node: Node) -> list[str]:
+    """Names of the types written in a type (`Result<Data, E>` → Result, Data, E), `Self`
+    read as the enclosing impl's type."""
+    node = declared_type(node)
+    names: list[str] = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current.type == "type_identifier":
+            text = node_text(current)
+            if text == "Self":
+                self_type = _impl_self_type(current)
+                if self_type is not None:
+                    stack.append(self_type)
+                continue
+            names.append(text)
+            continue
+        if current.type == "scoped_type_identifier":
+            name = current.child_by_field_name("name")
+            if name is not None:
+                names.append(node_text(name))
+            continue
+        if current.type in ("function_type", "bounded_type", "dynamic_type", "reference_type"):
+            continue
+        stack.extend(reversed(current.named_children))
+    return names
