@@ -418,3 +418,19 @@ def test_item_position_includes_are_read_in_the_including_module(tmp_path: Path)
             " it was not read",
         ),
     ]
+
+
+def test_declarations_split_by_comments_are_found_and_inline_only_files_are_not_parsed(
+    tmp_path: Path,
+) -> None:
+    lib = "pub mod /* the */ odd // name\n    ;\n#[cfg(test)]\nmod tests {\n    fn t() {}\n}\n"
+    root = write_tree(
+        tmp_path,
+        {"Cargo.toml": package("p"), "src/lib.rs": lib, "src/odd.rs": "mod tests { }\n"},
+    )
+    files, problems = _collect(root / "Cargo.toml")
+    by_path = {source.rel_path: source for source in files}
+    assert set(by_path) == {"src/lib.rs", "src/odd.rs"}
+    assert by_path["src/lib.rs"].tree is not None
+    assert by_path["src/odd.rs"].tree is None  # inline modules only: nothing to follow
+    assert problems == ()

@@ -11,6 +11,7 @@ the module, so their code is compiled code.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -28,6 +29,13 @@ _INCLUDES = """
  (#eq? @name "include"))
 """
 _MODULE_LEVEL = frozenset({"source_file", "declaration_list"})
+# `mod name ;` with any whitespace or comments between the tokens: a file without one declares no
+# out-of-line module, so it need not be parsed here (inline `mod tests { … }` does not match).
+_GAP = rb"(?:\s|//[^\n]*|/\*.*?\*/)*"
+_OUT_OF_LINE_MOD = re.compile(
+    rb"\bmod\b" + _GAP + rb"(?:r#)?[A-Za-z_][A-Za-z0-9_]*" + _GAP + b";", re.S
+)
+_INCLUDE_CALL = re.compile(rb"\binclude" + _GAP + b"!")
 _BLOCK_KINDS = frozenset({"block", "function_item", "closure_expression", "const_block"})
 _COMMENTS = frozenset({"line_comment", "block_comment"})
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "\\": "\\", "0": "\0", "'": "'", '"': '"'}
@@ -69,8 +77,15 @@ def _query(source: str) -> Query:
     return Query(rust_language(), source)
 
 
+def may_load_files(data: bytes) -> bool:
+    """Whether the text may hold `mod name;` or `include!`: only then is a parse needed here."""
+    return bool(_OUT_OF_LINE_MOD.search(data) or _INCLUDE_CALL.search(data))
+
+
 def mod_declarations(tree: Tree, data: bytes) -> list[ModDecl]:
     """Every out-of-line module declaration in the file, in source order."""
+    if not _OUT_OF_LINE_MOD.search(data):
+        return []
     found = list(_item_declarations(tree, data))
     if b"!" in data:
         found.extend(_macro_declarations(tree, data))
@@ -84,7 +99,7 @@ def include_declarations(tree: Tree, data: bytes) -> list[Include]:
     Expression-position includes (`let table = include!("data.rs");`) hold data, not items, and
     computed paths (`concat!(env!("OUT_DIR"), …)`) name build output; both are left out.
     """
-    if b"include" not in data:
+    if not _INCLUDE_CALL.search(data):
         return []
     found: list[Include] = []
     for _, captures in QueryCursor(_query(_INCLUDES)).matches(tree.root_node):

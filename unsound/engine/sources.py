@@ -6,10 +6,10 @@ around; `--all-files` adds the rest of each package's folder (`source_walk`). Ev
 once (by real path) and checked first (`source_guard`). Anything that stops a file from being
 read becomes a `ScanProblem`, never an exception: one bad file must not hide the others.
 
-A file is parsed here only when its bytes contain `mod` or `include`, since only then can it pull
-in other files (`mod x;`, or an item-position `include!("x.rs")`, which rustc reads as part of the
-module). The tree is kept on the `SourceFile` so the scan never parses a file twice; files without
-one are left for the scan's literal prefilter to decide on.
+A file is parsed here only when its text may pull in other files (`mod x;`, or an item-position
+`include!("x.rs")`, which rustc reads as part of the module); a file with only inline modules
+(`mod tests { … }`) is not. The tree is kept on the `SourceFile` so the scan never parses a file
+twice; files without one are left for the scan's literal prefilter to decide on.
 """
 
 from __future__ import annotations
@@ -22,7 +22,13 @@ from pathlib import Path
 
 from tree_sitter import Tree
 
-from unsound.engine.mod_decls import Include, ModDecl, include_declarations, mod_declarations
+from unsound.engine.mod_decls import (
+    Include,
+    ModDecl,
+    include_declarations,
+    may_load_files,
+    mod_declarations,
+)
 from unsound.engine.mod_resolve import ModuleContext, ModuleFile, resolve
 from unsound.engine.parsing import parse_rust
 from unsound.engine.source_guard import SourceGuard
@@ -157,7 +163,7 @@ class _Collector:
         except OSError as error:
             self.problem(rel_path, f"`{rel_path}` could not be read: {error.strerror or error}")
             return None
-        tree = parse_rust(data) if b"mod" in data or b"include" in data else None
+        tree = parse_rust(data) if may_load_files(data) else None
         source = SourceFile(path, rel_path, package.name, data, tree)
         self.files.append(source)
         return source
