@@ -434,3 +434,19 @@ def test_declarations_split_by_comments_are_found_and_inline_only_files_are_not_
     assert by_path["src/lib.rs"].tree is not None
     assert by_path["src/odd.rs"].tree is None  # inline modules only: nothing to follow
     assert problems == ()
+
+
+def test_inline_module_inside_a_macro_body(tmp_path: Path) -> None:
+    # tokio: `cfg_aio! { pub mod bsd { mod poll_aio; } }` loads src/io/bsd/poll_aio.rs.
+    root = write_tree(
+        tmp_path,
+        {
+            "Cargo.toml": package("p"),
+            "src/lib.rs": "mod io;\n",
+            "src/io.rs": "cfg_aio! {\n    pub mod bsd {\n        mod poll_aio;\n    }\n}\n",
+            "src/io/bsd/poll_aio.rs": "",
+        },
+    )
+    files, problems = _collect(root / "Cargo.toml")
+    assert rel_paths(files) == {"src/lib.rs", "src/io.rs", "src/io/bsd/poll_aio.rs"}
+    assert problems == ()

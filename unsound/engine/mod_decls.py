@@ -211,17 +211,26 @@ def _plain_path(item: Node, data: bytes) -> str | None:
 
 
 def _macro_declarations(tree: Tree, data: bytes) -> Iterator[ModDecl]:
-    """`mod name;` written inside macro invocations (each token tree, at any depth)."""
+    """`mod name;` written inside macro invocations (each token tree, at any depth).
+
+    `mod name { … }` inside the tokens is an inline module there too (tokio's
+    `cfg_aio! { pub mod bsd { mod poll_aio; } }` loads `bsd/poll_aio.rs`), so it is tracked.
+    """
     captures = QueryCursor(_query(_MACROS)).captures(tree.root_node)
     for root in captures.get("tokens", []):
-        if b"mod" not in data[root.start_byte : root.end_byte]:
+        if not _OUT_OF_LINE_MOD.search(data, root.start_byte, root.end_byte):
             continue
-        enclosing, in_block = _context(root, data)
-        stack = [root]
+        outer, in_block = _context(root, data)
+        stack: list[tuple[Node, tuple[InlineModule, ...]]] = [(root, outer)]
         while stack:
-            tokens = stack.pop()
+            tokens, enclosing = stack.pop()
             children = tokens.children
-            stack.extend(child for child in children if child.type == "token_tree")
+            inline = _token_inline_modules(children, data)
+            stack.extend(
+                (child, (*enclosing, *inline.get(index, ())))
+                for index, child in enumerate(children)
+                if child.type == "token_tree"
+            )
             for index, child in enumerate(children[:-2]):
                 name, semicolon = children[index + 1], children[index + 2]
                 if child.type == "mod" and name.type == "identifier" and semicolon.type == ";":
@@ -236,6 +245,22 @@ def _macro_declarations(tree: Tree, data: bytes) -> Iterator[ModDecl]:
                         in_block=in_block,
                         conditional=True,
                     )
+
+
+def _token_inline_modules(children: list[Node], data: bytes) -> dict[int, tuple[InlineModule]]:
+    """Token trees that are bodies of `mod name { … }`, by index, with the module they open."""
+    found: dict[int, tuple[InlineModule]] = {}
+    for index, child in enumerate(children[:-2]):
+        name, body = children[index + 1], children[index + 2]
+        if (
+            child.type == "mod"
+            and name.type == "identifier"
+            and body.type == "token_tree"
+            and _text(body, data)[:1] == "{"
+        ):
+            path = _token_attr_path(children[:index], data)
+            found[index + 2] = (InlineModule(_ident(_text(name, data)), path),)
+    return found
 
 
 def _token_attr_path(before: list[Node], data: bytes) -> str | None:
