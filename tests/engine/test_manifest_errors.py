@@ -270,3 +270,18 @@ def test_library_file_not_found(tmp_path: Path) -> None:
     assert error.message == "can't find library `my_lib`"
     assert error.hint == "rename the file to `src/lib.rs`, or set `path` in `[lib]`"
     assert _where(error, root) == ("Cargo.toml", 6, 1)
+
+
+def test_exclude_of_the_wrong_type(tmp_path: Path) -> None:
+    root = write_tree(
+        tmp_path,
+        {
+            "Cargo.toml": '[workspace]\nmembers = ["a"]\nexclude = "a/old"\n',
+            "a/Cargo.toml": package("a"),
+            "a/src/lib.rs": "",
+        },
+    )
+    error = _error(root)
+    assert error.message == "`workspace.exclude` must be an array of strings"
+    assert error.hint == 'write it as `exclude = ["crates/old"]`'
+    assert _where(error, root) == ("Cargo.toml", 3, 1)

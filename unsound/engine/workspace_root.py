@@ -56,19 +56,17 @@ def is_excluded(root: Manifest, manifest_path: Path) -> bool:
 
     Both lists are compared as path prefixes, component by component, without glob expansion.
     """
-    workspace = root.workspace or {}
     folder = root.folder
     excluded = any(
-        _starts_with(manifest_path, folder / entry)
-        for entry in workspace.get("exclude", ())
-        if isinstance(entry, str)
+        _starts_with(manifest_path, folder / entry) for entry in _strings(root, "exclude")
     )
-    member = any(
-        _starts_with(manifest_path, folder / entry)
-        for entry in workspace.get("members", ())
-        if isinstance(entry, str)
-    )
+    member = any(_starts_with(manifest_path, folder / entry) for entry in _strings(root, "members"))
     return excluded and not member
+
+
+def _strings(root: Manifest, key: str) -> list[str]:
+    """`workspace.<key>` as a list of strings; a located error when it is anything else."""
+    return root.string_list(("workspace", key), hint=f'write it as `{key} = ["crates/old"]`') or []
 
 
 def _starts_with(path: Path, prefix: Path) -> bool:
