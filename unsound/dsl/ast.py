@@ -73,6 +73,55 @@ class Holds:
 
 
 @dataclass(frozen=True)
+class HasKind:
+    var: str
+    kind: str
+    span: SrcSpan
+
+
+@dataclass(frozen=True)
+class Relation:
+    """`$X inside|has|follows|precedes PATTERN`: a structural relation to other code."""
+
+    var: str
+    relation: str  # "inside" | "has" | "follows" | "precedes"
+    pattern: CodeBlock
+    within: int | None
+    span: SrcSpan
+
+
+@dataclass(frozen=True)
+class HasBound:
+    """`$T has bound "Send"`: a generic parameter bounded by a trait (item, `where`, impl)."""
+
+    var: str
+    trait: str
+    span: SrcSpan
+
+
+@dataclass(frozen=True)
+class HasDocSection:
+    var: str
+    section: str
+    span: SrcSpan
+
+
+@dataclass(frozen=True)
+class HasSafetyComment:
+    var: str
+    span: SrcSpan
+
+
+@dataclass(frozen=True)
+class Implements:
+    """`$T implements "Drop"`: the crate has an `impl Drop for T`."""
+
+    var: str
+    trait: str
+    span: SrcSpan
+
+
+@dataclass(frozen=True)
 class Not:
     inner: Cond
     span: SrcSpan
@@ -90,7 +139,22 @@ class Or:
     span: SrcSpan
 
 
-Cond = IsShape | HasLifetime | MatchesRegex | FlowsInto | Holds | Not | And | Or
+Cond = (
+    IsShape
+    | HasLifetime
+    | MatchesRegex
+    | FlowsInto
+    | Holds
+    | HasKind
+    | Relation
+    | HasBound
+    | HasDocSection
+    | HasSafetyComment
+    | Implements
+    | Not
+    | And
+    | Or
+)
 
 
 # Rules ------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from unsound.dsl import ast
+from unsound.dsl.ast import CodeBlock
 from unsound.dsl.pattern import Pattern, compile_pattern
 from unsound.dsl.shapes import SHAPES
 from unsound.errors import RuleError
@@ -34,6 +35,7 @@ class CompiledRule:
     ast: ast.RuleAst
     info: RuleInfo
     patterns: tuple[Pattern, ...]
+    relations: dict[CodeBlock, Pattern]  # patterns of `inside`/`has`/`follows`/`precedes`
     regexes: dict[str, re.Pattern[str]]
     prefilter: tuple[re.Pattern[bytes], ...]  # every one must match a file's bytes
 
@@ -49,7 +51,8 @@ def compile_rule(rule: ast.RuleAst, pack: str, source_text: str) -> CompiledRule
     """Compile and check one rule; raise `RuleError` with a caret at the first problem."""
     lines = source_text.splitlines()
     patterns = tuple(compile_pattern(block) for block in rule.patterns)
-    bound = _bound_names(patterns, rule.conditions)
+    relations = _relation_patterns(rule)
+    bound = _bound_names(patterns, rule.conditions, relations)
     for condition in (*rule.conditions, *(s.cond for s in rule.severity_ifs)):
         _check_condition(condition, bound, lines)
     _check_placeholders(rule.message, rule.message_span, bound, lines)
@@ -61,6 +64,7 @@ def compile_rule(rule: ast.RuleAst, pack: str, source_text: str) -> CompiledRule
         ast=rule,
         info=_info(rule, pack),
         patterns=patterns,
+        relations=relations,
         regexes=regexes,
         prefilter=_prefilter(patterns, rule.conditions),
     )
@@ -93,11 +97,31 @@ def _plain(markdown: str) -> str:
     return "\n".join(out).strip() + "\n"
 
 
-def _bound_names(patterns: tuple[Pattern, ...], conditions: tuple[ast.Cond, ...]) -> set[str]:
-    """Names every pattern binds, plus names that conditions bind (`via $X`, `'$a`)."""
+MATCH_VAR = "MATCH"  # always bound: the whole matched node
+
+
+def _relation_patterns(rule: ast.RuleAst) -> dict[ast.CodeBlock, Pattern]:
+    out = {}
+    for condition in (*rule.conditions, *(s.cond for s in rule.severity_ifs)):
+        for node in _walk(condition):
+            if isinstance(node, ast.Relation):
+                out[node.pattern] = compile_pattern(node.pattern)
+    return out
+
+
+def _bound_names(
+    patterns: tuple[Pattern, ...],
+    conditions: tuple[ast.Cond, ...],
+    relations: dict[ast.CodeBlock, Pattern],
+) -> set[str]:
+    """Names every pattern binds, plus names that conditions bind (`via $X`, `'$a`, and the
+    metavariables of a relation's pattern), plus `$MATCH`."""
     names = set.intersection(*(p.metavariables() for p in patterns)) if patterns else set()
+    names.add(MATCH_VAR)
     for condition in conditions:
         for node in _walk(condition):
+            if isinstance(node, ast.Relation):
+                names |= relations[node.pattern].metavariables()
             if isinstance(node, ast.FlowsInto | ast.Holds) and node.via:
                 names.add(node.via)
             if isinstance(node, ast.HasLifetime) and node.lifetime_var:
@@ -125,6 +149,17 @@ def _check_condition(condition: ast.Cond, bound: set[str], lines: list[str]) -> 
             raise _unbound(var, node.span, lines)
         if isinstance(node, ast.FlowsInto) and node.target and node.target not in bound:
             raise _unbound(node.target, node.span, lines)
+        if isinstance(node, ast.HasKind) and node.kind not in _node_kinds():
+            close = difflib.get_close_matches(node.kind, sorted(_node_kinds()), n=1)
+            raise RuleError(
+                f"unknown node kind `{node.kind}`",
+                path=node.span.path,
+                line=node.span.line,
+                column=_find_column(lines, node.span, node.kind),
+                hint=f"did you mean `{close[0]}`?" if close else "use a tree-sitter-rust node kind",
+                source_line=_line(lines, node.span.line),
+                width=len(node.kind),
+            )
         if isinstance(node, ast.IsShape | ast.Holds) and node.shape not in SHAPES:
             close = difflib.get_close_matches(node.shape, list(SHAPES), n=1)
             hint = f"did you mean `{close[0]}`?" if close else "known shapes: " + ", ".join(SHAPES)
@@ -138,6 +173,17 @@ def _check_condition(condition: ast.Cond, bound: set[str], lines: list[str]) -> 
                 source_line=_line(lines, node.span.line),
                 width=len(node.shape),
             )
+
+
+def _node_kinds() -> set[str]:
+    from unsound.engine.parsing import rust_language
+
+    language = rust_language()
+    return {
+        name
+        for index in range(language.node_kind_count)
+        if (name := language.node_kind_for_id(index)) and language.node_kind_is_named(index)
+    }
 
 
 def _unbound(name: str, span: ast.SrcSpan, lines: list[str]) -> RuleError:

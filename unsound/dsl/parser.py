@@ -36,7 +36,22 @@ ENTRY_KEYS = (
     "example",
     "help",
 )
-CONDITION_WORDS = ("is", "has lifetime", "matches", "flows into", "holds")
+CONDITION_WORDS = (
+    "is",
+    "has lifetime",
+    "matches",
+    "flows into",
+    "holds",
+    "kind",
+    "inside",
+    "has",
+    "follows",
+    "precedes",
+    "has bound",
+    "has doc section",
+    "has safety comment",
+    "implements",
+)
 
 _TERMINAL_NAMES = {
     "RULE_ID": "a rule id such as `my-rule`",
@@ -357,6 +372,43 @@ class _ToAst(Transformer[Token, Any]):
     def holds(self, meta: Any, children: list[Any]) -> ast.Cond:
         via = _var(children[2]) if len(children) > 2 and children[2] is not None else None
         return ast.Holds(_var(children[0]), str(children[1]), via, _meta_span(meta, self.path))
+
+    def has_kind(self, meta: Any, children: list[Token]) -> ast.Cond:
+        return ast.HasKind(_var(children[0]), str(children[1]), _meta_span(meta, self.path))
+
+    def _relation(self, name: str, meta: Any, children: list[Any]) -> ast.Cond:
+        within = int(children[2]) if len(children) > 2 and children[2] is not None else None
+        return ast.Relation(
+            _var(children[0]),
+            name,
+            _code_block(children[1], self.path),
+            within,
+            _meta_span(meta, self.path),
+        )
+
+    def inside(self, meta: Any, children: list[Any]) -> ast.Cond:
+        return self._relation("inside", meta, children)
+
+    def has_descendant(self, meta: Any, children: list[Any]) -> ast.Cond:
+        return self._relation("has", meta, children)
+
+    def follows(self, meta: Any, children: list[Any]) -> ast.Cond:
+        return self._relation("follows", meta, children)
+
+    def precedes(self, meta: Any, children: list[Any]) -> ast.Cond:
+        return self._relation("precedes", meta, children)
+
+    def has_bound(self, meta: Any, children: list[Any]) -> ast.Cond:
+        return ast.HasBound(_var(children[0]), children[1], _meta_span(meta, self.path))
+
+    def has_doc_section(self, meta: Any, children: list[Any]) -> ast.Cond:
+        return ast.HasDocSection(_var(children[0]), children[1], _meta_span(meta, self.path))
+
+    def has_safety_comment(self, meta: Any, children: list[Any]) -> ast.Cond:
+        return ast.HasSafetyComment(_var(children[0]), _meta_span(meta, self.path))
+
+    def implements(self, meta: Any, children: list[Any]) -> ast.Cond:
+        return ast.Implements(_var(children[0]), children[1], _meta_span(meta, self.path))
 
     def flow_return(self, meta: Any, children: list[Token]) -> str | None:
         return None

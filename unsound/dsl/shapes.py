@@ -15,4 +15,7 @@ SHAPES: dict[str, str] = {
     "phantom-data": "`PhantomData<…>`",
     "unsafe": "declared in an unsafe context: an `unsafe fn`, an `unsafe` block or `unsafe impl`",
     "pub": "the enclosing item is `pub` (exactly, not `pub(crate)`)",
+    "pub-crate": "the enclosing item is `pub(crate)`, `pub(super)` or `pub(in …)`",
+    "private": "the enclosing item has no visibility modifier",
+    "type-parameter": "a generic type parameter (`T`, `T: Clone`), or a type naming one in scope",
 }

@@ -9,8 +9,11 @@ from tree_sitter import Node
 from unsound.dsl import ast
 from unsound.dsl.compiler import CompiledRule
 from unsound.engine.bindings import Bindings, Bound
+from unsound.engine.comments import has_doc_section, has_safety_comment
 from unsound.engine.crate_index import CrateIndex
-from unsound.engine.dataflow import flows_into_return
+from unsound.engine.dataflow import flows_into_node, flows_into_return
+from unsound.engine.generics import has_bound
+from unsound.engine.relations import relate
 from unsound.engine.shapes import SHAPE_TESTS, lifetimes_in_type, type_names_in
 from unsound.engine.syntax import declared_type, enclosing_function, enclosing_impl, type_base_name
 
@@ -50,7 +53,41 @@ def evaluate(condition: ast.Cond, bindings: Bindings, context: MatchContext) -> 
         return _has_lifetime(condition, bound, node, bindings, context)
     if isinstance(condition, ast.FlowsInto):
         return _flows_into(condition, bound, node, bindings)
-    return _holds(condition, bound, node, bindings, context)
+    if isinstance(condition, ast.Holds):
+        return _holds(condition, bound, node, bindings, context)
+    return _structural(condition, bound, node, bindings, context)
+
+
+def _structural(
+    condition: ast.Cond, bound: Bound, node: Node, bindings: Bindings, context: MatchContext
+) -> Bindings | None:
+    """Kinds, relations, bounds, docs, comments and impls."""
+    if isinstance(condition, ast.HasKind):
+        return bindings if node.type == condition.kind else None
+    if isinstance(condition, ast.Relation):
+        pattern = context.rule.relations[condition.pattern]
+        return relate(condition.relation, pattern, node, bound.unit, bindings, condition.within)
+    if isinstance(condition, ast.HasBound):
+        found = has_bound(node, condition.trait, context.crate.supertraits)
+        return bindings if found else None
+    if isinstance(condition, ast.HasDocSection):
+        return bindings if has_doc_section(node, condition.section) else None
+    if isinstance(condition, ast.HasSafetyComment):
+        return bindings if has_safety_comment(node, bound.unit) else None
+    if isinstance(condition, ast.Implements):
+        name = _type_name(node)
+        found = name is not None and context.crate.implements(name, condition.trait)
+        return bindings if found else None
+    raise AssertionError(f"unhandled condition {condition!r}")
+
+
+def _type_name(node: Node) -> str | None:
+    name = type_base_name(declared_type(node))
+    if name == "Self":
+        impl = enclosing_impl(node)
+        self_type = impl.child_by_field_name("type") if impl is not None else None
+        name = type_base_name(self_type) if self_type is not None else None
+    return name
 
 
 def _has_lifetime(
@@ -93,7 +130,13 @@ def _flows_into(
     function = enclosing_function(node)
     if function is None or node.type != "identifier":
         return None
-    sink = flows_into_return(node, function)
+    if condition.target is None:
+        sink = flows_into_return(node, function)
+    else:
+        target = bindings[condition.target]
+        if target.unit is not bound.unit or target.node is None:
+            return None
+        sink = flows_into_node(node, function, target.node)
     if sink is None:
         return None
     if condition.via is None:

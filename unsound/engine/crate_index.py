@@ -14,7 +14,7 @@ from functools import cache
 from tree_sitter import Node, Query, QueryCursor
 
 from unsound.engine.parsing import rust_language
-from unsound.engine.syntax import node_text
+from unsound.engine.syntax import node_text, type_base_name
 from unsound.engine.units import ParsedFile
 
 _DEFINITIONS = """
@@ -24,9 +24,20 @@ _DEFINITIONS = """
 """
 
 
+_IMPLS = """
+(impl_item trait: (_) @trait type: (_) @type) @item
+(trait_item name: (type_identifier) @name bounds: (trait_bounds) @bounds) @item
+"""
+
+
 @cache
 def _definitions_query() -> Query:
     return Query(rust_language(), _DEFINITIONS)
+
+
+@cache
+def _impls_query() -> Query:
+    return Query(rust_language(), _IMPLS)
 
 
 @dataclass(frozen=True)
@@ -62,10 +73,45 @@ class CrateIndex:
     load: Callable[[], Iterable[ParsedFile]]
     _by_name: dict[str, list[TypeDefinition]] | None = field(default=None, repr=False)
 
+    _traits_of: dict[str, set[str]] | None = field(default=None, repr=False)
+    _supertraits: dict[str, list[str]] | None = field(default=None, repr=False)
+
     def definitions(self, name: str) -> list[TypeDefinition]:
         if self._by_name is None:
             self._by_name = self._build()
         return self._by_name.get(name, [])
+
+    def implements(self, type_name: str, trait: str) -> bool:
+        """Whether the crate has `impl … trait for type_name` (by last path segment)."""
+        if self._traits_of is None:
+            self._build_impls()
+        assert self._traits_of is not None
+        return trait.rsplit("::", 1)[-1] in self._traits_of.get(type_name, set())
+
+    def supertraits(self, trait: str) -> list[str]:
+        """Bounds declared on a trait of this crate (`trait A: Send + Sync`)."""
+        if self._supertraits is None:
+            self._build_impls()
+        assert self._supertraits is not None
+        return self._supertraits.get(trait, [])
+
+    def _build_impls(self) -> None:
+        traits_of: dict[str, set[str]] = defaultdict(set)
+        supertraits: dict[str, list[str]] = defaultdict(list)
+        for unit in self.load():
+            cursor = QueryCursor(_impls_query())
+            for _, captures in cursor.matches(unit.tree.root_node):
+                if "type" in captures:
+                    self_name = type_base_name(captures["type"][0])
+                    trait_name = type_base_name(captures["trait"][0])
+                    if self_name and trait_name:
+                        traits_of[self_name].add(trait_name)
+                elif "bounds" in captures:
+                    name = node_text(captures["name"][0])
+                    for bound in captures["bounds"][0].named_children:
+                        supertraits[name].append(node_text(bound))
+        self._traits_of = dict(traits_of)
+        self._supertraits = dict(supertraits)
 
     def _build(self) -> dict[str, list[TypeDefinition]]:
         by_name: dict[str, list[TypeDefinition]] = defaultdict(list)

@@ -79,6 +79,31 @@ def flows_into_return(name_node: Node, function: Node) -> Node | None:
     return _block(body, state, top=True)
 
 
+def flows_into_node(name_node: Node, function: Node, target: Node) -> Node | None:
+    """Where the value named by `name_node` lands inside the expression `target`, or None.
+
+    The names holding the value are followed through the statements that run before the one
+    holding `target`, at every block level down to it.
+    """
+    body = function.child_by_field_name("body")
+    if body is None or not (body.start_byte <= target.start_byte < body.end_byte):
+        return None
+    state = _State({node_text(name_node)})
+    blocks = []
+    current: Node | None = target
+    while current is not None and current != body:
+        if current.type == "block":
+            blocks.append(current)
+        current = current.parent
+    blocks.append(body)
+    for block in reversed(blocks):
+        for child in block.named_children:
+            if child.start_byte <= target.start_byte < child.end_byte:
+                break
+            _statement(child, state)
+    return _carries(target, state)
+
+
 def _block(block: Node, state: _State, *, top: bool) -> Node | None:
     """Process a block's statements in order; return the sink in its value or any `return`."""
     children = [c for c in block.named_children if c.type not in ("line_comment", "block_comment")]

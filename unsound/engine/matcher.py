@@ -11,7 +11,7 @@ from functools import cached_property
 
 from tree_sitter import Query, QueryCursor
 
-from unsound.dsl.compiler import CompiledRule
+from unsound.dsl.compiler import MATCH_VAR, CompiledRule
 from unsound.dsl.pattern import Pattern
 from unsound.engine.bindings import Bindings, Bound
 from unsound.engine.conditions import MatchContext, evaluate
@@ -69,12 +69,14 @@ def _first_finding(
 
     assert isinstance(root, Node)
     for env in match_pattern(pattern, root):
-        bindings: Bindings | None = {
+        initial: Bindings = {
             name: Bound(
                 unit, value if isinstance(value, tuple) else (value,), isinstance(value, tuple)
             )
             for name, value in env.items()
         }
+        initial[MATCH_VAR] = Bound(unit, (root,))
+        bindings: Bindings | None = initial
         for condition in context.rule.ast.conditions:
             if bindings is None:
                 break

@@ -20,14 +20,15 @@ _MUT_OPTIONAL_IN = frozenset({"let_declaration", "parameter"})
 _FUNCTION_KINDS = frozenset({"function_item", "function_signature_item", "closure_expression"})
 
 
-def match_pattern(pattern: Pattern, candidate: Node) -> Iterator[Env]:
-    """Every way the pattern matches the candidate node (usually zero or one)."""
-    for env in match_node(pattern.root, candidate, {}):
+def match_pattern(pattern: Pattern, candidate: Node, env: Env | None = None) -> Iterator[Env]:
+    """Every way the pattern matches the candidate node (usually zero or one), consistent with
+    the bindings in `env`."""
+    for matched in match_node(pattern.root, candidate, env or {}):
         if not pattern.attributes:
-            yield env
+            yield matched
             continue
         attributes = _preceding_attributes(candidate)
-        yield from _match_attributes(list(pattern.attributes), attributes, env)
+        yield from _match_attributes(list(pattern.attributes), attributes, matched)
 
 
 def match_node(pattern: PatternNode, target: Node, env: Env) -> Iterator[Env]:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from tree_sitter import Node
 
+from unsound.engine.generics import is_type_parameter
 from unsound.engine.syntax import (
     declared_type,
     enclosing,
@@ -65,6 +66,11 @@ def in_unsafe_context(node: Node) -> bool:
 
 
 def is_pub(node: Node) -> bool:
+    return _visibility(node) == "pub"
+
+
+def _visibility(node: Node) -> str:
+    """The enclosing item's visibility as written, without spaces (`pub(crate)`), or ''."""
     item = enclosing(
         node,
         {
@@ -81,11 +87,11 @@ def is_pub(node: Node) -> bool:
         },
     )
     if item is None:
-        return False
+        return ""
     for child in item.children:
         if child.type == "visibility_modifier":
-            return node_text(child).strip() == "pub"
-    return False
+            return "".join(node_text(child).split())
+    return ""
 
 
 def is_raw_pointer(node: Node) -> bool:
@@ -109,6 +115,11 @@ SHAPE_TESTS: dict[str, Callable[[Node], bool]] = {
     "mut-reference": lambda n: is_reference(n, mutable=True),
     "phantom-data": is_phantom_data,
     "unsafe": in_unsafe_context,
+    "type-parameter": is_type_parameter,
+    "pub-crate": lambda n: (
+        _visibility(n) in ("pub(crate)", "pub(super)") or _visibility(n).startswith("pub(in")
+    ),
+    "private": lambda n: _visibility(n) == "",
     "pub": is_pub,
 }
 

@@ -1,0 +1,139 @@
+"""Generic parameters and their bounds, from the item, its `where` clause and enclosing impls."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from tree_sitter import Node
+
+from unsound.engine.syntax import node_text, type_base_name
+
+_GENERIC_OWNERS = frozenset(
+    {
+        "function_item",
+        "function_signature_item",
+        "impl_item",
+        "struct_item",
+        "enum_item",
+        "union_item",
+        "trait_item",
+        "type_item",
+    }
+)
+
+
+def parameter_name(node: Node) -> str | None:
+    """`T` for a type parameter declaration (`T`, `T: Clone`, `T = u8`) or a type naming it."""
+    if node.type in ("constrained_type_parameter", "optional_type_parameter"):
+        left = node.child_by_field_name("left") or node.child_by_field_name("name")
+        if left is None and node.named_child_count:
+            left = node.named_children[0]
+        return node_text(left) if left is not None else None
+    if node.type == "type_parameter":
+        name = node.child_by_field_name("name")
+        return node_text(name if name is not None else node)
+    if node.type == "type_identifier":
+        return node_text(node)
+    return None
+
+
+def is_type_parameter(node: Node) -> bool:
+    """A type parameter's declaration, or a type that names a parameter of an enclosing item."""
+    if node.type in ("constrained_type_parameter", "optional_type_parameter", "type_parameter"):
+        return True
+    name = parameter_name(node)
+    if name is None:
+        return False
+    if node.parent is not None and node.parent.type == "type_parameters":
+        return True
+    return any(name in _declared_names(owner) for owner in _owners(node))
+
+
+def has_bound(
+    node: Node,
+    trait: str,
+    supertraits: Callable[[str], list[str]] | None = None,
+) -> bool:
+    """Whether the type parameter named by `node` is bounded by `trait` anywhere in scope.
+
+    `trait` matches a bound's last path segment (`Send` matches `core::marker::Send`), or the
+    whole path when it contains `::`. `supertraits` follows the crate's own traits
+    (`T: MyTrait` where `trait MyTrait: Send`).
+    """
+    name = parameter_name(node)
+    if name is None:
+        return False
+    wanted = trait.strip()
+    seen: set[str] = set()
+    frontier = [bound for owner in _owners(node) for bound in _bounds_of(owner, name)]
+    while frontier:
+        bound = frontier.pop()
+        if _same_trait(bound, wanted):
+            return True
+        base = bound.rsplit("::", 1)[-1].split("<", 1)[0].strip()
+        if supertraits is not None and base not in seen:
+            seen.add(base)
+            frontier.extend(supertraits(base))
+    return False
+
+
+def _same_trait(bound: str, wanted: str) -> bool:
+    bound = bound.split("<", 1)[0].strip()
+    if "::" in wanted:
+        return bound == wanted or bound.endswith("::" + wanted.split("::", 1)[1])
+    return bound.rsplit("::", 1)[-1] == wanted
+
+
+def _owners(node: Node) -> list[Node]:
+    owners = []
+    current: Node | None = node
+    while current is not None:
+        if current.type in _GENERIC_OWNERS:
+            owners.append(current)
+        current = current.parent
+    return owners
+
+
+def _declared_names(owner: Node) -> set[str]:
+    parameters = owner.child_by_field_name("type_parameters")
+    if parameters is None:
+        return set()
+    return {
+        name for child in parameters.named_children if (name := parameter_name(child)) is not None
+    }
+
+
+def _bounds_of(owner: Node, name: str) -> list[str]:
+    """Bounds written for `name` in the owner's generics and `where` clause."""
+    bounds: list[str] = []
+    parameters = owner.child_by_field_name("type_parameters")
+    if parameters is not None:
+        for child in parameters.named_children:
+            if child.type == "constrained_type_parameter" and parameter_name(child) == name:
+                bounds.extend(_trait_names(child.child_by_field_name("bounds")))
+    for child in owner.children:
+        if child.type != "where_clause":
+            continue
+        for predicate in child.named_children:
+            left = predicate.child_by_field_name("left")
+            if left is not None and node_text(left) == name:
+                bounds.extend(_trait_names(predicate.child_by_field_name("bounds")))
+    return bounds
+
+
+def _trait_names(bounds: Node | None) -> list[str]:
+    if bounds is None:
+        return []
+    names = []
+    for child in bounds.named_children:
+        if child.type in ("type_identifier", "scoped_type_identifier", "generic_type"):
+            names.append(node_text(child))
+        elif child.type == "higher_ranked_trait_bound":
+            inner = child.child_by_field_name("type")
+            if inner is not None:
+                names.append(node_text(inner))
+    return names
+
+
+def trait_name_of(node: Node) -> str | None:
+    return type_base_name(node)

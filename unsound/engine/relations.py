@@ -1,0 +1,117 @@
+"""Structural relations: `inside`, `has`, `follows`, `precedes`.
+
+Each relation matches its own pattern against nodes related to the bound one, with the bindings
+made so far (the same metavariable must be the same code) and adds the new bindings it makes.
+`has` and `follows`/`precedes` search subtrees with the pattern's tree-sitter query, so Python only
+checks candidates; `inside` climbs the ancestors, which is cheap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from tree_sitter import Node, Query, QueryCursor
+
+from unsound.dsl.pattern import Pattern
+from unsound.engine.bindings import Bindings, Bound
+from unsound.engine.matching import Env, match_pattern
+from unsound.engine.parsing import rust_language
+from unsound.engine.units import ParsedFile
+
+_STATEMENT_PARENTS = frozenset({"block", "declaration_list", "source_file", "match_block"})
+_SCOPES = frozenset({"function_item", "closure_expression"})
+_QUERIES: dict[str, Query] = {}
+
+
+def relate(
+    relation: str,
+    pattern: Pattern,
+    node: Node,
+    unit: ParsedFile,
+    bindings: Bindings,
+    within: int | None = None,
+) -> Bindings | None:
+    """The bindings extended by the first related node the pattern matches, or None."""
+    env = _env(bindings, unit)
+    for candidate in _candidates(relation, pattern, node, within):
+        for matched in match_pattern(pattern, candidate, env):
+            return _extend(bindings, matched, unit)
+    return None
+
+
+def _candidates(relation: str, pattern: Pattern, node: Node, within: int | None) -> Iterator[Node]:
+    if relation == "inside":
+        ancestor = node.parent
+        while ancestor is not None:
+            yield ancestor
+            ancestor = ancestor.parent
+    elif relation == "has":
+        for candidate in _query_matches(pattern, node):
+            if candidate != node and (within is None or _depth(candidate, node) <= within):
+                yield candidate
+    else:
+        yield from _ordered_siblings(relation, pattern, node)
+
+
+def _ordered_siblings(relation: str, pattern: Pattern, node: Node) -> Iterator[Node]:
+    """Statements before (`follows`) or after (`precedes`) the one holding `node`, at its block
+    and every enclosing block up to the function: program order within one body."""
+    statement = _enclosing_statement(node)
+    while statement is not None:
+        step = "prev_named_sibling" if relation == "follows" else "next_named_sibling"
+        sibling = getattr(statement, step)
+        while sibling is not None:
+            yield from _query_matches(pattern, sibling)
+            sibling = getattr(sibling, step)
+        parent = statement.parent
+        if parent is None or parent.type in ("declaration_list", "source_file"):
+            return
+        if parent.parent is not None and parent.parent.type in _SCOPES:
+            return
+        statement = _enclosing_statement(parent)
+
+
+def _query_matches(pattern: Pattern, root: Node) -> Iterator[Node]:
+    query = _QUERIES.get(pattern.query)
+    if query is None:
+        query = Query(rust_language(), pattern.query)
+        _QUERIES[pattern.query] = query
+    cursor = QueryCursor(query)
+    for _, captures in cursor.matches(root):
+        yield from captures.get("root", [])
+
+
+def _depth(node: Node, ancestor: Node) -> int:
+    depth = 0
+    current: Node | None = node
+    while current is not None and current != ancestor:
+        depth += 1
+        current = current.parent
+    return depth
+
+
+def _enclosing_statement(node: Node) -> Node | None:
+    current: Node | None = node
+    while current is not None and current.parent is not None:
+        if current.parent.type in _STATEMENT_PARENTS:
+            return current
+        current = current.parent
+    return None
+
+
+def _env(bindings: Bindings, unit: ParsedFile) -> Env:
+    env: dict[str, Node | tuple[Node, ...]] = {}
+    for name, bound in bindings.items():
+        if bound.unit is not unit:
+            continue
+        env[name] = bound.nodes if bound.sequence else bound.nodes[0]
+    return env
+
+
+def _extend(bindings: Bindings, env: Env, unit: ParsedFile) -> Bindings:
+    extended = dict(bindings)
+    for name, value in env.items():
+        if name not in extended:
+            nodes = value if isinstance(value, tuple) else (value,)
+            extended[name] = Bound(unit, nodes, isinstance(value, tuple))
+    return extended
