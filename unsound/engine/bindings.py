@@ -24,7 +24,9 @@ class Bound:
     def text(self) -> str:
         if not self.nodes:
             return ""
-        data = self.unit.data[self.nodes[0].start_byte : self.nodes[-1].end_byte]
+        # Messages show the code as written, also inside a rewritten macro body (`$name`).
+        source = self.unit.display if self.unit.display is not None else self.unit.data
+        data = source[self.nodes[0].start_byte : self.nodes[-1].end_byte]
         return data.decode("utf-8", "replace")
 
     @property

@@ -17,6 +17,7 @@ from unsound.engine.bindings import Bindings, Bound
 from unsound.engine.conditions import MatchContext, evaluate
 from unsound.engine.crate_index import CrateIndex
 from unsound.engine.findings import build_finding
+from unsound.engine.macros import macro_units
 from unsound.engine.matching import match_pattern
 from unsound.engine.parsing import rust_language
 from unsound.engine.units import ParsedFile
@@ -42,10 +43,24 @@ class RuleSetMatcher:
         return {rule.id for rule in self.rules if rule.may_match(data)}
 
     def run(self, unit: ParsedFile, crate: CrateIndex, wanted: set[str]) -> list[Finding]:
-        """Findings of the wanted rules in one file, one per (rule, primary location)."""
+        """Findings of the wanted rules in one file (its code and its macro bodies and
+        arguments, read as Rust), one per (rule, primary location)."""
         if not wanted or not self._entries:
             return []
         findings: dict[tuple[str, int, int], Finding] = {}
+        self._collect(unit, crate, wanted, findings)
+        rules = [rule for rule in self.rules if rule.id in wanted]
+        for derived in macro_units(unit, lambda text: any(r.may_match(text) for r in rules)):
+            self._collect(derived, crate, wanted, findings)
+        return sorted(findings.values(), key=Finding.sort_key)
+
+    def _collect(
+        self,
+        unit: ParsedFile,
+        crate: CrateIndex,
+        wanted: set[str],
+        findings: dict[tuple[str, int, int], Finding],
+    ) -> None:
         cursor = QueryCursor(self.query)
         for index, captures in cursor.matches(unit.tree.root_node):
             rule, pattern = self._entries[index]
@@ -59,7 +74,6 @@ class RuleSetMatcher:
                 span = finding.primary.span
                 key = (rule.id, span.start_byte, span.end_byte)
                 findings.setdefault(key, finding)
-        return sorted(findings.values(), key=Finding.sort_key)
 
 
 def _first_finding(

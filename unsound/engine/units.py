@@ -18,15 +18,23 @@ class ParsedFile:
     crate: str
     data: bytes
     tree: Tree
+    # The file as written, when `data` is a same-length rewrite (a macro body read as Rust).
+    display: bytes | None = field(default=None, compare=False, repr=False)
     _line_starts: list[int] = field(default_factory=list, compare=False, repr=False)
 
     def __post_init__(self) -> None:
+        if self._line_starts:
+            return  # shared with the file this unit was derived from
         starts = [0]
         index = self.data.find(b"\n")
         while index != -1:
             starts.append(index + 1)
             index = self.data.find(b"\n", index + 1)
         self._line_starts.extend(starts)
+
+    def derived(self, data: bytes, tree: Tree) -> ParsedFile:
+        """A unit over a same-length rewrite of this file, sharing its line table."""
+        return ParsedFile(self.rel_path, self.crate, data, tree, self.data, self._line_starts)
 
     def text(self, node: Node) -> str:
         return self.data[node.start_byte : node.end_byte].decode("utf-8", "replace")
@@ -55,7 +63,8 @@ class ParsedFile:
         for number in range(first, last + 1):
             start = self._line_starts[number - 1]
             end = self._line_starts[number] if number < len(self._line_starts) else len(self.data)
-            out.append(self.data[start:end].decode("utf-8", "replace").rstrip("\r\n"))
+            source = self.display if self.display is not None else self.data
+            out.append(source[start:end].decode("utf-8", "replace").rstrip("\r\n"))
         return tuple(out)
 
     def _position(self, byte: int) -> tuple[int, int, int]:
