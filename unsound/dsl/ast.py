@@ -122,6 +122,15 @@ class Implements:
 
 
 @dataclass(frozen=True)
+class Unconstrained:
+    """`'$a is unconstrained`: a lifetime the function declares but no input mentions, so the
+    caller chooses it freely."""
+
+    lifetime_var: str
+    span: SrcSpan
+
+
+@dataclass(frozen=True)
 class Not:
     inner: Cond
     span: SrcSpan
@@ -151,6 +160,7 @@ Cond = (
     | HasDocSection
     | HasSafetyComment
     | Implements
+    | Unconstrained
     | Not
     | And
     | Or

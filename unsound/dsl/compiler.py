@@ -10,7 +10,7 @@ from pathlib import Path
 from unsound.dsl import ast
 from unsound.dsl.ast import CodeBlock
 from unsound.dsl.pattern import Pattern, compile_pattern
-from unsound.dsl.shapes import SHAPES
+from unsound.dsl.shapes import CRATE_SHAPES, SHAPES
 from unsound.errors import RuleError
 from unsound.model import RuleInfo
 
@@ -144,7 +144,9 @@ def _walk(condition: ast.Cond) -> list[ast.Cond]:
 
 def _check_condition(condition: ast.Cond, bound: set[str], lines: list[str]) -> None:
     for node in _walk(condition):
-        var = getattr(node, "var", None)
+        var = getattr(node, "var", None) or getattr(node, "lifetime_var", None)
+        if isinstance(node, ast.HasLifetime):
+            var = node.var
         if var is not None and var not in bound:
             raise _unbound(var, node.span, lines)
         if isinstance(node, ast.FlowsInto) and node.target and node.target not in bound:
@@ -159,6 +161,16 @@ def _check_condition(condition: ast.Cond, bound: set[str], lines: list[str]) -> 
                 hint=f"did you mean `{close[0]}`?" if close else "use a tree-sitter-rust node kind",
                 source_line=_line(lines, node.span.line),
                 width=len(node.kind),
+            )
+        if isinstance(node, ast.Holds) and node.shape in CRATE_SHAPES:
+            raise RuleError(
+                f"`holds` cannot test `{node.shape}`",
+                path=node.span.path,
+                line=node.span.line,
+                column=_find_column(lines, node.span, node.shape),
+                hint="use `is` for this shape",
+                source_line=_line(lines, node.span.line),
+                width=len(node.shape),
             )
         if isinstance(node, ast.IsShape | ast.Holds) and node.shape not in SHAPES:
             close = difflib.get_close_matches(node.shape, list(SHAPES), n=1)

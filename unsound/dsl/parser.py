@@ -51,6 +51,7 @@ CONDITION_WORDS = (
     "has doc section",
     "has safety comment",
     "implements",
+    "is unconstrained",
 )
 
 _TERMINAL_NAMES = {
@@ -70,6 +71,12 @@ _TERMINAL_NAMES = {
     "BOOL": "`true` or `false`",
     "LBRACE": "`{`",
     "RBRACE": "`}`",
+    "LPAR": "`(`",
+    "RPAR": "`)`",
+    "LSQB": "`[`",
+    "RSQB": "`]`",
+    "COMMA": "`,`",
+    "NODE_KIND": "a tree-sitter node kind such as `call_expression`",
 }
 
 
@@ -409,6 +416,9 @@ class _ToAst(Transformer[Token, Any]):
 
     def implements(self, meta: Any, children: list[Any]) -> ast.Cond:
         return ast.Implements(_var(children[0]), children[1], _meta_span(meta, self.path))
+
+    def unconstrained(self, meta: Any, children: list[Token]) -> ast.Cond:
+        return ast.Unconstrained(str(children[0])[2:], _meta_span(meta, self.path))
 
     def flow_return(self, meta: Any, children: list[Token]) -> str | None:
         return None

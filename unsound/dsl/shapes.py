@@ -17,5 +17,9 @@ SHAPES: dict[str, str] = {
     "pub": "the enclosing item is `pub` (exactly, not `pub(crate)`)",
     "pub-crate": "the enclosing item is `pub(crate)`, `pub(super)` or `pub(in …)`",
     "private": "the enclosing item has no visibility modifier",
+    "static-mut": "names a `static mut` item of the crate",
     "type-parameter": "a generic type parameter (`T`, `T: Clone`), or a type naming one in scope",
 }
+
+# Shapes answered from the crate's item index rather than from the node alone.
+CRATE_SHAPES = frozenset({"static-mut"})

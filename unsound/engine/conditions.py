@@ -12,7 +12,7 @@ from unsound.engine.bindings import Bindings, Bound
 from unsound.engine.comments import has_doc_section, has_safety_comment
 from unsound.engine.crate_index import CrateIndex
 from unsound.engine.dataflow import flows_into_node, flows_into_return
-from unsound.engine.generics import has_bound
+from unsound.engine.generics import has_bound, is_unconstrained
 from unsound.engine.relations import relate
 from unsound.engine.shapes import SHAPE_TESTS, lifetimes_in_type, type_names_in
 from unsound.engine.syntax import declared_type, enclosing_function, enclosing_impl, type_base_name
@@ -41,11 +41,16 @@ def evaluate(condition: ast.Cond, bindings: Bindings, context: MatchContext) -> 
         return None
     if isinstance(condition, ast.Not):
         return bindings if evaluate(condition.inner, bindings, context) is None else None
+    if isinstance(condition, ast.Unconstrained):
+        lifetime = bindings[condition.lifetime_var].node
+        return bindings if lifetime is not None and is_unconstrained(lifetime) else None
     bound = bindings[condition.var]
     node = bound.node
     if node is None:
         return None
     if isinstance(condition, ast.IsShape):
+        if condition.shape == "static-mut":
+            return bindings if context.crate.is_static_mut(bound.text()) else None
         return bindings if SHAPE_TESTS[condition.shape](node) else None
     if isinstance(condition, ast.MatchesRegex):
         return bindings if context.rule.regexes[condition.regex].search(bound.text()) else None

@@ -27,6 +27,7 @@ _DEFINITIONS = """
 _IMPLS = """
 (impl_item trait: (_) @trait type: (_) @type) @item
 (trait_item name: (type_identifier) @name bounds: (trait_bounds) @bounds) @item
+(static_item (mutable_specifier) name: (identifier) @static_mut) @item
 """
 
 
@@ -75,6 +76,7 @@ class CrateIndex:
 
     _traits_of: dict[str, set[str]] | None = field(default=None, repr=False)
     _supertraits: dict[str, list[str]] | None = field(default=None, repr=False)
+    _static_muts: set[str] | None = field(default=None, repr=False)
 
     def definitions(self, name: str) -> list[TypeDefinition]:
         if self._by_name is None:
@@ -95,9 +97,17 @@ class CrateIndex:
         assert self._supertraits is not None
         return self._supertraits.get(trait, [])
 
+    def is_static_mut(self, name: str) -> bool:
+        """Whether the crate declares `static mut NAME` (by the path's last segment)."""
+        if self._static_muts is None:
+            self._build_impls()
+        assert self._static_muts is not None
+        return name.rsplit("::", 1)[-1].strip() in self._static_muts
+
     def _build_impls(self) -> None:
         traits_of: dict[str, set[str]] = defaultdict(set)
         supertraits: dict[str, list[str]] = defaultdict(list)
+        static_muts: set[str] = set()
         for unit in self.load():
             cursor = QueryCursor(_impls_query())
             for _, captures in cursor.matches(unit.tree.root_node):
@@ -106,12 +116,15 @@ class CrateIndex:
                     trait_name = type_base_name(captures["trait"][0])
                     if self_name and trait_name:
                         traits_of[self_name].add(trait_name)
+                elif "static_mut" in captures:
+                    static_muts.add(node_text(captures["static_mut"][0]))
                 elif "bounds" in captures:
                     name = node_text(captures["name"][0])
                     for bound in captures["bounds"][0].named_children:
                         supertraits[name].append(node_text(bound))
         self._traits_of = dict(traits_of)
         self._supertraits = dict(supertraits)
+        self._static_muts = static_muts
 
     def _build(self) -> dict[str, list[TypeDefinition]]:
         by_name: dict[str, list[TypeDefinition]] = defaultdict(list)

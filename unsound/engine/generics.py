@@ -137,3 +137,51 @@ def _trait_names(bounds: Node | None) -> list[str]:
 
 def trait_name_of(node: Node) -> str | None:
     return type_base_name(node)
+
+
+def is_unconstrained(lifetime: Node) -> bool:
+    """A named lifetime declared by the enclosing function that no parameter's type (nor
+    `self`, nor a `where` bound) mentions: the caller picks it, so nothing ties it to the data.
+    """
+    name = node_text(lifetime).strip()
+    if name in ("'static", "'_") or not name.startswith("'"):
+        return False
+    function = lifetime.parent
+    while function is not None and function.type not in (
+        "function_item",
+        "function_signature_item",
+    ):
+        function = function.parent
+    if function is None:
+        return False
+    parameters = function.child_by_field_name("type_parameters")
+    declared = parameters is not None and any(
+        child.type == "lifetime_parameter" and node_text(child).split(":")[0].strip() == name
+        for child in parameters.named_children
+    )
+    if not declared:
+        return False
+    inputs = function.child_by_field_name("parameters")
+    mentioned = inputs is not None and _mentions_lifetime(inputs, name)
+    for child in function.children:
+        if child.type == "where_clause" and _mentions_lifetime(child, name):
+            mentioned = True
+    if parameters is not None:
+        for child in parameters.named_children:
+            # `'b: 'a` ties `'a` to another lifetime the caller must also provide
+            outlives = node_text(child).partition(":")[2]
+            if child.type == "lifetime_parameter" and name in outlives:
+                mentioned = True
+            if child.type == "constrained_type_parameter" and name in node_text(child):
+                mentioned = True
+    return not mentioned
+
+
+def _mentions_lifetime(node: Node, name: str) -> bool:
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current.type == "lifetime" and node_text(current).strip() == name:
+            return True
+        stack.extend(current.children)
+    return False
