@@ -85,6 +85,20 @@ class RuleInfo:
 
 
 @dataclass(frozen=True)
+class Suppression:
+    """Why a finding is not reported: an inline `// unsound: allow(rule): reason` comment.
+
+    Kept on the suppressed `Finding` so reviewers can see what was silenced, where and why
+    (the JSON report lists them; SARIF writes them as `suppressions` with `--include-suppressed`).
+    """
+
+    reason: str
+    path: str  # the file holding the comment, relative to the workspace root
+    line: int  # the comment's 1-based line
+    kind: str = "inSource"  # SARIF's suppression kind
+
+
+@dataclass(frozen=True)
 class Finding:
     """One reported problem: one per (rule, primary node)."""
 
@@ -96,6 +110,7 @@ class Finding:
     related: tuple[Location, ...] = ()
     item_path: str = ""  # e.g. `LowerContext::new`, for fingerprints that survive moves
     fingerprints: Mapping[str, str] = field(default_factory=dict)
+    suppression: Suppression | None = None  # set only on findings in `Report.suppressed`
 
     def sort_key(self) -> tuple[str, int, int, str]:
         span = self.primary.span
@@ -132,6 +147,11 @@ class Report:
     problems: tuple[ScanProblem, ...] = ()
     crates_scanned: int = 0
     files_scanned: int = 0
+    # What configuration hid, listed so a reviewer of a pull request sees it (DESIGN Decisions):
+    suppressed: tuple[Finding, ...] = ()  # findings silenced inline, each with its `suppression`
+    baselined: int = 0  # findings left out because the `--baseline` file already has them
+    disabled_rules: tuple[str, ...] = ()  # rules that exist but did not run (--ignore, --select)
+    configuration_notes: tuple[str, ...] = ()  # anything else that changes what is reported
 
     @property
     def complete(self) -> bool:

@@ -37,7 +37,15 @@ def test_snapshot(sample_report: Report, validators: Validators, snapshot: Snaps
 
 def test_header(sample_report: Report, validators: Validators) -> None:
     document = _render(sample_report, validators)
-    assert list(document) == ["version", "tool", "rules", "findings", "problems", "summary"]
+    assert list(document) == [
+        "version",
+        "tool",
+        "rules",
+        "findings",
+        "problems",
+        "suppressed",
+        "summary",
+    ]
     assert document["version"] == FORMAT_VERSION == 1
     assert document["tool"] == {"name": "cargo-unsound", "version": "0.1.0"}
     assert [r["id"] for r in document["rules"]] == [
@@ -89,6 +97,10 @@ def test_summary(sample_report: Report, validators: Validators) -> None:
         "crates": 3,
         "files": 7,
         "complete": True,
+        "suppressed": 0,
+        "baselined": 0,
+        "disabled_rules": [],
+        "configuration_notes": [],
     }
 
 

@@ -315,7 +315,9 @@ def test_truncation_keeps_the_most_severe(
     assert levels.count("note") == 2
     lines = [r["locations"][0]["physicalLocation"]["region"]["startLine"] for r in run["results"]]
     assert lines == [1, 2, 100, 101, 102]  # the earliest notes kept, then file order
-    assert run["properties"] == {"resultsTotal": 9, "resultsDropped": 4, "resultsLimit": 5}
+    counts = {key: run["properties"][key] for key in ("resultsTotal", "resultsDropped")}
+    assert counts == {"resultsTotal": 9, "resultsDropped": 4}
+    assert run["properties"]["resultsLimit"] == 5
 
 
 def test_truncation_at_the_real_limit(sample_report: Report) -> None:

@@ -20,12 +20,15 @@ from unsound.model import ExitCode
 
 
 def _subcommands() -> dict[str, Callable[[list[str]], int]]:
+    from unsound.cli.baseline_cmd import run_baseline
+    from unsound.cli.init_cmd import run_init
     from unsound.cli.rules_cmd import run_rules
+    from unsound.cli.upload_cmd import run_upload
 
-    return {"rules": run_rules}
+    return {"rules": run_rules, "baseline": run_baseline, "upload": run_upload, "init": run_init}
 
 
-SUBCOMMAND_NAMES = ("rules",)
+SUBCOMMAND_NAMES = ("rules", "baseline", "upload", "init")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

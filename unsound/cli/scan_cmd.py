@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from enum import Enum
 from pathlib import Path
@@ -19,6 +20,7 @@ class OutputFormat(str, Enum):
     human = "human"
     json = "json"
     sarif = "sarif"
+    github = "github"
 
 
 class FailOn(str, Enum):
@@ -37,7 +39,7 @@ class ColorChoice(str, Enum):
 app = typer.Typer(add_completion=False, rich_markup_mode=None, pretty_exceptions_enable=False)
 
 _EPILOG = (
-    "Subcommands: `cargo unsound rules list|show|check|test`. "
+    "Subcommands: `cargo unsound rules list|show|check|test`, `baseline`, `upload`, `init`. "
     "Exit codes: 0 clean, 1 findings at or above --fail-on, 2 bad input, "
     "3 internal error or a file not scanned."
 )
@@ -45,6 +47,7 @@ _EPILOG = (
 
 @app.command(epilog=_EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
 def scan(
+    ctx: typer.Context,
     path: Annotated[
         Path | None, typer.Argument(help="Workspace folder or Cargo.toml (default: cwd)")
     ] = None,
@@ -63,6 +66,13 @@ def scan(
     all_files: Annotated[
         bool,
         typer.Option("--all-files", help="Scan every .rs file, not only those a target reaches"),
+    ] = False,
+    jobs: Annotated[
+        int | None,
+        typer.Option("--jobs", "-j", min=1, help="Worker processes (default: the machine's cores)"),
+    ] = None,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Neither read nor write the scan cache")
     ] = False,
     output_format: Annotated[
         OutputFormat, typer.Option("--format", help="Report format")
@@ -89,8 +99,17 @@ def scan(
         ColorChoice.auto
     ),
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary on stderr")] = False,
+    baseline: Annotated[
+        Path | None,
+        typer.Option("--baseline", help="Report only findings not in this baseline file"),
+    ] = None,
+    include_suppressed: Annotated[
+        bool,
+        typer.Option("--include-suppressed", help="Write inline-suppressed results to SARIF"),
+    ] = False,
 ) -> int:
     """Find unsound uses of `unsafe` in a Rust workspace, without compiling it."""
+    from unsound.engine.progress import progress_for
     from unsound.engine.scan import scan_workspace
     from unsound.engine.workspace import find_manifest, load_workspace, select_packages
 
@@ -98,14 +117,28 @@ def scan(
         raise UsageError(
             "--exclude can only be used together with --workspace", hint="add --workspace"
         )
+    from unsound.cli import scan_extras
+
+    accepted = scan_extras.prepare(ctx.obj, baseline, output_format.value)
     compiled = select_rules(rules or [], select or [], ignore or [])
     manifest = find_manifest(manifest_path=manifest_path, path=path, cwd=Path.cwd())
     ws = load_workspace(manifest)
     packages = select_packages(
         ws, packages=package or [], workspace=workspace, exclude=exclude or []
     )
-    report = scan_workspace(ws, packages, compiled, all_files=all_files)
-    _emit(report, output_format, output, category, color, quiet)
+    report = scan_workspace(
+        ws,
+        packages,
+        compiled,
+        all_files=all_files,
+        jobs=jobs or os.cpu_count() or 1,
+        use_cache=not no_cache,
+        progress=progress_for(sys.stderr, quiet),
+    )
+    report = scan_extras.reviewed(report, select or [], ignore or [], accepted)
+    if isinstance(ctx.obj, scan_extras.BaselineRequest):
+        return scan_extras.write_baseline(report, output, quiet)
+    _emit(report, output_format, output, category, color, quiet, include_suppressed)
     return _exit_code(report, fail_on)
 
 
@@ -116,13 +149,19 @@ def _emit(
     category: str | None,
     color: ColorChoice,
     quiet: bool,
+    include_suppressed: bool = False,
 ) -> None:
     from unsound.report.output import write_output
 
+    notes: list[str] = []
     if output_format is OutputFormat.sarif:
-        from unsound.report.sarif import render_sarif
+        from unsound.cli.scan_extras import sarif_with_notes
 
-        text = render_sarif(report, category=category)
+        text, notes = sarif_with_notes(report, category, include_suppressed)
+    elif output_format is OutputFormat.github:
+        from unsound.report.github import render_github
+
+        text = render_github(report)
     elif output_format is OutputFormat.json:
         from unsound.report.json_report import render_json
 
@@ -138,6 +177,11 @@ def _emit(
         from unsound.report.text import summary_line
 
         print(summary_line(report), file=sys.stderr)
+    if not quiet:
+        from unsound.report.review import review_lines
+
+        for line in (*notes, *review_lines(report)):
+            print(line, file=sys.stderr)
 
 
 def _exit_code(report: Report, fail_on: FailOn) -> int:

@@ -28,6 +28,7 @@ def render_json(report: Report) -> str:
         "rules": [_rule(rule) for rule in sorted(report.rules, key=lambda r: r.id)],
         "findings": [_finding(f) for f in sorted(report.findings, key=finding_order)],
         "problems": [_problem(p) for p in sorted(report.problems, key=problem_order)],
+        "suppressed": [_finding(f) for f in sorted(report.suppressed, key=finding_order)],
         "summary": _summary(report),
     }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
@@ -69,6 +70,22 @@ def _finding(finding: Finding) -> JsonObject:
         "crate": finding.crate,
         "related": [_related(location) for location in finding.related],
         "fingerprints": _sorted_mapping(finding.fingerprints),
+        **_suppression(finding),
+    }
+
+
+def _suppression(finding: Finding) -> JsonObject:
+    """Only suppressed findings carry it: the comment that silenced them and its reason."""
+    where = finding.suppression
+    if where is None:
+        return {}
+    return {
+        "suppression": {
+            "kind": where.kind,
+            "reason": where.reason,
+            "path": where.path,
+            "line": where.line,
+        }
     }
 
 
@@ -107,6 +124,11 @@ def _summary(report: Report) -> JsonObject:
         "crates": report.crates_scanned,
         "files": report.files_scanned,
         "complete": report.complete,
+        # What configuration hid (DESIGN: listed so a reviewer sees it).
+        "suppressed": len(report.suppressed),
+        "baselined": report.baselined,
+        "disabled_rules": sorted(report.disabled_rules),
+        "configuration_notes": list(report.configuration_notes),
     }
 
 

@@ -10,22 +10,35 @@ each of which GitHub punishes silently when wrong:
   `precision` and `security-severity`.
 - sarif-om's `Suppression.state` is `status` in the final schema.
 
+GitHub's other limits are enforced here too: at most `MAX_RESULTS` results per run and
+`MAX_GZIP_BYTES` of gzipped SARIF per upload. When either is exceeded the least severe results are
+dropped (never the file cut), and the run's properties say how many. Suppressed findings are left
+out unless asked for, because GitHub ignores SARIF `suppressions` and would open alerts for them;
+with `include_suppressed` they are written with a `suppressions` entry (status "accepted", the
+comment's reason as justification). The run's properties list every suppression, the baseline
+count and the rules that did not run, so a reviewer sees what configuration hid.
+
+Rule `fixes` are not written: the rule language has no fix templates yet (`RuleInfo` carries none).
+
 The output is deterministic (sorted rules and results, no timestamps, no absolute paths except the
 base folder), so it can be snapshot-tested and diffed between runs.
 """
 
 from __future__ import annotations
 
+import gzip
 import importlib
 import json
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from unsound.model import Finding, Location, ProblemKind, Report, RuleInfo, ScanProblem
 from unsound.report.json_report import TOOL_NAME, finding_order, problem_order
+from unsound.report.review import suppression_summary
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"
@@ -33,6 +46,7 @@ INFORMATION_URI = "https://github.com/cargo-unsound/cargo-unsound"
 SRCROOT = "%SRCROOT%"
 DEFAULT_CATEGORY = "cargo-unsound/"
 MAX_RESULTS = 5000  # GitHub shows only 5,000 results per run, by severity; we choose which
+MAX_GZIP_BYTES = 10 * 1024 * 1024  # GitHub refuses larger uploads (gzipped SARIF)
 MAX_TAGS = 10
 MAX_FULL_DESCRIPTION = 1024
 
@@ -41,22 +55,70 @@ _RENAMED = {("Suppression", "state"): "status"}
 _PROBLEM_LEVELS = {ProblemKind.NOT_SCANNED: "error", ProblemKind.PARTLY_PARSED: "note"}
 
 
-def render_sarif(report: Report, *, category: str | None = None) -> str:
+@dataclass(frozen=True)
+class SarifOutput:
+    """A rendered log and how many results GitHub's limits cost, for the CLI to say on stderr."""
+
+    text: str
+    results_written: int
+    dropped_over_count: int  # beyond MAX_RESULTS
+    dropped_over_size: int  # to stay within the gzipped size limit
+
+
+def render_sarif(
+    report: Report, *, category: str | None = None, include_suppressed: bool = False
+) -> str:
     """The report as a SARIF 2.1.0 log with one run, as indented JSON text.
 
     `category` becomes `automationDetails.id`; GitHub keeps one set of alerts per category, so two
     scans of different parts of a repository need different categories. A trailing "/" is added
     when missing, as codeql-action does, to mark it as a category rather than a run id.
     """
+    return build_sarif(report, category=category, include_suppressed=include_suppressed).text
+
+
+def build_sarif(
+    report: Report,
+    *,
+    category: str | None = None,
+    include_suppressed: bool = False,
+    max_gzip_bytes: int = MAX_GZIP_BYTES,
+) -> SarifOutput:
+    """`render_sarif`, plus what was dropped to respect GitHub's result and size limits.
+
+    Over the size limit, the largest number of results (most severe first) that fits is found by
+    bisection, so a huge report costs about log2(5000) ≈ 13 extra renders, and only then.
+    """
     om = importlib.import_module("sarif_om")  # only SARIF output pays for sarif-om and attrs
-    log = om.SarifLog(
-        version=SARIF_VERSION,
-        schema_uri=SCHEMA_URI,
-        runs=[_RunBuilder(om, report).run(_category(category))],
-    )
-    document = serialize(log)
-    ordered = {key: document[key] for key in ("$schema", "version", "runs")}
-    return json.dumps(ordered, indent=2, ensure_ascii=False) + "\n"
+    builder = _RunBuilder(om, report, include_suppressed=include_suppressed)
+    ranked = builder.ranked()
+    capped = min(len(ranked), MAX_RESULTS)
+
+    def render(count: int) -> str:
+        run = builder.run(_category(category), ranked[:count], dropped_for_size=capped - count)
+        log = om.SarifLog(version=SARIF_VERSION, schema_uri=SCHEMA_URI, runs=[run])
+        document = serialize(log)
+        ordered = {key: document[key] for key in ("$schema", "version", "runs")}
+        return json.dumps(ordered, indent=2, ensure_ascii=False) + "\n"
+
+    count = capped
+    text = render(count)
+    if _gzipped_size(text) > max_gzip_bytes:
+        low, high = 0, capped - 1  # `low` results always fit (checked last if never tried)
+        while low < high:
+            middle = (low + high + 1) // 2
+            if _gzipped_size(render(middle)) <= max_gzip_bytes:
+                low = middle
+            else:
+                high = middle - 1
+        count = low
+        text = render(count)
+    return SarifOutput(text, count, len(ranked) - capped, capped - count)
+
+
+def _gzipped_size(text: str) -> int:
+    """Compressed as GitHub measures it (codeql-action and `upload` gzip the file as it is)."""
+    return len(gzip.compress(text.encode("utf-8"), compresslevel=6, mtime=0))
 
 
 def serialize(value: Any) -> Any:
@@ -119,15 +181,26 @@ def _category(category: str | None) -> str:
 class _RunBuilder:
     """Builds the run's parts from one report; holds the lazily imported sarif_om module."""
 
-    def __init__(self, om: Any, report: Report) -> None:
+    def __init__(self, om: Any, report: Report, *, include_suppressed: bool = False) -> None:
         self.om = om
         self.report = report
+        self.include_suppressed = include_suppressed
         self.rules = sorted(report.rules, key=lambda r: r.id)
         self.rule_index = {rule.id: index for index, rule in enumerate(self.rules)}
 
-    def run(self, category: str) -> Any:
+    def ranked(self) -> list[Finding]:
+        """Every result to write, most severe first (see `severity_first`)."""
+        findings = list(self.report.findings)
+        if self.include_suppressed:
+            findings.extend(self.report.suppressed)
+        return sorted(findings, key=severity_first(self.rules))
+
+    def run(self, category: str, results: Sequence[Finding], *, dropped_for_size: int = 0) -> Any:
         om = self.om
-        kept, dropped = select_results(self.report.findings, self.rules)
+        kept = sorted(results, key=finding_order)
+        total = len(self.report.findings)
+        if self.include_suppressed:
+            total += len(self.report.suppressed)
         return om.Run(
             tool=om.Tool(
                 driver=om.ToolComponent(
@@ -143,11 +216,26 @@ class _RunBuilder:
             original_uri_base_ids={SRCROOT: om.ArtifactLocation(uri=base_uri(self.report))},
             invocations=[self.invocation()],
             properties={
-                "resultsTotal": len(self.report.findings),
-                "resultsDropped": dropped,
+                "resultsTotal": total,
+                "resultsDropped": total - len(kept),
                 "resultsLimit": MAX_RESULTS,
+                "resultsDroppedForSize": dropped_for_size,
+                "gzipLimitBytes": MAX_GZIP_BYTES,
+                **self.review_properties(),
             },
         )
+
+    def review_properties(self) -> dict[str, Any]:
+        """What configuration hid from this run, so a reviewer of the upload can see it."""
+        report = self.report
+        return {
+            "suppressedResults": len(report.suppressed),
+            "suppressedResultsIncluded": self.include_suppressed,
+            "suppressions": suppression_summary(report),
+            "baselinedResults": report.baselined,
+            "disabledRules": sorted(report.disabled_rules),
+            "configurationNotes": list(report.configuration_notes),
+        }
 
     def rule(self, rule: RuleInfo) -> Any:
         om = self.om
@@ -181,6 +269,24 @@ class _RunBuilder:
             locations=[self.location(finding.primary)],
             related_locations=related or None,
             partial_fingerprints=fingerprints or None,
+            suppressions=[self.suppression(finding)] if finding.suppression else None,
+        )
+
+    def suppression(self, finding: Finding) -> Any:
+        """An accepted in-source suppression, pointing at the comment that holds its reason."""
+        om = self.om
+        assert finding.suppression is not None
+        where = finding.suppression
+        return om.Suppression(
+            kind=where.kind,
+            state="accepted",  # written as `status` (see _RENAMED)
+            justification=where.reason,
+            location=om.Location(
+                physical_location=om.PhysicalLocation(
+                    artifact_location=self.artifact(where.path),
+                    region=om.Region(start_line=where.line),
+                )
+            ),
         )
 
     def location(self, location: Location, *, location_id: int | None = None) -> Any:
@@ -245,17 +351,19 @@ def _sorted_problems(report: Report) -> list[ScanProblem]:
 def select_results(
     findings: Sequence[Finding], rules: Sequence[RuleInfo]
 ) -> tuple[list[Finding], int]:
-    """At most `MAX_RESULTS` findings, the most severe kept, in file order; and how many dropped.
+    """At most `MAX_RESULTS` findings, the most severe kept, in file order; and how many dropped."""
+    kept = sorted(findings, key=severity_first(rules))[:MAX_RESULTS]
+    return sorted(kept, key=finding_order), len(findings) - len(kept)
 
-    Severity first, then the rule's security severity, then file order, so the cut is stable.
-    """
+
+def severity_first(rules: Sequence[RuleInfo]) -> Any:
+    """Sort key: severity, then the rule's security severity, then file order: stable cuts."""
     security = {rule.id: rule.security_severity or 0.0 for rule in rules}
 
-    def severity_first(finding: Finding) -> tuple[int, float, tuple[Any, ...]]:
+    def key(finding: Finding) -> tuple[int, float, tuple[Any, ...]]:
         return (-finding.severity.rank, -security.get(finding.rule_id, 0.0), finding_order(finding))
 
-    kept = sorted(findings, key=severity_first)[:MAX_RESULTS]
-    return sorted(kept, key=finding_order), len(findings) - len(kept)
+    return key
 
 
 def rule_properties(rule: RuleInfo) -> dict[str, Any]:
