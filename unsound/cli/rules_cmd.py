@@ -80,24 +80,43 @@ def test_rules(
         list[Path] | None, typer.Argument(help="Rule files or folders (default: built-in packs)")
     ] = None,
 ) -> int:
-    """Run every rule's `example bad` / `example good` blocks; exit 1 if any fails."""
-    from unsound.dsl.loader import load_rules
-    from unsound.engine.examples import run_examples
+    """Run every rule's `example bad` / `example good` blocks, and the `.rs` files in a
+    `NAME.tests/` folder beside each rule file `NAME.rules`; exit 1 if any fails."""
+    from unsound.dsl.loader import builtin_rule_files, compile_rule_files, user_rule_files
+    from unsound.engine.examples import run_examples, run_snippet_file
 
-    rules = load_rules(files or [], builtin=not files)
+    sources = user_rule_files(files) if files else builtin_rule_files()
     passed = failed = 0
-    for rule in rules:
-        for result in run_examples(rule):
-            if result.passed:
+    for pack, display, text in sources:
+        rules = compile_rule_files([(pack, display, text)])
+        for rule in rules:
+            for result in run_examples(rule):
+                if result.passed:
+                    passed += 1
+                    continue
+                failed += 1
+                print(
+                    f"{result.path}:{result.line}: FAIL {result.rule_id} example "
+                    f"{result.kind}: {result.describe()}"
+                )
+        for snippet in _snippet_files(display):
+            outcome = run_snippet_file(rules, str(snippet), snippet.read_text(encoding="utf-8"))
+            if outcome.passed:
                 passed += 1
-                continue
-            failed += 1
-            print(
-                f"{result.path}:{result.line}: FAIL {result.rule_id} example {result.kind}: "
-                f"{result.describe()}"
-            )
+            else:
+                failed += 1
+                print(f"{snippet}: FAIL {outcome.describe()}")
     print(f"{passed} passed, {failed} failed")
     return ExitCode.FINDINGS if failed else ExitCode.CLEAN
+
+
+def _snippet_files(rule_file: str) -> list[Path]:
+    """`X.tests/**/*.rs` beside a rule file `X.rules` (none for built-in packs' display paths)."""
+    path = Path(rule_file)
+    folder = path.with_suffix(".tests")
+    if not folder.is_dir():
+        return []
+    return sorted(folder.rglob("*.rs"))
 
 
 def run_rules(args: list[str]) -> int:

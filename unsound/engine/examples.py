@@ -80,3 +80,36 @@ def run_examples(rule: CompiledRule) -> list[ExampleResult]:
             )
         )
     return results
+
+
+@dataclass(frozen=True)
+class SnippetResult:
+    """A test file next to a rule file: every `// ruleid:` line found, and nothing else."""
+
+    path: str
+    expected: frozenset[tuple[str, int]]
+    found: frozenset[tuple[str, int]]
+
+    @property
+    def passed(self) -> bool:
+        return self.expected == self.found
+
+    def describe(self) -> str:
+        missing = sorted(self.expected - self.found)
+        extra = sorted(self.found - self.expected)
+        parts = []
+        if missing:
+            parts.append("not found: " + ", ".join(f"{r} at line {n}" for r, n in missing))
+        if extra:
+            parts.append("unexpected: " + ", ".join(f"{r} at line {n}" for r, n in extra))
+        return "; ".join(parts) or "ok"
+
+
+def run_snippet_file(rules: Sequence[CompiledRule], path: str, code: str) -> SnippetResult:
+    """Scan one test file with the rules of its rule file; markers of other rules are ignored."""
+    ids = {rule.id for rule in rules}
+    found = frozenset(
+        (f.rule_id, f.primary.span.start_line) for f in scan_snippet(rules, code, path)
+    )
+    expected = frozenset(m for m in expected_markers(code) if m[0] in ids)
+    return SnippetResult(path, expected, found)
