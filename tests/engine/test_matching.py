@@ -90,3 +90,18 @@ def test_query_is_a_relaxation_with_literals() -> None:
     )
     assert '"FromNapiValue"' in compiled.query
     assert compiled.literal_words() == {"FromNapiValue"}
+
+
+def test_attribute_alone_is_a_pattern() -> None:
+    code = '#[no_mangle]\npub extern "C" fn a() {}\n#[inline]\nfn b() {}'
+    assert matches("#[no_mangle]", code) == ["#[no_mangle]"]
+
+
+def test_type_pattern_matches_types_anywhere() -> None:
+    code = "fn f(a: *mut u8, b: &u8) -> *mut u8 { a }"
+    assert matches("*mut $T", code) == ["*mut u8", "*mut u8"]
+
+
+def test_statement_pattern() -> None:
+    code = "fn f() { let p = v.as_ptr(); drop(v); }"
+    assert matches("let $P = $V.as_ptr();", code) == ["let p = v.as_ptr();"]

@@ -190,6 +190,8 @@ def _extract_root(source_file: Node, prefix: str) -> tuple[Node | None, list[Nod
         return found, []
     attributes = [n for n in nodes if n.type == "attribute_item"]
     others = [n for n in nodes if n.type != "attribute_item"]
+    if not others and len(attributes) == 1:
+        return attributes[0], []  # the pattern is an attribute itself: `#[no_mangle]`
     if len(others) != 1:
         return None, []
     root = others[0]
