@@ -82,8 +82,7 @@ def test_unknown_shape() -> None:
 def test_bad_regex() -> None:
     text = GOOD.replace("where $T is raw-pointer", 'where $F matches "(unclosed"')
     assert error_for(text).splitlines()[0] == (
-        "demo.rules:5:20: error: bad regular expression: missing ), unterminated subpattern "
-        "— regexes use Python `re` syntax"
+        "demo.rules:5:20: error: bad regular expression: missing ) — regexes use Python `re` syntax"
     )
 
 
@@ -143,4 +142,22 @@ def test_rule_defined_twice() -> None:
     assert rendered.splitlines()[0] == (
         "demo.rules:15:6: error: rule `demo` is defined twice — the other definition is in "
         "demo.rules; rename one"
+    )
+
+
+def test_catastrophic_regex_is_stopped_not_left_hanging() -> None:
+    """A user's regex that backtracks exponentially stops at its budget with a clear reason."""
+    from unsound.engine.conditions import RuleBudgetExceeded
+    from unsound.engine.examples import scan_snippet
+
+    text = GOOD.replace("where $T is raw-pointer", 'where $F matches "(a|aa)+$"').replace(
+        "example bad `fn f(p: *mut u8) {} // ruleid: demo`", "example bad `fn f(p: *mut u8) {}`"
+    )
+    rules = compile_rule_files([("demo", "demo.rules", text)])
+    victim = "fn " + "a" * 40 + "b(p: *mut u8) {}"
+    with pytest.raises(RuleBudgetExceeded) as caught:
+        scan_snippet(rules, victim)
+    assert str(caught.value) == (
+        "rule `demo` stopped: its regex '(a|aa)+$' ran past 1 s (catastrophic backtracking?); "
+        "fix the rule's regex"
     )

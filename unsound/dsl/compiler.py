@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import regex
+
 from unsound.dsl import ast
 from unsound.dsl.ast import CodeBlock
 from unsound.dsl.pattern import Pattern, compile_pattern
@@ -36,7 +38,7 @@ class CompiledRule:
     info: RuleInfo
     patterns: tuple[Pattern, ...]
     relations: dict[CodeBlock, Pattern]  # patterns of `inside`/`has`/`follows`/`precedes`
-    regexes: dict[str, re.Pattern[str]]
+    regexes: dict[str, regex.Pattern[str]]
     prefilter: tuple[re.Pattern[bytes], ...]  # every one must match a file's bytes
 
     @property
@@ -234,14 +236,14 @@ def _check_ref(ref: ast.SpanRef, bound: set[str], lines: list[str]) -> None:
 
 def _compile_regexes(
     conditions: tuple[ast.Cond, ...], lines: list[str]
-) -> dict[str, re.Pattern[str]]:
-    regexes: dict[str, re.Pattern[str]] = {}
+) -> dict[str, regex.Pattern[str]]:
+    regexes: dict[str, regex.Pattern[str]] = {}
     for condition in conditions:
         for node in _walk(condition):
             if isinstance(node, ast.MatchesRegex):
                 try:
-                    regexes[node.regex] = re.compile(node.regex)
-                except re.error as exc:
+                    regexes[node.regex] = regex.compile(node.regex, regex.VERSION0)
+                except regex.error as exc:
                     raise RuleError(
                         f"bad regular expression: {exc.msg}",
                         path=node.span.path,

@@ -53,7 +53,7 @@ def evaluate(condition: ast.Cond, bindings: Bindings, context: MatchContext) -> 
             return bindings if context.crate.is_static_mut(bound.text()) else None
         return bindings if SHAPE_TESTS[condition.shape](node) else None
     if isinstance(condition, ast.MatchesRegex):
-        return bindings if context.rule.regexes[condition.regex].search(bound.text()) else None
+        return _matches(condition, bound, bindings, context)
     if isinstance(condition, ast.HasLifetime):
         return _has_lifetime(condition, bound, node, bindings, context)
     if isinstance(condition, ast.FlowsInto):
@@ -93,6 +93,28 @@ def _type_name(node: Node) -> str | None:
         self_type = impl.child_by_field_name("type") if impl is not None else None
         name = type_base_name(self_type) if self_type is not None else None
     return name
+
+
+REGEX_BUDGET_SECONDS = 1.0
+
+
+class RuleBudgetExceeded(Exception):
+    """A rule's condition ran past its time budget on one file; the file's scan is incomplete."""
+
+
+def _matches(
+    condition: ast.MatchesRegex, bound: Bound, bindings: Bindings, context: MatchContext
+) -> Bindings | None:
+    try:
+        found = context.rule.regexes[condition.regex].search(
+            bound.text(), timeout=REGEX_BUDGET_SECONDS
+        )
+    except TimeoutError:
+        raise RuleBudgetExceeded(
+            f"rule `{context.rule.id}` stopped: its regex {condition.regex!r} ran past "
+            f"{REGEX_BUDGET_SECONDS:g} s (catastrophic backtracking?); fix the rule's regex"
+        ) from None
+    return bindings if found else None
 
 
 def _has_lifetime(
