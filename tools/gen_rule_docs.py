@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from unsound.dsl.docs import render_rule_page
+from unsound.dsl.docs import render_rule_index, render_rule_page
 from unsound.dsl.loader import load_rules
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "rules"
@@ -20,7 +20,11 @@ def main() -> None:
             stale.unlink()
     for name, text in wanted.items():
         (DOCS / name).write_text(text, encoding="utf-8")
-    print(f"wrote {len(wanted)} rule pages to {DOCS}")
+    rules = load_rules()
+    (DOCS.parent / "rules.md").write_text(
+        render_rule_index([rule.info for rule in rules]), encoding="utf-8"
+    )
+    print(f"wrote {len(wanted)} rule pages to {DOCS} and the index docs/rules.md")
 
 
 if __name__ == "__main__":

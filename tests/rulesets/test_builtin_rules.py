@@ -66,3 +66,12 @@ def test_rule_page_is_generated_and_current(rule: CompiledRule) -> None:
 
 def test_no_rule_page_without_a_rule() -> None:
     assert {p.stem for p in DOCS.glob("*.md")} == {r.id for r in RULES}
+
+
+def test_rule_index_is_generated_and_current() -> None:
+    from unsound.dsl.docs import render_rule_index
+
+    index = DOCS.parent / "rules.md"
+    assert index.read_text(encoding="utf-8") == render_rule_index([r.info for r in RULES]), (
+        "stale docs/rules.md: run `python tools/gen_rule_docs.py`"
+    )
