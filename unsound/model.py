@@ -99,6 +99,14 @@ class Suppression:
 
 
 @dataclass(frozen=True)
+class Fix:
+    """A mechanical fix: replace the primary location's text with `replacement`."""
+
+    description: str
+    replacement: str
+
+
+@dataclass(frozen=True)
 class Finding:
     """One reported problem: one per (rule, primary node)."""
 
@@ -111,6 +119,7 @@ class Finding:
     item_path: str = ""  # e.g. `LowerContext::new`, for fingerprints that survive moves
     fingerprints: Mapping[str, str] = field(default_factory=dict)
     suppression: Suppression | None = None  # set only on findings in `Report.suppressed`
+    fix: Fix | None = None  # from the rule's `fix` template, when it has one
 
     def sort_key(self) -> tuple[str, int, int, str]:
         span = self.primary.span

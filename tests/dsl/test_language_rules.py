@@ -47,3 +47,26 @@ def test_every_condition_kind_is_exercised() -> None:
         "not ",
     ):
         assert word in text, word
+
+
+def test_fix_template_replaces_the_primary_location() -> None:
+    from unsound.engine.examples import scan_snippet
+    from unsound.model import Fix
+
+    rule = next(r for r in RULES if r.id == "static-mut-ref-with-fix")
+    code = "static mut BUF: [u8; 4] = [0; 4];\nfn f() -> *mut [u8; 4] { unsafe { &mut BUF } }\n"
+    (finding,) = scan_snippet([rule], code)
+    assert finding.fix == Fix("take a raw pointer instead", "&raw mut BUF")
+    span = finding.primary.span
+    assert (span.start_line, span.start_column, span.end_column) == (2, 35, 43)
+
+
+def test_fix_placeholder_must_be_bound() -> None:
+    from unsound.errors import RuleError
+
+    text = RULES_FILE.read_text(encoding="utf-8").replace(
+        'fix "&raw mut {X}"', 'fix "&raw mut {Y}"'
+    )
+    with pytest.raises(RuleError) as caught:
+        compile_rule_files([("x", "x.rules", text)])
+    assert "`{Y}` names a metavariable that is never bound" in caught.value.render()

@@ -82,6 +82,8 @@ def assemble_rule(
         examples=examples,  # type: ignore[arg-type]
         help=str(_value(seen, "help")),
         source_path=path,
+        fix=_value(seen, "fix"),  # type: ignore[arg-type]
+        fix_span=seen["fix"].span if "fix" in seen else None,
     )
 
 

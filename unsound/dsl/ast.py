@@ -186,6 +186,14 @@ class Labelled:
 
 
 @dataclass(frozen=True)
+class FixTemplate:
+    """`fix "replacement with {BINDINGS}" "description"`: replaces the primary location."""
+
+    replacement: str
+    description: str
+
+
+@dataclass(frozen=True)
 class Example:
     kind: str  # "bad" | "good"
     code: CodeBlock
@@ -228,3 +236,5 @@ class RuleAst:
     examples: tuple[Example, ...]
     help: str
     source_path: str
+    fix: FixTemplate | None = None
+    fix_span: SrcSpan | None = None

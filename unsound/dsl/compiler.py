@@ -58,6 +58,8 @@ def compile_rule(rule: ast.RuleAst, pack: str, source_text: str) -> CompiledRule
     for condition in (*rule.conditions, *(s.cond for s in rule.severity_ifs)):
         _check_condition(condition, bound, lines)
     _check_placeholders(rule.message, rule.message_span, bound, lines)
+    if rule.fix is not None and rule.fix_span is not None:
+        _check_placeholders(rule.fix.replacement, rule.fix_span, bound, lines)
     for labelled in (*([rule.location] if rule.location else []), *rule.related):
         _check_ref(labelled.ref, bound, lines)
         _check_placeholders(labelled.label, labelled.ref.span, bound, lines)

@@ -35,6 +35,7 @@ ENTRY_KEYS = (
     "related",
     "example",
     "help",
+    "fix",
 )
 CONDITION_WORDS = (
     "is",
@@ -336,6 +337,10 @@ class _ToAst(Transformer[Token, Any]):
         return self._entry(
             "example", ast.Example(str(children[0]), _code_block(children[1], self.path)), meta
         )
+
+    def fix(self, meta: Any, children: list[Any]) -> ast.Entry:
+        description = children[1] if len(children) > 1 and children[1] is not None else ""
+        return self._entry("fix", ast.FixTemplate(children[0], description), meta)
 
     def help(self, meta: Any, children: list[Any]) -> ast.Entry:
         return self._entry("help", children[0], meta)

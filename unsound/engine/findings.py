@@ -13,7 +13,7 @@ from unsound.engine.bindings import Bindings, Bound
 from unsound.engine.conditions import MatchContext, evaluate
 from unsound.engine.syntax import enclosing_impl, item_path, node_text
 from unsound.engine.units import ParsedFile
-from unsound.model import Finding, Location, Severity
+from unsound.model import Finding, Fix, Location, Severity
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _MAX_INTERPOLATED = 80
@@ -44,6 +44,12 @@ def build_finding(
     primary_location = _location(primary, label)
     matched_text = unit.data[primary.start : primary.end].decode("utf-8", "replace")
     path = item_path(root)
+    fix = None
+    if rule.fix is not None:
+        fix = Fix(
+            description=_interpolate(rule.fix.description, bindings) or "apply the rule's fix",
+            replacement=_interpolate(rule.fix.replacement, bindings, raw=True),
+        )
     return Finding(
         rule_id=rule.id,
         severity=_severity(rule, bindings, context),
@@ -56,6 +62,7 @@ def build_finding(
             "primaryLocationLineHash": _line_hash(unit, primary_location.span.start_line),
             "cargoUnsound/v1": fingerprints.stable_fingerprint(rule.id, path, matched_text),
         },
+        fix=fix,
     )
 
 
@@ -103,11 +110,15 @@ def _location(place: _Range, label: str) -> Location:
     )
 
 
-def _interpolate(template: str, bindings: Bindings) -> str:
+def _interpolate(template: str, bindings: Bindings, *, raw: bool = False) -> str:
+    """Fill `{NAME}` placeholders; messages get one-line, shortened text, fixes the code as is."""
+
     def replace(match: re.Match[str]) -> str:
         bound: Bound | None = bindings.get(match.group(1))
         if bound is None:
             return match.group(0)
+        if raw:
+            return bound.text()
         text = " ".join(bound.text().split())
         if bound.node is not None and re.search(r"\bSelf\b", text):
             text = _resolve_self(bound.node, text)
