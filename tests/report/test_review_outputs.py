@@ -175,3 +175,30 @@ def test_review_lines(sample_report: Report) -> None:
         "note: --select limits the scan to: lifetime",
     ]
     assert len(suppression_summary(_suppressed_report(sample_report))) == 1
+
+
+def test_fix_is_one_replacement_of_the_primary_region(
+    sample_report: Report, validators: Validators
+) -> None:
+    from unsound.model import Fix
+
+    view = next(f for f in sample_report.findings if f.primary.path.endswith("byte_view.rs"))
+    fixed = dataclasses.replace(view, fix=Fix("tie `raw` to `'a`", "raw: &'a u8"))
+    report = dataclasses.replace(sample_report, findings=(fixed,))
+    run = _run(sarif.render_sarif(report), validators)
+    [result] = run["results"]
+    [fix] = result["fixes"]
+    assert fix["description"] == {"text": "tie `raw` to `'a`"}
+    [change] = fix["artifactChanges"]
+    assert change["artifactLocation"] == {
+        "uri": "rust/crates/component%20lower/src/raw/byte_view.rs",
+        "uriBaseId": "%SRCROOT%",
+    }
+    [replacement] = change["replacements"]
+    region = result["locations"][0]["physicalLocation"]["region"]
+    # The same UTF-16 columns as the location (the emoji before it is two units).
+    assert replacement["deletedRegion"] == {
+        key: region[key] for key in ("startLine", "startColumn", "endLine", "endColumn")
+    }
+    assert replacement["insertedContent"] == {"text": "raw: &'a u8"}
+    assert "fixes" not in _run(sarif.render_sarif(sample_report), validators)["results"][0]

@@ -18,7 +18,8 @@ with `include_suppressed` they are written with a `suppressions` entry (status "
 comment's reason as justification). The run's properties list every suppression, the baseline
 count and the rules that did not run, so a reviewer sees what configuration hid.
 
-Rule `fixes` are not written: the rule language has no fix templates yet (`RuleInfo` carries none).
+A finding with a `fix` (from the rule's fix template) gets one SARIF `fix`: replace the primary
+region with the template's text, in the same UTF-16 columns as the location.
 
 The output is deterministic (sorted rules and results, no timestamps, no absolute paths except the
 base folder), so it can be snapshot-tested and diffed between runs.
@@ -270,6 +271,32 @@ class _RunBuilder:
             related_locations=related or None,
             partial_fingerprints=fingerprints or None,
             suppressions=[self.suppression(finding)] if finding.suppression else None,
+            fixes=[self.fix(finding)] if finding.fix else None,
+        )
+
+    def fix(self, finding: Finding) -> Any:
+        """The rule's fix as one replacement of the primary region."""
+        om = self.om
+        assert finding.fix is not None
+        span = finding.primary.span
+        return om.Fix(
+            description=om.Message(text=finding.fix.description),
+            artifact_changes=[
+                om.ArtifactChange(
+                    artifact_location=self.artifact(finding.primary.path),
+                    replacements=[
+                        om.Replacement(
+                            deleted_region=om.Region(
+                                start_line=span.start_line,
+                                start_column=span.start_utf16,
+                                end_line=span.end_line,
+                                end_column=span.end_utf16,
+                            ),
+                            inserted_content=om.ArtifactContent(text=finding.fix.replacement),
+                        )
+                    ],
+                )
+            ],
         )
 
     def suppression(self, finding: Finding) -> Any:
