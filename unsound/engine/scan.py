@@ -1,24 +1,30 @@
-"""The scan pipeline: source files → parsed files → findings → `Report`.
+"""The scan pipeline: source files → crate tasks → per-file outcomes → `Report`.
 
-One file's failure never loses the others: an exception while matching a file is recorded as a
-`ScanProblem` (not scanned) and the scan goes on.
+Work is cut by crate (`crate_scan`): rules that relate items consult an index of the whole crate,
+so a task carries its crate's files. Outcomes come from the cache (`cache`) when a file, its crate
+(for outcomes that consulted the crate index) and the rule set are unchanged; the rest run on a
+process pool (`parallel`, with crash isolation), or in this process with `jobs=0`. Both paths run
+the same `scan_crate`, and results are put back in source order, so the report does not depend on
+the number of jobs or on what was cached.
+
+One file's failure never loses the others: an exception while matching a file, or a worker that
+dies on it, is recorded as a `ScanProblem` (not scanned) and the scan goes on.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 
-from tree_sitter import Node
-
 from unsound import __version__
 from unsound.dsl.compiler import CompiledRule
-from unsound.engine.crate_index import CrateIndex
-from unsound.engine.matcher import RuleSetMatcher
-from unsound.engine.parsing import parse_rust
+from unsound.engine.cache import ScanCache, content_hash, crate_hash
+from unsound.engine.crate_scan import CrateTask, FileJob, FileOutcome, OnResult, scan_crate
+from unsound.engine.progress import NoProgress, Progress
 from unsound.engine.sources import SourceFile, collect_sources
-from unsound.engine.units import ParsedFile
 from unsound.engine.workspace import Package, Workspace
 from unsound.model import Finding, ProblemKind, Report, ScanProblem
 
@@ -29,10 +35,22 @@ def scan_workspace(
     rules: Sequence[CompiledRule],
     *,
     all_files: bool = False,
+    jobs: int = 0,
+    use_cache: bool = False,
+    progress: Progress | None = None,
 ) -> Report:
-    """Scan the selected packages of a workspace with the given rules."""
+    """Scan the selected packages of a workspace with the given rules.
+
+    `jobs` worker processes (0: in this process, without crash isolation); `use_cache` reads and
+    writes the scan cache under the workspace's target dir.
+    """
     sources, problems = collect_sources(packages, workspace.root, all_files=all_files)
-    findings, scan_problems = scan_sources(sources, rules)
+    if jobs > 0:  # workers parse for themselves: free discovery's trees before forking
+        sources = tuple(dataclasses.replace(source, tree=None) for source in sources)
+    cache = ScanCache.open(workspace.root, rules) if use_cache else None
+    findings, scan_problems = scan_sources(
+        sources, rules, jobs=jobs, cache=cache, progress=progress
+    )
     all_problems = sorted((*problems, *scan_problems), key=lambda p: (p.path, p.line or 0))
     unscanned = {p.path for p in all_problems if p.kind is ProblemKind.NOT_SCANNED}
     return Report(
@@ -48,72 +66,129 @@ def scan_workspace(
 
 
 def scan_sources(
-    sources: Sequence[SourceFile], rules: Sequence[CompiledRule]
+    sources: Sequence[SourceFile],
+    rules: Sequence[CompiledRule],
+    *,
+    jobs: int = 0,
+    cache: ScanCache | None = None,
+    progress: Progress | None = None,
 ) -> tuple[list[Finding], list[ScanProblem]]:
     """Match every rule against every source file; files no rule can match are not parsed."""
-    matcher = RuleSetMatcher(rules)
-    units: dict[str, ParsedFile] = {}
-    by_crate: dict[str, list[SourceFile]] = defaultdict(list)
-    for source in sources:
-        by_crate[source.crate].append(source)
+    progress = progress or NoProgress()
+    position = {source.rel_path: index for index, source in enumerate(sources)}
+    outcomes: dict[int, FileOutcome] = {}
+    keys = _CacheKeys(sources) if cache is not None else None
+    if cache is not None and keys is not None:
+        for index, source in enumerate(sources):
+            cached = cache.get(source.crate, source.rel_path, *keys.of(index))
+            if cached is not None:
+                outcomes[index] = cached
+    done = len(outcomes)
+    progress.update(done, len(sources))
 
-    def unit_for(source: SourceFile) -> ParsedFile:
-        unit = units.get(source.rel_path)
-        if unit is None:
-            tree = source.tree if source.tree is not None else parse_rust(source.data)
-            unit = ParsedFile(source.rel_path, source.crate, source.data, tree)
-            units[source.rel_path] = unit
-        return unit
+    def on_result(task: CrateTask, results: list[FileOutcome]) -> None:
+        nonlocal done
+        for outcome in results:
+            index = position[outcome.rel_path]
+            outcomes[index] = outcome
+            if cache is not None and keys is not None and outcome.cacheable:
+                cache.put(task.crate, outcome.rel_path, *keys.of(index), outcome)
+        done += task.scan_count
+        progress.update(min(done, len(sources)), len(sources))
 
-    indexes = {
-        crate: CrateIndex(lambda files=files: [unit_for(s) for s in files])  # type: ignore[misc]
-        for crate, files in by_crate.items()
-    }
-    findings: list[Finding] = []
-    problems: list[ScanProblem] = []
-    for source in sources:
-        wanted = matcher.wanted(source.data)
-        if not wanted:
-            continue
-        try:
-            unit = unit_for(source)
-            findings.extend(matcher.run(unit, indexes[source.crate], wanted))
-        except Exception as exc:  # one file's failure must not lose the others
-            problems.append(
-                ScanProblem(
-                    source.rel_path,
-                    ProblemKind.NOT_SCANNED,
-                    f"internal error while matching: {type(exc).__name__}: {exc}",
-                )
-            )
-            continue
-        partial = _first_error(unit.tree.root_node)
-        if partial is not None:
-            span = unit.node_span(partial)
-            problems.append(
-                ScanProblem(
-                    source.rel_path,
-                    ProblemKind.PARTLY_PARSED,
-                    "file partly parsed: tree-sitter-rust could not parse a region; "
-                    "the rest of the file was scanned",
-                    span.start_line,
-                    span.start_column,
-                )
-            )
-    return findings, problems
+    tasks = plan_tasks(sources, set(outcomes), jobs)
+    problems = _run(tasks, sources, rules, jobs, on_result)
+    progress.finish()
+    if cache is not None:
+        cache.save()
+    ordered = [outcomes[index] for index in sorted(outcomes)]
+    findings = [finding for outcome in ordered for finding in outcome.findings]
+    per_file = [problem for outcome in ordered for problem in outcome.problems]
+    return findings, [*per_file, *problems]  # files that killed a worker last
 
 
-def _first_error(root: Node) -> Node | None:
-    """The first ERROR or MISSING node, descending only into subtrees that contain one."""
-    if not root.has_error:
-        return None
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if node.type == "ERROR" or node.is_missing:
-            return node
-        stack.extend(reversed([c for c in node.children if c.has_error or c.is_missing]))
-    return None
+def _run(
+    tasks: list[CrateTask],
+    sources: Sequence[SourceFile],
+    rules: Sequence[CompiledRule],
+    jobs: int,
+    on_result: OnResult,
+) -> list[ScanProblem]:
+    if not tasks:
+        return []
+    if jobs > 0:
+        from unsound.engine.parallel import run_tasks
+
+        return run_tasks(tasks, rules, jobs, on_result)
+    from unsound.engine.matcher import RuleSetMatcher
+    from unsound.engine.prefilter import RuleSetPrefilter
+
+    matcher, prefilter = RuleSetMatcher(rules), RuleSetPrefilter(rules)
+    trees = {s.rel_path: s.tree for s in sources if s.tree is not None}
+    for task in tasks:
+        on_result(task, scan_crate(task, matcher, prefilter, trees=trees))
+    return []
+
+
+def plan_tasks(sources: Sequence[SourceFile], cached: set[int], jobs: int) -> list[CrateTask]:
+    """Crate tasks for the files not cached, biggest first, so the pool's tail stays short.
+
+    A crate bigger than an equal share of the work is cut into slices (each still carrying the
+    whole crate for its index), or one huge crate would keep a single worker busy alone.
+    """
+    by_crate: dict[str, list[int]] = defaultdict(list)
+    for index, source in enumerate(sources):
+        by_crate[source.crate].append(index)
+    todo_bytes = sum(len(s.data) for i, s in enumerate(sources) if i not in cached)
+    share = todo_bytes / jobs if jobs > 1 else math.inf
+    slices: list[tuple[str, list[int], set[int]]] = []
+    for crate, members in by_crate.items():
+        todo = [i for i in members if i not in cached]
+        for part in _slices(todo, sources, share):
+            slices.append((crate, members, set(part)))
+    slices.sort(key=lambda s: -sum(len(sources[i].data) for i in s[2]))
+    return [
+        CrateTask(
+            task_id,
+            crate,
+            tuple(FileJob(sources[i].rel_path, sources[i].data, i in part) for i in members),
+        )
+        for task_id, (crate, members, part) in enumerate(slices)
+    ]
+
+
+def _slices(todo: list[int], sources: Sequence[SourceFile], share: float) -> list[list[int]]:
+    """`todo` cut into consecutive runs of about `share` bytes ([] when there is nothing to do)."""
+    if not todo:
+        return []
+    total = sum(len(sources[i].data) for i in todo)
+    count = max(1, math.ceil(total / share)) if share != math.inf else 1
+    target = total / count
+    out: list[list[int]] = [[]]
+    filled = 0.0
+    for index in todo:
+        if filled >= target and len(out) < count:
+            out.append([])
+            filled = 0.0
+        out[-1].append(index)
+        filled += len(sources[index].data)
+    return out
+
+
+class _CacheKeys:
+    """Content hashes of the files and of their crates, computed once per scan."""
+
+    def __init__(self, sources: Sequence[SourceFile]) -> None:
+        self._files = [content_hash(source.data) for source in sources]
+        members: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        for source, file_hash in zip(sources, self._files, strict=True):
+            members[source.crate].append((source.rel_path, file_hash))
+        crates = {crate: crate_hash(files) for crate, files in members.items()}
+        self._crate_of = [crates[source.crate] for source in sources]
+
+    def of(self, index: int) -> tuple[str, str]:
+        """(file content hash, crate hash) of source `index`."""
+        return self._files[index], self._crate_of[index]
 
 
 def uri_prefix(workspace_root: Path) -> str:

@@ -1,0 +1,187 @@
+"""One unit of scan work: some files of one crate, matched with the crate's whole index at hand.
+
+The unit is a crate (or a slice of a big one) because rules that relate items (`holds`, elided
+lifetimes, `implements`) consult an index of every file of the crate. A task therefore carries
+every file of its crate; only those marked `scan` are matched, the rest are there for the index,
+which is built lazily, so a crate whose matches never consult it is never parsed beyond the files
+its rules want.
+
+The same function runs in a worker process and in-process, so the sequential and the parallel
+scan give identical results by construction. Its outcome is plain data (findings, problems),
+never trees: trees cannot cross a process boundary and would cost the memory the pool saves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, cast
+
+from tree_sitter import Node, Tree
+
+from unsound.engine.crate_index import CrateIndex
+from unsound.engine.matcher import RuleSetMatcher
+from unsound.engine.parsing import parse_rust
+from unsound.engine.prefilter import RuleSetPrefilter
+from unsound.engine.units import ParsedFile
+from unsound.model import Finding, ProblemKind, ScanProblem
+
+
+@dataclass(frozen=True)
+class FileJob:
+    """One file of a task's crate; `scan` is False for files there only for the crate index."""
+
+    rel_path: str
+    data: bytes
+    scan: bool = True
+
+
+@dataclass(frozen=True)
+class CrateTask:
+    """Files of one crate, in source order (the crate index depends on that order)."""
+
+    task_id: int
+    crate: str
+    files: tuple[FileJob, ...]
+
+    @property
+    def scan_count(self) -> int:
+        return sum(1 for job in self.files if job.scan)
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    """What scanning one file found.
+
+    `crate_dependent` says whether matching consulted the crate index, i.e. whether the result
+    may change when another file of the crate changes (the cache keys such results on the whole
+    crate). `cacheable` is False for internal errors, which must be retried on the next scan.
+    """
+
+    rel_path: str
+    findings: tuple[Finding, ...] = ()
+    problems: tuple[ScanProblem, ...] = ()
+    crate_dependent: bool = False
+    cacheable: bool = True
+
+
+OnResult = Callable[[CrateTask, list[FileOutcome]], None]
+"""Called once per finished task with its outcomes (in the parent, in completion order)."""
+
+
+class _TrackedIndex:
+    """A view of a `CrateIndex` that notes whether a file's matching looked at it at all.
+
+    Delegating every attribute keeps this correct whatever queries the index grows.
+    """
+
+    def __init__(self, index: CrateIndex) -> None:
+        self._index = index
+        self.used = False
+
+    def __getattr__(self, name: str) -> Any:
+        self.used = True
+        return getattr(self._index, name)
+
+
+def scan_crate(
+    task: CrateTask,
+    matcher: RuleSetMatcher,
+    prefilter: RuleSetPrefilter,
+    *,
+    trees: Mapping[str, Tree] | None = None,
+    mark: Callable[[int], None] | None = None,
+) -> list[FileOutcome]:
+    """Outcomes of the task's `scan` files, in task order.
+
+    `trees` are parses already made (during source discovery, in-process only); `mark(i)` is
+    called before file `i` of the task is parsed or matched, so a crash can be pinned on it.
+    """
+    units: dict[int, ParsedFile] = {}
+
+    def unit_for(index: int) -> ParsedFile:
+        unit = units.get(index)
+        if unit is None:
+            job = task.files[index]
+            if mark is not None:
+                mark(index)
+            known = trees.get(job.rel_path) if trees is not None else None
+            tree = known if known is not None else parse_rust(job.data)
+            unit = ParsedFile(job.rel_path, task.crate, job.data, tree)
+            units[index] = unit
+        return unit
+
+    crate_index = CrateIndex(lambda: [unit_for(i) for i in range(len(task.files))])
+    outcomes: list[FileOutcome] = []
+    for index, job in enumerate(task.files):
+        if not job.scan:
+            continue
+        if mark is not None:
+            mark(index)
+        wanted = prefilter.wanted(job.data)
+        if not wanted:
+            outcomes.append(FileOutcome(job.rel_path))
+            continue
+        tracked = _TrackedIndex(crate_index)
+        try:
+            unit = unit_for(index)
+            if mark is not None:
+                mark(index)
+            findings = matcher.run(unit, cast(CrateIndex, tracked), wanted)
+        except Exception as exc:  # one file's failure must not lose the others
+            message = f"internal error while matching: {type(exc).__name__}: {exc}"
+            problem = ScanProblem(job.rel_path, ProblemKind.NOT_SCANNED, message)
+            outcomes.append(FileOutcome(job.rel_path, problems=(problem,), cacheable=False))
+            continue
+        partial = partly_parsed(unit)
+        outcomes.append(
+            FileOutcome(
+                job.rel_path,
+                tuple(findings),
+                (partial,) if partial is not None else (),
+                tracked.used,
+            )
+        )
+    _forget_line_hashes()
+    return outcomes
+
+
+def _forget_line_hashes() -> None:
+    """Drop `findings`' line-hash memo, which is keyed by `id(unit)`.
+
+    The units of this task die with it, and a later unit can be allocated at the same address:
+    the memo would then hand it another file's hashes (wrong `primaryLocationLineHash`). Within a
+    task every unit stays alive, so clearing between tasks is enough.
+    """
+    from unsound.engine import findings
+
+    findings._LINE_HASH_CACHE.clear()
+
+
+def partly_parsed(unit: ParsedFile) -> ScanProblem | None:
+    """A note for a file with ERROR regions: it was scanned, but not all of it was understood."""
+    error = _first_error(unit.tree.root_node)
+    if error is None:
+        return None
+    span = unit.node_span(error)
+    return ScanProblem(
+        unit.rel_path,
+        ProblemKind.PARTLY_PARSED,
+        "file partly parsed: tree-sitter-rust could not parse a region; "
+        "the rest of the file was scanned",
+        span.start_line,
+        span.start_column,
+    )
+
+
+def _first_error(root: Node) -> Node | None:
+    """The first ERROR or MISSING node, descending only into subtrees that contain one."""
+    if not root.has_error:
+        return None
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.type == "ERROR" or node.is_missing:
+            return node
+        stack.extend(reversed([c for c in node.children if c.has_error or c.is_missing]))
+    return None

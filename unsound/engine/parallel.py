@@ -1,0 +1,206 @@
+"""Crate tasks on a process pool, surviving workers that die.
+
+Parsing is CPU-bound C called from Python, so only processes scale it. Each worker gets the
+compiled rules once, at start (they pickle; with `fork` they are simply inherited), and returns
+`FileOutcome`s, never trees.
+
+A worker that dies for real (a segfault in the native parser, the OOM killer, `os._exit`) breaks a
+`ProcessPoolExecutor` for good: every unfinished future fails. DESIGN's answer is to restart the
+pool, rescan the rest, and report the file that killed it. To know that file, each worker writes
+(task id, file index) into its own slot of a shared array before it parses or matches a file.
+After a break, the tasks found in the slots are the suspects: each is rerun alone on a
+one-worker pool; if that dies too, its slot names the file, which is reported as not scanned and
+left out of the rerun. Tasks that were merely queued go back to a fresh full pool.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, replace
+from multiprocessing.context import BaseContext
+from typing import Any
+
+from unsound.dsl.compiler import CompiledRule
+from unsound.engine.crate_scan import CrateTask, FileOutcome, OnResult, scan_crate
+from unsound.engine.matcher import RuleSetMatcher
+from unsound.engine.prefilter import RuleSetPrefilter
+from unsound.model import ProblemKind, ScanProblem
+
+# Tests set this (in the parent, before the pool forks) to kill a worker on a chosen file; it is a
+# module attribute, not an environment variable or a file, so nothing in a scanned tree can set it.
+_crash_hook: Callable[[str], None] | None = None
+
+_IDLE = -1
+
+
+@dataclass
+class _WorkerState:
+    matcher: RuleSetMatcher
+    prefilter: RuleSetPrefilter
+    slots: Any  # multiprocessing.Array('i'): (task id, file index) per worker
+    slot: int
+
+
+_STATE: _WorkerState | None = None
+
+
+def _init_worker(rules: Sequence[CompiledRule], slots: Any, counter: Any) -> None:
+    """Per worker, once: compile the combined query and claim a slot."""
+    global _STATE
+    with counter.get_lock():
+        slot = counter.value
+        counter.value += 1
+    _STATE = _WorkerState(RuleSetMatcher(rules), RuleSetPrefilter(rules), slots, slot)
+
+
+def _run_task(task: CrateTask) -> list[FileOutcome]:
+    state = _STATE
+    assert state is not None, "worker used without its initializer"
+    base = 2 * state.slot
+    hook = _crash_hook
+
+    def mark(index: int) -> None:
+        state.slots[base] = task.task_id
+        state.slots[base + 1] = index
+        if hook is not None:
+            hook(task.files[index].rel_path)
+
+    state.slots[base], state.slots[base + 1] = task.task_id, _IDLE
+    outcomes = scan_crate(task, state.matcher, state.prefilter, mark=mark)
+    state.slots[base] = _IDLE
+    return outcomes
+
+
+def _context() -> BaseContext:
+    """`fork` where there is one: workers inherit imports and rules instead of redoing them."""
+    if "fork" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context()
+
+
+def run_tasks(
+    tasks: Sequence[CrateTask], rules: Sequence[CompiledRule], jobs: int, on_result: OnResult
+) -> list[ScanProblem]:
+    """Run every task, calling `on_result` for each; problems for files that killed a worker."""
+    problems: list[ScanProblem] = []
+    queue = list(tasks)
+    while queue:
+        queue, suspects = _run_pool(queue, rules, jobs, on_result)
+        for task in suspects:
+            problems.extend(_isolate(task, rules, on_result))
+    return problems
+
+
+def _run_pool(
+    tasks: list[CrateTask], rules: Sequence[CompiledRule], jobs: int, on_result: OnResult
+) -> tuple[list[CrateTask], list[CrateTask]]:
+    """Run tasks until done or the pool breaks; then (tasks never started, suspects)."""
+    context = _context()
+    workers = max(1, min(jobs, len(tasks)))
+    slots = context.Array("i", [_IDLE] * (2 * workers), lock=False)
+    counter = context.Value("i", 0)
+    pending: dict[Future[list[FileOutcome]], CrateTask] = {}
+    executor = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=context,
+        initializer=_init_worker,
+        initargs=(tuple(rules), slots, counter),
+    )
+    try:
+        for task in tasks:
+            pending[executor.submit(_run_task, task)] = task
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                try:
+                    outcomes = future.result()
+                except BrokenProcessPool:
+                    continue  # handled below, once every future has settled
+                except Exception as exc:  # the task failed as a whole (not a death)
+                    outcomes = _failed(pending[future], f"{type(exc).__name__}: {exc}")
+                on_result(pending.pop(future), outcomes)
+            if any(_broken(future) for future in done):
+                break
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
+    if not pending:
+        return [], []
+    in_flight = {slots[2 * i] for i in range(workers)} - {_IDLE}
+    suspects = [task for task in pending.values() if task.task_id in in_flight]
+    if not suspects:  # died outside a task: no way to tell, so suspect everything
+        return [], list(pending.values())
+    rest = [task for task in pending.values() if task.task_id not in in_flight]
+    return rest, suspects
+
+
+def _broken(future: Future[list[FileOutcome]]) -> bool:
+    return future.done() and isinstance(future.exception(), BrokenProcessPool)
+
+
+def _isolate(
+    task: CrateTask, rules: Sequence[CompiledRule], on_result: OnResult
+) -> list[ScanProblem]:
+    """Rerun a suspect alone; each time it dies, drop the file its slot names and retry."""
+    problems: list[ScanProblem] = []
+    while True:
+        died_on = _run_alone(task, rules, on_result)
+        if died_on is None:
+            return problems
+        if died_on == _IDLE:  # died between files: blame every file it was to scan
+            blamed = [job.rel_path for job in task.files if job.scan]
+            problems.extend(_death(path) for path in blamed)
+            on_result(task, [])
+            return problems
+        problems.append(_death(task.files[died_on].rel_path))
+        files = task.files[:died_on] + task.files[died_on + 1 :]
+        task = replace(task, files=files)
+        if not any(job.scan for job in files):
+            on_result(task, [])
+            return problems
+
+
+def _run_alone(task: CrateTask, rules: Sequence[CompiledRule], on_result: OnResult) -> int | None:
+    """None when the task completed; else the index of the file its worker died on."""
+    context = _context()
+    slots = context.Array("i", [_IDLE, _IDLE], lock=False)
+    counter = context.Value("i", 0)
+    with ProcessPoolExecutor(
+        max_workers=1,
+        mp_context=context,
+        initializer=_init_worker,
+        initargs=(tuple(rules), slots, counter),
+    ) as executor:
+        future = executor.submit(_run_task, task)
+        try:
+            outcomes = future.result()
+        except BrokenProcessPool:
+            return int(slots[1])
+        except Exception as exc:
+            outcomes = _failed(task, f"{type(exc).__name__}: {exc}")
+    on_result(task, outcomes)
+    return None
+
+
+def _death(rel_path: str) -> ScanProblem:
+    return ScanProblem(
+        rel_path,
+        ProblemKind.NOT_SCANNED,
+        "the scanning process died on this file (a crash in the native parser?); "
+        "it was not scanned, the other files were",
+    )
+
+
+def _failed(task: CrateTask, what: str) -> list[FileOutcome]:
+    message = f"internal error while scanning its crate: {what}"
+    return [
+        FileOutcome(
+            job.rel_path,
+            problems=(ScanProblem(job.rel_path, ProblemKind.NOT_SCANNED, message),),
+            cacheable=False,
+        )
+        for job in task.files
+        if job.scan
+    ]
