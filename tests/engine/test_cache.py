@@ -1,0 +1,196 @@
+"""The scan cache: same report as a cold scan, invalidated by what matters, and untrusted.
+
+"Not parsed" is checked by counting calls to the parser in the in-process scan, never by time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from test_scan_support import scan_folder, seeded_copy
+
+from unsound.dsl.loader import compile_rule_files, load_rules
+from unsound.engine import cache as cache_module
+from unsound.engine import crate_scan
+from unsound.engine.cache import ScanCache, hmac_key
+from unsound.report.json_report import render_json
+
+VALUE_RS = "crates/js-bridge/src/convert/value.rs"
+EXTERNAL_RS = "crates/js-bridge/src/external.rs"
+
+
+@pytest.fixture(autouse=True)
+def private_key_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Keep the HMAC key (and any CARGO_TARGET_DIR) out of the user's real folders."""
+    folder = tmp_path / "xdg-cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(folder))
+    monkeypatch.delenv("CARGO_TARGET_DIR", raising=False)
+    return folder
+
+
+@pytest.fixture
+def parses(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+    """Sizes of the files the (in-process) scan parses."""
+    seen: list[int] = []
+    real = crate_scan.parse_rust
+
+    def counting(data: bytes):  # type: ignore[no-untyped-def]
+        seen.append(len(data))
+        return real(data)
+
+    monkeypatch.setattr(crate_scan, "parse_rust", counting)
+    yield seen
+
+
+def cache_files(root: Path) -> list[Path]:
+    return sorted((root / "target" / "cargo-unsound").glob("scan-*.json"))
+
+
+def test_warm_scan_gives_the_cold_report_and_parses_nothing(
+    tmp_path: Path, parses: list[int]
+) -> None:
+    root = seeded_copy(tmp_path)
+    cold = render_json(scan_folder(root, use_cache=True))
+    assert parses and len(cache_files(root)) == 1
+    parses.clear()
+    warm = render_json(scan_folder(root, use_cache=True))
+    assert warm == cold
+    assert parses == []
+    assert render_json(scan_folder(root, use_cache=True, jobs=2)) == cold
+
+
+def test_a_changed_file_is_rescanned(tmp_path: Path, parses: list[int]) -> None:
+    root = seeded_copy(tmp_path)
+    scan_folder(root, use_cache=True)
+    handle = root / "crates/slab-arena/src/handle.rs"
+    handle.write_text(handle.read_text() + "\n// touched\n")
+    parses.clear()
+    report = scan_folder(root, use_cache=True)
+    assert len(report.findings) == 9
+    assert len(handle.read_bytes()) in parses
+    assert render_json(report) == render_json(scan_folder(root))
+
+
+def test_a_crate_level_fact_in_another_file_invalidates_the_dependent_file(
+    tmp_path: Path,
+) -> None:
+    """`value.rs` is reported because of the pointer field of the struct in `external.rs`."""
+    root = seeded_copy(tmp_path)
+    before = scan_folder(root, use_cache=True)
+    assert VALUE_RS in {f.primary.path for f in before.findings}
+    external = root / EXTERNAL_RS
+    text = external.read_text()
+    assert "*mut" in text
+    external.write_text(text.replace("*mut", "&'static mut"))
+    after = scan_folder(root, use_cache=True)
+    assert VALUE_RS not in {f.primary.path for f in after.findings}
+    assert render_json(after) == render_json(scan_folder(root))
+
+
+def test_a_rule_change_starts_a_new_cache(tmp_path: Path, parses: list[int]) -> None:
+    root = seeded_copy(tmp_path)
+    rules = load_rules()
+    scan_folder(root, use_cache=True, rules=rules)
+    parses.clear()
+    one_rule = [r for r in rules if r.id == "raw-pointer-escapes-lifetime"]
+    report = scan_folder(root, use_cache=True, rules=one_rule)
+    assert parses, "a different rule set must not reuse the other's outcomes"
+    assert {f.rule_id for f in report.findings} == {"raw-pointer-escapes-lifetime"}
+    assert len(cache_files(root)) == 2
+
+
+def test_a_rule_text_change_invalidates(tmp_path: Path) -> None:
+    from unsound.dsl.loader import builtin_rule_files
+
+    files = builtin_rule_files()
+    edited = [(p, d, t.replace("severity error", "severity note", 1)) for p, d, t in files]
+    assert edited != files
+    before = ScanCache.open(tmp_path, compile_rule_files(files))
+    after = ScanCache.open(tmp_path, compile_rule_files(edited))
+    assert before is not None and after is not None
+    assert before.path != after.path
+
+
+def test_a_tool_version_change_invalidates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rules = load_rules()
+    before = ScanCache.open(tmp_path, rules)
+    monkeypatch.setattr(cache_module, "__version__", "999.0.0")
+    after = ScanCache.open(tmp_path, rules)
+    assert before is not None and after is not None
+    assert before.path != after.path
+
+
+def test_a_corrupt_cache_file_is_ignored_and_rewritten(tmp_path: Path, parses: list[int]) -> None:
+    root = seeded_copy(tmp_path)
+    cold = render_json(scan_folder(root, use_cache=True))
+    [path] = cache_files(root)
+    path.write_bytes(path.read_bytes()[:-40])
+    parses.clear()
+    assert render_json(scan_folder(root, use_cache=True)) == cold
+    assert parses, "a corrupt file must not be trusted"
+    parses.clear()
+    assert render_json(scan_folder(root, use_cache=True)) == cold
+    assert parses == [], "the corrupt file was rewritten"
+
+
+def test_a_planted_entry_saying_no_findings_is_rejected(tmp_path: Path) -> None:
+    """A pull request can commit target/cargo-unsound/…: without the user's key it is ignored."""
+    root = seeded_copy(tmp_path)
+    scan_folder(root, use_cache=True)
+    [path] = cache_files(root)
+    mac, _, body = path.read_bytes().partition(b"\n")
+    document = json.loads(body)
+    for entry in document["entries"].values():
+        entry["outcome"]["findings"] = []
+    forged = json.dumps(document, separators=(",", ":"), sort_keys=True).encode()
+    path.write_bytes(mac + b"\n" + forged)
+    assert len(scan_folder(root, use_cache=True).findings) == 9
+
+
+def test_an_entry_that_does_not_decode_is_ignored(tmp_path: Path) -> None:
+    root = seeded_copy(tmp_path)
+    rules = load_rules()
+    scan_folder(root, use_cache=True, rules=rules)
+    cache = ScanCache.open(root, rules)
+    assert cache is not None
+    for entry in cache.entries.values():
+        entry["outcome"] = {"rel_path": 3}
+    cache.dirty = True
+    cache.save()  # authentic (signed with the right key) but malformed
+    assert len(scan_folder(root, use_cache=True).findings) == 9
+
+
+def test_cargo_target_dir_is_honoured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = seeded_copy(tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    monkeypatch.setenv("CARGO_TARGET_DIR", str(elsewhere))
+    scan_folder(root, use_cache=True)
+    assert list((elsewhere / "cargo-unsound").glob("scan-*.json"))
+    assert not (root / "target").exists()
+
+
+def test_a_symlinked_target_in_the_tree_is_not_followed(tmp_path: Path) -> None:
+    root = seeded_copy(tmp_path)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (root / "target").symlink_to(outside, target_is_directory=True)
+    assert len(scan_folder(root, use_cache=True).findings) == 9
+    assert list(outside.iterdir()) == []
+
+
+def test_no_cache_writes_nothing(tmp_path: Path) -> None:
+    root = seeded_copy(tmp_path)
+    scan_folder(root, use_cache=False)
+    assert not (root / "target").exists()
+
+
+def test_the_key_lives_in_the_users_cache_folder_and_is_private(private_key_folder: Path) -> None:
+    key = hmac_key()
+    path = private_key_folder / "cargo-unsound" / "key"
+    assert key is not None and path.read_bytes() == key
+    assert os.stat(path).st_mode & 0o077 == 0
+    assert hmac_key() == key

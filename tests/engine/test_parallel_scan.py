@@ -1,0 +1,137 @@
+"""The process pool gives the sequential scan's results exactly, and survives a dying worker.
+
+Crash isolation is tested with a real process death (`os._exit` in the worker, through a hook
+that only this test can set: a module attribute inherited by the forked workers).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from test_scan_support import RULE_FIXTURES, SEEDED, scan_folder
+
+from unsound.cli.entry import main
+from unsound.dsl.loader import load_rules
+from unsound.engine import parallel
+from unsound.engine.prefilter import RuleSetPrefilter
+from unsound.engine.scan import plan_tasks
+from unsound.engine.sources import SourceFile
+from unsound.model import ProblemKind, Report
+from unsound.report.json_report import render_json
+
+fork_only = pytest.mark.skipif(
+    "fork" not in __import__("multiprocessing").get_all_start_methods(),
+    reason="the crash hook reaches workers by fork",
+)
+
+
+def _json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    code = main(["--manifest-path", str(SEEDED / "Cargo.toml"), "--format", "json", *args])
+    return code, capsys.readouterr().out
+
+
+def test_seeded_json_is_byte_identical_with_one_and_two_jobs(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    one = _json(capsys, "-j1", "--no-cache")
+    two = _json(capsys, "-j2", "--no-cache")
+    assert one == two
+    assert one[0] == 1 and len(json.loads(one[1])["findings"]) == 9
+
+
+@pytest.mark.parametrize("jobs", [1, 2, 3])
+def test_pool_equals_in_process_scan_on_seeded_workspace(jobs: int) -> None:
+    assert render_json(scan_folder(SEEDED, jobs=jobs)) == render_json(scan_folder(SEEDED))
+
+
+@pytest.mark.parametrize("crate", sorted(p.parent.name for p in RULE_FIXTURES.glob("*/Cargo.toml")))
+def test_pool_equals_in_process_scan_on_rule_fixtures(crate: str) -> None:
+    sequential = scan_folder(RULE_FIXTURES / crate)
+    assert sequential.findings, "each rule fixture crate has findings"
+    assert render_json(scan_folder(RULE_FIXTURES / crate, jobs=2)) == render_json(sequential)
+
+
+def test_big_crates_are_sliced_but_every_task_carries_the_whole_crate() -> None:
+    sources = [
+        SourceFile(Path(f"/w/{n}.rs"), f"{n}.rs", "big" if n < 8 else "small", b"x" * 100, None)
+        for n in range(10)
+    ]
+    tasks = plan_tasks(sources, cached={9}, jobs=4)
+    big = [t for t in tasks if t.crate == "big"]
+    assert len(big) > 1
+    assert all(len(t.files) == 8 for t in big)
+    scanned = [job.rel_path for t in tasks for job in t.files if job.scan]
+    assert sorted(scanned) == sorted(s.rel_path for s in sources[:9])
+
+
+def test_prefilter_agrees_with_each_rules_own() -> None:
+    rules = load_rules()
+    prefilter = RuleSetPrefilter(rules)
+    for path in sorted(SEEDED.rglob("*.rs")):
+        data = path.read_bytes()
+        assert prefilter.wanted(data) == {r.id for r in rules if r.may_match(data)}
+
+
+@pytest.fixture
+def crash_on(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Files named here kill the worker process that reaches them."""
+    names: list[str] = []
+
+    def hook(rel_path: str) -> None:
+        if rel_path in names:
+            os._exit(70)
+
+    monkeypatch.setattr(parallel, "_crash_hook", hook)
+    yield names
+
+
+def _by_path(report: Report) -> dict[str, list[tuple[str, int]]]:
+    out: dict[str, list[tuple[str, int]]] = {}
+    for finding in report.findings:
+        out.setdefault(finding.primary.path, []).append(
+            (finding.rule_id, finding.primary.span.start_line)
+        )
+    return out
+
+
+@fork_only
+def test_a_worker_death_costs_only_the_file_it_died_on(crash_on: list[str]) -> None:
+    killer = "crates/component-lower/src/raw/byte_view.rs"
+    crash_on.append(killer)
+    expected = _by_path(scan_folder(SEEDED))
+    report = scan_folder(SEEDED, jobs=2)
+    not_scanned = [p for p in report.problems if p.kind is ProblemKind.NOT_SCANNED]
+    assert [p.path for p in not_scanned] == [killer]
+    assert "died" in not_scanned[0].message
+    del expected[killer]
+    assert _by_path(report) == expected
+    assert not report.complete
+
+
+@fork_only
+def test_every_death_is_isolated_and_the_scan_still_finishes(crash_on: list[str]) -> None:
+    crash_on.extend(["crates/napi-shim/src/lib.rs", "crates/slab-arena/src/node.rs"])
+    report = scan_folder(SEEDED, jobs=2)
+    dead = sorted(p.path for p in report.problems if p.kind is ProblemKind.NOT_SCANNED)
+    assert dead == sorted(crash_on)
+    assert "crates/component-lower/src/data.rs" in _by_path(report)
+
+
+@fork_only
+def test_a_worker_death_exits_3_through_the_cli(
+    crash_on: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    crash_on.append("crates/napi-shim/src/lib.rs")
+    code, out = _json(capsys, "-j2", "--no-cache")
+    assert code == 3
+    report = json.loads(out)
+    assert len(report["findings"]) == 9
+
+
+def test_the_crash_hook_is_not_consulted_in_process(crash_on: list[str]) -> None:
+    crash_on.append("crates/napi-shim/src/lib.rs")
+    assert scan_folder(SEEDED).complete

@@ -1,0 +1,45 @@
+"""Shared helpers for the scan tests (no tests here): scan a workspace with chosen jobs, cache."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from unsound.dsl.compiler import CompiledRule
+from unsound.dsl.loader import load_rules
+from unsound.engine.progress import Progress
+from unsound.engine.scan import scan_workspace
+from unsound.engine.workspace import find_manifest, load_workspace, select_packages
+from unsound.model import Report
+
+ROOT = Path(__file__).resolve().parents[2]
+SEEDED = ROOT / "examples" / "seeded-workspace"
+RULE_FIXTURES = ROOT / "tests" / "fixtures" / "rust"
+
+
+def scan_folder(
+    root: Path,
+    *,
+    jobs: int = 0,
+    use_cache: bool = False,
+    rules: list[CompiledRule] | None = None,
+    progress: Progress | None = None,
+) -> Report:
+    """Every member of the workspace at `root`, as `cargo unsound --workspace` would scan it."""
+    workspace = load_workspace(find_manifest(manifest_path=None, path=root, cwd=root))
+    packages = select_packages(workspace, packages=[], workspace=True, exclude=[])
+    return scan_workspace(
+        workspace,
+        packages,
+        rules if rules is not None else load_rules(),
+        jobs=jobs,
+        use_cache=use_cache,
+        progress=progress,
+    )
+
+
+def seeded_copy(tmp_path: Path) -> Path:
+    """A private copy of the seeded workspace (the cache writes under its `target/`)."""
+    copy = tmp_path / "seeded"
+    shutil.copytree(SEEDED, copy, ignore=shutil.ignore_patterns("target"))
+    return copy
