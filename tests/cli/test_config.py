@@ -94,3 +94,30 @@ def test_rule_path_outside_the_workspace_is_refused(tmp_path: Path) -> None:
 def test_wrong_type(tmp_path: Path) -> None:
     write(tmp_path, "unsound.toml", 'ignore = "napi"\n')
     assert "`ignore` must be an array of strings" in error_of(tmp_path)
+
+
+def test_configuration_applies_to_a_scan_and_is_shown(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+    import shutil
+
+    from unsound.cli.entry import main
+
+    example = Path(__file__).resolve().parents[2] / "examples" / "seeded-workspace"
+    root = tmp_path / "ws"
+    shutil.copytree(example, root, ignore=shutil.ignore_patterns("target"))
+    write(
+        root,
+        "unsound.toml",
+        'ignore = ["napi-external-by-value"]\n[severity]\nraw-pointer-escapes-lifetime = "note"\n',
+    )
+    code = main([str(root), "--format", "json", "--fail-on", "warning"])
+    captured = capsys.readouterr()
+    assert code == 0  # everything left is a note, below --fail-on warning
+    report = json.loads(captured.out)
+    assert {f["rule"] for f in report["findings"]} == {"raw-pointer-escapes-lifetime"}
+    assert {f["severity"] for f in report["findings"]} == {"note"}
+    assert len(report["findings"]) == 8
+    assert "unsound.toml ignores: napi-external-by-value" in captured.err
+    assert "unsound.toml sets the severity of raw-pointer-escapes-lifetime to note" in captured.err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from enum import Enum
@@ -10,8 +11,9 @@ from typing import Annotated
 
 import typer
 
+from unsound.cli.config import load_config
 from unsound.cli.entry import invoke
-from unsound.cli.selection import select_rules
+from unsound.cli.selection import apply_severity_overrides, known_names, select_rules
 from unsound.errors import UsageError
 from unsound.model import ExitCode, Report, Severity
 
@@ -120,9 +122,14 @@ def scan(
     from unsound.cli import scan_extras
 
     accepted = scan_extras.prepare(ctx.obj, baseline, output_format.value)
-    compiled = select_rules(rules or [], select or [], ignore or [])
     manifest = find_manifest(manifest_path=manifest_path, path=path, cwd=Path.cwd())
     ws = load_workspace(manifest)
+    config = load_config(ws.root, known_names())
+    compiled = select_rules(
+        [*(rules or []), *config.rule_paths],
+        select or list(config.select),
+        [*(ignore or []), *config.ignore],
+    )
     packages = select_packages(
         ws, packages=package or [], workspace=workspace, exclude=exclude or []
     )
@@ -135,7 +142,13 @@ def scan(
         use_cache=not no_cache,
         progress=progress_for(sys.stderr, quiet),
     )
+    report = apply_severity_overrides(report, config.severity)
     report = scan_extras.reviewed(report, select or [], ignore or [], accepted)
+    report = dataclasses.replace(
+        report,
+        configuration_notes=(*report.configuration_notes, *config.notes()),
+        disabled_rules=tuple(dict.fromkeys((*report.disabled_rules, *config.ignore))),
+    )
     if isinstance(ctx.obj, scan_extras.BaselineRequest):
         return scan_extras.write_baseline(report, output, quiet)
     _emit(report, output_format, output, category, color, quiet, include_suppressed)

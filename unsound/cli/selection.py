@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from unsound.dsl.compiler import CompiledRule
 from unsound.dsl.loader import load_rules
 from unsound.errors import UsageError
+from unsound.model import Report, Severity
 
 
 def select_rules(
@@ -32,3 +34,24 @@ def select_rules(
 
 def _named(rule: CompiledRule, names: Sequence[str]) -> bool:
     return rule.id in names or any(tag in names for tag in rule.info.tags)
+
+
+def known_names() -> set[str]:
+    """Ids and tags of the built-in rules, which configuration files may name."""
+    rules = load_rules()
+    return {r.id for r in rules} | {t for r in rules for t in r.info.tags}
+
+
+def apply_severity_overrides(report: Report, overrides: Mapping[str, Severity]) -> Report:
+    """The configuration's severities replace the rules' (findings and rule metadata alike)."""
+    if not overrides:
+        return report
+    findings = tuple(
+        dataclasses.replace(f, severity=overrides[f.rule_id]) if f.rule_id in overrides else f
+        for f in report.findings
+    )
+    rules = tuple(
+        dataclasses.replace(r, severity=overrides[r.id]) if r.id in overrides else r
+        for r in report.rules
+    )
+    return dataclasses.replace(report, findings=findings, rules=rules)
