@@ -81,37 +81,73 @@ def _context() -> BaseContext:
     return multiprocessing.get_context()
 
 
+class WorkerPool:
+    """A started pool and the slots its workers write to.
+
+    Started before source discovery when it can be: forked from a parent that holds only the
+    imports and the rules, workers do not inherit (and copy on write) the parent's source bytes
+    and discovery trees.
+    """
+
+    def __init__(self, rules: Sequence[CompiledRule], workers: int) -> None:
+        context = _context()
+        self.workers = workers
+        self.slots = context.Array("i", [_IDLE] * (2 * workers), lock=False)
+        counter = context.Value("i", 0)
+        self.executor = ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=context,
+            initializer=_init_worker,
+            initargs=(tuple(rules), self.slots, counter),
+        )
+        self.executor.submit(_warm_up)  # with `fork`, the first submit starts every worker
+
+    def in_flight(self) -> set[int]:
+        """Ids of the tasks the workers were inside of (meaningful once the pool has stopped)."""
+        return {self.slots[2 * i] for i in range(self.workers)} - {_IDLE}
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _warm_up() -> None:
+    return None
+
+
 def run_tasks(
-    tasks: Sequence[CrateTask], rules: Sequence[CompiledRule], jobs: int, on_result: OnResult
+    tasks: Sequence[CrateTask],
+    rules: Sequence[CompiledRule],
+    jobs: int,
+    on_result: OnResult,
+    pool: WorkerPool | None = None,
 ) -> list[ScanProblem]:
-    """Run every task, calling `on_result` for each; problems for files that killed a worker."""
+    """Run every task, calling `on_result` for each; problems for files that killed a worker.
+
+    `pool`, if given, is used first (and closed); pools started after a crash have
+    `jobs` workers at most.
+    """
     problems: list[ScanProblem] = []
     queue = list(tasks)
+    if not queue and pool is not None:
+        pool.close()
     while queue:
-        queue, suspects = _run_pool(queue, rules, jobs, on_result)
+        pool = pool or WorkerPool(rules, max(1, min(jobs, len(queue))))
+        queue, suspects = _run_pool(pool, queue, on_result)
+        pool = None
         for task in suspects:
             problems.extend(_isolate(task, rules, on_result))
     return problems
 
 
 def _run_pool(
-    tasks: list[CrateTask], rules: Sequence[CompiledRule], jobs: int, on_result: OnResult
+    pool: WorkerPool, tasks: list[CrateTask], on_result: OnResult
 ) -> tuple[list[CrateTask], list[CrateTask]]:
-    """Run tasks until done or the pool breaks; then (tasks never started, suspects)."""
-    context = _context()
-    workers = max(1, min(jobs, len(tasks)))
-    slots = context.Array("i", [_IDLE] * (2 * workers), lock=False)
-    counter = context.Value("i", 0)
+    """Run tasks until done or the pool breaks; then (tasks to rerun on a new pool, suspects)."""
     pending: dict[Future[list[FileOutcome]], CrateTask] = {}
-    executor = ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=context,
-        initializer=_init_worker,
-        initargs=(tuple(rules), slots, counter),
-    )
+    finished: set[int] = set()
     try:
         for task in tasks:
-            pending[executor.submit(_run_task, task)] = task
+            pending[pool.executor.submit(_run_task, task)] = task
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
@@ -121,19 +157,21 @@ def _run_pool(
                     continue  # handled below, once every future has settled
                 except Exception as exc:  # the task failed as a whole (not a death)
                     outcomes = _failed(pending[future], f"{type(exc).__name__}: {exc}")
-                on_result(pending.pop(future), outcomes)
+                task = pending.pop(future)
+                finished.add(task.task_id)
+                on_result(task, outcomes)
             if any(_broken(future) for future in done):
                 break
+    except BrokenProcessPool:  # broke while tasks were still being submitted
+        pass
     finally:
-        executor.shutdown(wait=True, cancel_futures=True)
-    if not pending:
-        return [], []
-    in_flight = {slots[2 * i] for i in range(workers)} - {_IDLE}
-    suspects = [task for task in pending.values() if task.task_id in in_flight]
-    if not suspects:  # died outside a task: no way to tell, so suspect everything
-        return [], list(pending.values())
-    rest = [task for task in pending.values() if task.task_id not in in_flight]
-    return rest, suspects
+        pool.close()
+    unfinished = [task for task in tasks if task.task_id not in finished]
+    in_flight = pool.in_flight()
+    suspects = [task for task in unfinished if task.task_id in in_flight]
+    if unfinished and not suspects:  # died outside a task: no way to tell, suspect them all
+        return [], unfinished
+    return [task for task in unfinished if task.task_id not in in_flight], suspects
 
 
 def _broken(future: Future[list[FileOutcome]]) -> bool:
@@ -164,22 +202,15 @@ def _isolate(
 
 def _run_alone(task: CrateTask, rules: Sequence[CompiledRule], on_result: OnResult) -> int | None:
     """None when the task completed; else the index of the file its worker died on."""
-    context = _context()
-    slots = context.Array("i", [_IDLE, _IDLE], lock=False)
-    counter = context.Value("i", 0)
-    with ProcessPoolExecutor(
-        max_workers=1,
-        mp_context=context,
-        initializer=_init_worker,
-        initargs=(tuple(rules), slots, counter),
-    ) as executor:
-        future = executor.submit(_run_task, task)
-        try:
-            outcomes = future.result()
-        except BrokenProcessPool:
-            return int(slots[1])
-        except Exception as exc:
-            outcomes = _failed(task, f"{type(exc).__name__}: {exc}")
+    pool = WorkerPool(rules, 1)
+    try:
+        outcomes = pool.executor.submit(_run_task, task).result()
+    except BrokenProcessPool:
+        return int(pool.slots[1])
+    except Exception as exc:
+        outcomes = _failed(task, f"{type(exc).__name__}: {exc}")
+    finally:
+        pool.close()
     on_result(task, outcomes)
     return None
 

@@ -18,6 +18,7 @@ import math
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from unsound import __version__
 from unsound.dsl.compiler import CompiledRule
@@ -27,6 +28,16 @@ from unsound.engine.progress import NoProgress, Progress
 from unsound.engine.sources import SourceFile, collect_sources
 from unsound.engine.workspace import Package, Workspace
 from unsound.model import Finding, ProblemKind, Report, ScanProblem
+
+if TYPE_CHECKING:
+    from unsound.engine.parallel import WorkerPool
+
+
+def start_pool(rules: Sequence[CompiledRule], jobs: int) -> WorkerPool:
+    """Worker processes, started now (imported lazily: `-j0` never loads multiprocessing)."""
+    from unsound.engine.parallel import WorkerPool
+
+    return WorkerPool(rules, jobs)
 
 
 def scan_workspace(
@@ -44,13 +55,18 @@ def scan_workspace(
     `jobs` worker processes (0: in this process, without crash isolation); `use_cache` reads and
     writes the scan cache under the workspace's target dir.
     """
-    sources, problems = collect_sources(packages, workspace.root, all_files=all_files)
-    if jobs > 0:  # workers parse for themselves: free discovery's trees before forking
-        sources = tuple(dataclasses.replace(source, tree=None) for source in sources)
-    cache = ScanCache.open(workspace.root, rules) if use_cache else None
-    findings, scan_problems = scan_sources(
-        sources, rules, jobs=jobs, cache=cache, progress=progress
-    )
+    pool = start_pool(rules, jobs) if jobs > 0 else None  # forked while the parent is small
+    try:
+        sources, problems = collect_sources(packages, workspace.root, all_files=all_files)
+        if pool is not None:  # workers parse for themselves: free discovery's trees
+            sources = tuple(dataclasses.replace(source, tree=None) for source in sources)
+        cache = ScanCache.open(workspace.root, rules) if use_cache else None
+        findings, scan_problems = scan_sources(
+            sources, rules, jobs=jobs, cache=cache, progress=progress, pool=pool
+        )
+    finally:
+        if pool is not None:
+            pool.close()
     all_problems = sorted((*problems, *scan_problems), key=lambda p: (p.path, p.line or 0))
     unscanned = {p.path for p in all_problems if p.kind is ProblemKind.NOT_SCANNED}
     return Report(
@@ -72,8 +88,12 @@ def scan_sources(
     jobs: int = 0,
     cache: ScanCache | None = None,
     progress: Progress | None = None,
+    pool: WorkerPool | None = None,
 ) -> tuple[list[Finding], list[ScanProblem]]:
-    """Match every rule against every source file; files no rule can match are not parsed."""
+    """Match every rule against every source file; files no rule can match are not parsed.
+
+    With `jobs` > 0 the work runs on worker processes (on `pool` first, if one was started).
+    """
     progress = progress or NoProgress()
     position = {source.rel_path: index for index, source in enumerate(sources)}
     outcomes: dict[int, FileOutcome] = {}
@@ -97,7 +117,7 @@ def scan_sources(
         progress.update(min(done, len(sources)), len(sources))
 
     tasks = plan_tasks(sources, set(outcomes), jobs)
-    problems = _run(tasks, sources, rules, jobs, on_result)
+    problems = _run(tasks, sources, rules, jobs, on_result, pool)
     progress.finish()
     if cache is not None:
         cache.save()
@@ -113,13 +133,14 @@ def _run(
     rules: Sequence[CompiledRule],
     jobs: int,
     on_result: OnResult,
+    pool: WorkerPool | None,
 ) -> list[ScanProblem]:
-    if not tasks:
-        return []
     if jobs > 0:
         from unsound.engine.parallel import run_tasks
 
-        return run_tasks(tasks, rules, jobs, on_result)
+        return run_tasks(tasks, rules, jobs, on_result, pool)
+    if not tasks:
+        return []
     from unsound.engine.matcher import RuleSetMatcher
     from unsound.engine.prefilter import RuleSetPrefilter
 
