@@ -116,6 +116,8 @@ def main() -> None:
             lines += scaling_by_rules(workspace, args)
     finally:
         touched.write_bytes(original)
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    lines += [f"Load average at the end: {load}.", ""]
     text = "\n".join(lines) + "\n"
     print(text)
     if args.markdown:
