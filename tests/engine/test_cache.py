@@ -194,3 +194,19 @@ def test_the_key_lives_in_the_users_cache_folder_and_is_private(private_key_fold
     assert key is not None and path.read_bytes() == key
     assert os.stat(path).st_mode & 0o077 == 0
     assert hmac_key() == key
+
+
+def test_old_cache_files_are_pruned(tmp_path: Path) -> None:
+    root = seeded_copy(tmp_path)
+    folder = root / "target" / "cargo-unsound"
+    folder.mkdir(parents=True)
+    for n in range(12):
+        stale = folder / f"scan-{n:032x}.json"
+        stale.write_text("old")
+        os.utime(stale, (1000 + n, 1000 + n))
+    (folder / "keep-me.txt").write_text("not ours")
+    scan_folder(root, use_cache=True)
+    names = sorted(p.name for p in folder.iterdir())
+    assert "keep-me.txt" in names
+    assert len([n for n in names if n.startswith("scan-")]) == 8
+    assert f"scan-{0:032x}.json" not in names

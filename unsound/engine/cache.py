@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
 import stat
 import tempfile
@@ -36,6 +37,8 @@ from unsound.engine.crate_scan import FileOutcome
 
 _FORMAT = 1
 _KEY_BYTES = 32
+_KEEP_FILES = 8  # cache files (rule sets × tool versions) kept per target dir
+_CACHE_NAME = re.compile(r"scan-[0-9a-f]{32}\.json")
 
 
 def content_hash(data: bytes) -> str:
@@ -175,9 +178,21 @@ class ScanCache:
             except BaseException:
                 os.unlink(temporary)
                 raise
+            self._prune()
         except OSError:
             return
         self.dirty = False
+
+    def _prune(self) -> None:
+        """Remove the oldest cache files beyond a few: each engine or rule edit starts a new one."""
+        folder = self.path.parent
+        files = [
+            (entry.stat(follow_symlinks=False).st_mtime, entry.name)
+            for entry in os.scandir(folder)
+            if _CACHE_NAME.fullmatch(entry.name) and entry.is_file(follow_symlinks=False)
+        ]
+        for _, name in sorted(files, reverse=True)[_KEEP_FILES:]:
+            os.unlink(folder / name)
 
     def _read(self) -> dict[str, dict[str, object]]:
         """Entries of an authentic, well-formed file; {} (and a rewrite) for anything else."""
