@@ -6,10 +6,9 @@ import re
 
 from tree_sitter import Node
 
-from unsound.engine.syntax import ITEM_KINDS, node_text
+from unsound.engine.syntax import ITEM_KINDS, enclosing_statement, node_text
 from unsound.engine.units import ParsedFile
 
-_STATEMENT_PARENTS = frozenset({"block", "declaration_list", "source_file"})
 _SAFETY = re.compile(r"\bSAFETY\s*:", re.IGNORECASE)
 
 
@@ -59,7 +58,7 @@ def has_safety_comment(node: Node, unit: ParsedFile) -> bool:
         return True  # before the node on its line, or trailing on the line where it starts
     if _comment_lines_above(unit, node.start_byte):
         return True
-    holder = _statement(node)
+    holder = enclosing_statement(node)
     return holder is not None and _comment_lines_above(unit, holder.start_byte)
 
 
@@ -76,15 +75,6 @@ def _comment_lines_above(unit: ParsedFile, byte: int) -> bool:
             return False
         end = start - 1
     return False
-
-
-def _statement(node: Node) -> Node | None:
-    current: Node | None = node
-    while current is not None and current.parent is not None:
-        if current.parent.type in _STATEMENT_PARENTS:
-            return current
-        current = current.parent
-    return None
 
 
 def _item(node: Node) -> Node | None:

@@ -20,6 +20,20 @@ from unsound.model import Finding
 _MARKER = re.compile(r"//\s*ruleid:\s*([a-z0-9-]+)")
 
 
+def describe_difference(
+    expected: frozenset[tuple[str, int]], found: frozenset[tuple[str, int]], where: str
+) -> str:
+    """`not found: …; unexpected: …` between marked and reported (rule, line) pairs."""
+    parts = []
+    missing = sorted(expected - found)
+    extra = sorted(found - expected)
+    if missing:
+        parts.append("not found: " + ", ".join(f"{r} at {where} {n}" for r, n in missing))
+    if extra:
+        parts.append("unexpected: " + ", ".join(f"{r} at {where} {n}" for r, n in extra))
+    return "; ".join(parts) or "ok"
+
+
 @dataclass(frozen=True)
 class ExampleResult:
     rule_id: str
@@ -34,14 +48,7 @@ class ExampleResult:
         return self.expected == self.found
 
     def describe(self) -> str:
-        missing = sorted(self.expected - self.found)
-        extra = sorted(self.found - self.expected)
-        parts = []
-        if missing:
-            parts.append("not found: " + ", ".join(f"{r} at example line {n}" for r, n in missing))
-        if extra:
-            parts.append("unexpected: " + ", ".join(f"{r} at example line {n}" for r, n in extra))
-        return "; ".join(parts) or "ok"
+        return describe_difference(self.expected, self.found, "example line")
 
 
 def scan_snippet(
@@ -95,14 +102,7 @@ class SnippetResult:
         return self.expected == self.found
 
     def describe(self) -> str:
-        missing = sorted(self.expected - self.found)
-        extra = sorted(self.found - self.expected)
-        parts = []
-        if missing:
-            parts.append("not found: " + ", ".join(f"{r} at line {n}" for r, n in missing))
-        if extra:
-            parts.append("unexpected: " + ", ".join(f"{r} at line {n}" for r, n in extra))
-        return "; ".join(parts) or "ok"
+        return describe_difference(self.expected, self.found, "line")
 
 
 def run_snippet_file(rules: Sequence[CompiledRule], path: str, code: str) -> SnippetResult:

@@ -16,9 +16,9 @@ from unsound.dsl.pattern import Pattern
 from unsound.engine.bindings import Bindings, Bound
 from unsound.engine.matching import Env, match_pattern
 from unsound.engine.parsing import rust_language
+from unsound.engine.syntax import enclosing_statement
 from unsound.engine.units import ParsedFile
 
-_STATEMENT_PARENTS = frozenset({"block", "declaration_list", "source_file", "match_block"})
 _SCOPES = frozenset({"function_item", "closure_expression"})
 _QUERIES: dict[str, Query] = {}
 
@@ -56,7 +56,7 @@ def _candidates(relation: str, pattern: Pattern, node: Node, within: int | None)
 def _ordered_siblings(relation: str, pattern: Pattern, node: Node) -> Iterator[Node]:
     """Statements before (`follows`) or after (`precedes`) the one holding `node`, at its block
     and every enclosing block up to the function: program order within one body."""
-    statement = _enclosing_statement(node)
+    statement = enclosing_statement(node)
     while statement is not None:
         step = "prev_named_sibling" if relation == "follows" else "next_named_sibling"
         sibling = getattr(statement, step)
@@ -68,7 +68,7 @@ def _ordered_siblings(relation: str, pattern: Pattern, node: Node) -> Iterator[N
             return
         if parent.parent is not None and parent.parent.type in _SCOPES:
             return
-        statement = _enclosing_statement(parent)
+        statement = enclosing_statement(parent)
 
 
 def _query_matches(pattern: Pattern, root: Node) -> Iterator[Node]:
@@ -88,15 +88,6 @@ def _depth(node: Node, ancestor: Node) -> int:
         depth += 1
         current = current.parent
     return depth
-
-
-def _enclosing_statement(node: Node) -> Node | None:
-    current: Node | None = node
-    while current is not None and current.parent is not None:
-        if current.parent.type in _STATEMENT_PARENTS:
-            return current
-        current = current.parent
-    return None
 
 
 def _env(bindings: Bindings, unit: ParsedFile) -> Env:

@@ -128,3 +128,17 @@ def walk(node: Node) -> list[Node]:
         out.append(current)
         stack.extend(reversed(current.children))
     return out
+
+
+STATEMENT_PARENTS = frozenset({"block", "declaration_list", "source_file", "match_block"})
+
+
+def enclosing_statement(node: Node) -> Node | None:
+    """The node itself or its nearest ancestor that is a statement or item of a block, an impl
+    or trait body, or a file (a `match` arm counts as a statement of its `match`)."""
+    current: Node | None = node
+    while current is not None and current.parent is not None:
+        if current.parent.type in STATEMENT_PARENTS:
+            return current
+        current = current.parent
+    return None
