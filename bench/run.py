@@ -18,7 +18,8 @@ of a quarter, half and all of the workspace's files (packages taken in name orde
 is reached, passed with `-p`) with one rule, and of 1, 10 and 50 rules: copies of one built-in
 rule (`--scaling-rule`) under new ids, in a temporary rule folder, chosen with `--select`, so the
 curve shows what each further rule costs the engine, not how expensive one rule is. The package
-is run from a snapshot of `unsound/` taken at start, so edits during a run change nothing.
+is run from a snapshot of `unsound/` taken at start (`--code`, default the committed HEAD), so
+edits during a run change nothing.
 
 This script never runs in the test suite: speed is measured here, correctness in tests.
 """
@@ -93,11 +94,12 @@ def main() -> None:
         "--scaling-rule", default="raw-pointer-escapes-lifetime", help="the rule copied N times"
     )
     parser.add_argument("--markdown", type=Path, help="also write the tables here")
+    parser.add_argument(
+        "--code", default="HEAD", help="git revision of unsound/ to run, or 'worktree'"
+    )
     args = parser.parse_args()
     workspace = args.workspace.resolve()
-    shutil.copytree(
-        ROOT / "unsound", SNAPSHOT / "unsound", ignore=shutil.ignore_patterns("__pycache__")
-    )
+    snapshot_code(args.code)
     semgrep_runs = args.runs if args.semgrep_runs is None else args.semgrep_runs
     ast_grep = tool("ast-grep", "ast-grep")
     semgrep = tool("semgrep", "semgrep") if semgrep_runs else None
@@ -178,6 +180,23 @@ def compare(
             f"| {s.median('max_rss_mib'):.0f} MiB |"
         )
     return [*out, ""]
+
+
+def snapshot_code(revision: str) -> None:
+    """Copy `unsound/` (from a git revision of this repository, or the work tree) to SNAPSHOT.
+
+    A committed revision is coherent; a work tree that others are editing may not be.
+    """
+    if revision == "worktree":
+        ignore = shutil.ignore_patterns("__pycache__")
+        shutil.copytree(ROOT / "unsound", SNAPSHOT / "unsound", ignore=ignore)
+        return
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", "--format=tar", revision, "unsound"],
+        check=True,
+        capture_output=True,
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(SNAPSHOT)], input=archive, check=True)
 
 
 def cold_command(args: argparse.Namespace, *extra: str) -> list[str]:
@@ -424,11 +443,18 @@ def environment(ast_grep: Path, semgrep: Path | None) -> list[str]:
         f"- machine: {platform.system()} {platform.release()}, {os.cpu_count()} cores ({cpu}), "
         f"{memory}",
         f"- load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
-        f"- Python {platform.python_version()}; cargo-unsound {ours}",
+        f"- Python {platform.python_version()}; cargo-unsound {ours} at {revision()}",
         f"- {version([str(ast_grep), '--version'])}; "
         f"Semgrep {version([str(semgrep), '--version']) if semgrep else 'skipped'}",
         f"- date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
     ]
+
+
+def revision() -> str:
+    result = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    )
+    return result.stdout.strip() or "?"
 
 
 def describe(workspace: Path) -> str:
