@@ -450,3 +450,17 @@ def test_inline_module_inside_a_macro_body(tmp_path: Path) -> None:
     files, problems = _collect(root / "Cargo.toml")
     assert rel_paths(files) == {"src/lib.rs", "src/io.rs", "src/io/bsd/poll_aio.rs"}
     assert problems == ()
+
+
+def test_a_doc_comment_about_include_does_not_hang_the_search() -> None:
+    """`include` followed by `//`-heavy comment lines and no `!` once made the regex
+    backtrack exponentially (it hung on wasmtime's component/mod.rs)."""
+    import time
+
+    from unsound.engine import mod_decls
+
+    text = b"/// includes\n" + b"///     // containing lists are excluded; // to include\n" * 40
+    started = time.perf_counter()
+    assert mod_decls._INCLUDE_CALL.search(text) is None
+    assert mod_decls._OUT_OF_LINE_MOD.search(b"mod x\n" + text) is None
+    assert time.perf_counter() - started < 5  # exponential backtracking takes minutes

@@ -31,7 +31,10 @@ _INCLUDES = """
 _MODULE_LEVEL = frozenset({"source_file", "declaration_list"})
 # `mod name ;` with any whitespace or comments between the tokens: a file without one declares no
 # out-of-line module, so it need not be parsed here (inline `mod tests { … }` does not match).
-_GAP = rb"(?:\s|//[^\n]*|/\*.*?\*/)*"
+# A line comment must run to the end of its line: without that anchor `(//[^\n]*)*` can split
+# `/// // …` in exponentially many ways and the search never ends when no `!`/`;` follows (a doc
+# comment line that says "include" hung the scan of wasmtime).
+_GAP = rb"(?:\s|//[^\n]*(?=\n|\Z)|/\*.*?\*/)*"
 _OUT_OF_LINE_MOD = re.compile(
     rb"\bmod\b" + _GAP + rb"(?:r#)?[A-Za-z_][A-Za-z0-9_]*" + _GAP + b";", re.S
 )
