@@ -63,7 +63,7 @@ def compile_rule(rule: ast.RuleAst, pack: str, source_text: str) -> CompiledRule
     for labelled in (*([rule.location] if rule.location else []), *rule.related):
         _check_ref(labelled.ref, bound, lines)
         _check_placeholders(labelled.label, labelled.ref.span, bound, lines)
-    regexes = _compile_regexes(rule.conditions, lines)
+    regexes = _compile_regexes((*rule.conditions, *(s.cond for s in rule.severity_ifs)), lines)
     return CompiledRule(
         ast=rule,
         info=_info(rule, pack),

@@ -256,7 +256,10 @@ def _unquote(token: Token) -> str:
     if raw.startswith('"""'):
         return _dedent_help(raw[3:-3])
     body = raw[1:-1]
-    return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t"}.get(m.group(1), m.group(1)), body)
+    # Only \", \\, \n and \t are escapes; any other backslash stays, so a regex such as
+    # "\bfoo\s" reads as written.
+    escapes = {"n": "\n", "t": "\t", '"': '"', "\\": "\\"}
+    return re.sub(r"\\(.)", lambda m: escapes.get(m.group(1), m.group(0)), body)
 
 
 def _dedent_help(text: str) -> str:

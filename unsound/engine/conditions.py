@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from tree_sitter import Node
@@ -27,62 +28,86 @@ class MatchContext:
 
 
 def evaluate(condition: ast.Cond, bindings: Bindings, context: MatchContext) -> Bindings | None:
-    """The bindings, extended with any `via`/lifetime names, if the condition holds; else None."""
+    """The first solution of the condition (bindings extended with any names it binds)."""
+    return next(solutions(condition, bindings, context), None)
+
+
+def solutions(condition: ast.Cond, bindings: Bindings, context: MatchContext) -> Iterator[Bindings]:
+    """Every way the condition holds, each with the names it binds.
+
+    Conditions that bind (`via`, `has lifetime '$a`, relations) may hold in several ways; a
+    later condition that fails for the first way is retried with the next (backtracking), so
+    "some field whose type mentions $P" can be written as `holds … via $F` then a test on `$F`.
+    """
     if isinstance(condition, ast.And):
-        current: Bindings | None = bindings
-        for part in condition.parts:
-            current = evaluate(part, current, context) if current is not None else None
-        return current
+        yield from _conjunction(condition.parts, bindings, context)
+        return
     if isinstance(condition, ast.Or):
         for part in condition.parts:
-            result = evaluate(part, bindings, context)
-            if result is not None:
-                return result
-        return None
+            yield from solutions(part, bindings, context)
+        return
     if isinstance(condition, ast.Not):
-        return bindings if evaluate(condition.inner, bindings, context) is None else None
+        if next(solutions(condition.inner, bindings, context), None) is None:
+            yield bindings
+        return
     if isinstance(condition, ast.Unconstrained):
         lifetime = bindings[condition.lifetime_var].node
-        return bindings if lifetime is not None and is_unconstrained(lifetime) else None
+        if lifetime is not None and is_unconstrained(lifetime):
+            yield bindings
+        return
     bound = bindings[condition.var]
     node = bound.node
     if node is None:
-        return None
+        return
+    if isinstance(condition, ast.HasLifetime):
+        yield from _has_lifetime(condition, bound, node, bindings, context)
+    elif isinstance(condition, ast.FlowsInto):
+        yield from _flows_into(condition, bound, node, bindings)
+    elif isinstance(condition, ast.Holds):
+        yield from _holds(condition, node, bindings, context)
+    elif isinstance(condition, ast.Relation):
+        pattern = context.rule.relations[condition.pattern]
+        yield from relate(condition.relation, pattern, node, bound.unit, bindings, condition.within)
+    elif _test(condition, bound, node, context):
+        yield bindings
+
+
+def _conjunction(
+    parts: tuple[ast.Cond, ...], bindings: Bindings, context: MatchContext
+) -> Iterator[Bindings]:
+    if not parts:
+        yield bindings
+        return
+    for first in solutions(parts[0], bindings, context):
+        yield from _conjunction(parts[1:], first, context)
+
+
+def all_hold(
+    conditions: tuple[ast.Cond, ...], bindings: Bindings, context: MatchContext
+) -> Bindings | None:
+    """The first bindings under which every condition holds, trying every way each can."""
+    return next(_conjunction(conditions, bindings, context), None)
+
+
+def _test(condition: ast.Cond, bound: Bound, node: Node, context: MatchContext) -> bool:
+    """Conditions that bind nothing: shapes, regexes, kinds, bounds, docs, comments, impls."""
     if isinstance(condition, ast.IsShape):
         if condition.shape == "static-mut":
-            return bindings if context.crate.is_static_mut(bound.text()) else None
-        return bindings if SHAPE_TESTS[condition.shape](node) else None
+            return context.crate.is_static_mut(bound.text())
+        return SHAPE_TESTS[condition.shape](node)
     if isinstance(condition, ast.MatchesRegex):
-        return _matches(condition, bound, bindings, context)
-    if isinstance(condition, ast.HasLifetime):
-        return _has_lifetime(condition, bound, node, bindings, context)
-    if isinstance(condition, ast.FlowsInto):
-        return _flows_into(condition, bound, node, bindings)
-    if isinstance(condition, ast.Holds):
-        return _holds(condition, bound, node, bindings, context)
-    return _structural(condition, bound, node, bindings, context)
-
-
-def _structural(
-    condition: ast.Cond, bound: Bound, node: Node, bindings: Bindings, context: MatchContext
-) -> Bindings | None:
-    """Kinds, relations, bounds, docs, comments and impls."""
+        return _matches(condition, bound, context)
     if isinstance(condition, ast.HasKind):
-        return bindings if node.type == condition.kind else None
-    if isinstance(condition, ast.Relation):
-        pattern = context.rule.relations[condition.pattern]
-        return relate(condition.relation, pattern, node, bound.unit, bindings, condition.within)
+        return node.type == condition.kind
     if isinstance(condition, ast.HasBound):
-        found = has_bound(node, condition.trait, context.crate.supertraits)
-        return bindings if found else None
+        return has_bound(node, condition.trait, context.crate.supertraits)
     if isinstance(condition, ast.HasDocSection):
-        return bindings if has_doc_section(node, condition.section) else None
+        return has_doc_section(node, condition.section)
     if isinstance(condition, ast.HasSafetyComment):
-        return bindings if has_safety_comment(node, bound.unit) else None
+        return has_safety_comment(node, bound.unit)
     if isinstance(condition, ast.Implements):
         name = _type_name(node)
-        found = name is not None and context.crate.implements(name, condition.trait)
-        return bindings if found else None
+        return name is not None and context.crate.implements(name, condition.trait)
     raise AssertionError(f"unhandled condition {condition!r}")
 
 
@@ -102,9 +127,7 @@ class RuleBudgetExceeded(Exception):
     """A rule's condition ran past its time budget on one file; the file's scan is incomplete."""
 
 
-def _matches(
-    condition: ast.MatchesRegex, bound: Bound, bindings: Bindings, context: MatchContext
-) -> Bindings | None:
+def _matches(condition: ast.MatchesRegex, bound: Bound, context: MatchContext) -> bool:
     try:
         found = context.rule.regexes[condition.regex].search(
             bound.text(), timeout=REGEX_BUDGET_SECONDS
@@ -114,7 +137,7 @@ def _matches(
             f"rule `{context.rule.id}` stopped: its regex {condition.regex!r} ran past "
             f"{REGEX_BUDGET_SECONDS:g} s (catastrophic backtracking?); fix the rule's regex"
         ) from None
-    return bindings if found else None
+    return found is not None
 
 
 def _has_lifetime(
@@ -123,18 +146,17 @@ def _has_lifetime(
     node: Node,
     bindings: Bindings,
     context: MatchContext,
-) -> Bindings | None:
-    lifetimes = lifetimes_in_type(node)
-    if lifetimes:
-        found = Bound(bound.unit, (lifetimes[0],))
-    else:
+) -> Iterator[Bindings]:
+    lifetimes = [Bound(bound.unit, (lifetime,)) for lifetime in lifetimes_in_type(node)]
+    if not lifetimes:
         elided = _elided_lifetime(node, context)
-        if elided is None:
-            return None
-        found = elided
+        lifetimes = [elided] if elided is not None else []
     if condition.lifetime_var is None:
-        return bindings
-    return {**bindings, condition.lifetime_var: found}
+        if lifetimes:
+            yield bindings
+        return
+    for found in lifetimes:
+        yield {**bindings, condition.lifetime_var: found}
 
 
 def _elided_lifetime(node: Node, context: MatchContext) -> Bound | None:
@@ -153,40 +175,37 @@ def _elided_lifetime(node: Node, context: MatchContext) -> Bound | None:
 
 def _flows_into(
     condition: ast.FlowsInto, bound: Bound, node: Node, bindings: Bindings
-) -> Bindings | None:
+) -> Iterator[Bindings]:
     function = enclosing_function(node)
     if function is None or node.type != "identifier":
-        return None
+        return
     if condition.target is None:
         sink = flows_into_return(node, function)
     else:
         target = bindings[condition.target]
         if target.unit is not bound.unit or target.node is None:
-            return None
+            return
         sink = flows_into_node(node, function, target.node)
     if sink is None:
-        return None
+        return
     if condition.via is None:
-        return bindings
-    return {**bindings, condition.via: Bound(bound.unit, (sink,))}
+        yield bindings
+    else:
+        yield {**bindings, condition.via: Bound(bound.unit, (sink,))}
 
 
 def _holds(
-    condition: ast.Holds, bound: Bound, node: Node, bindings: Bindings, context: MatchContext
-) -> Bindings | None:
-    type_node = declared_type(node)
-    name = type_base_name(type_node)
-    if name == "Self":
-        impl = enclosing_impl(node)
-        self_type = impl.child_by_field_name("type") if impl is not None else None
-        name = type_base_name(self_type) if self_type is not None else None
+    condition: ast.Holds, node: Node, bindings: Bindings, context: MatchContext
+) -> Iterator[Bindings]:
+    name = _type_name(node)
     if name is None:
-        return None
+        return
     test = SHAPE_TESTS[condition.shape]
     for definition in context.crate.definitions(name):
         for field_node, field_type in definition.field_types():
-            if test(field_type):
-                if condition.via is None:
-                    return bindings
-                return {**bindings, condition.via: Bound(definition.unit, (field_node,))}
-    return None
+            if not test(field_type):
+                continue
+            if condition.via is None:
+                yield bindings
+                return
+            yield {**bindings, condition.via: Bound(definition.unit, (field_node,))}

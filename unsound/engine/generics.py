@@ -109,7 +109,10 @@ def _bounds_of(owner: Node, name: str) -> list[str]:
     parameters = owner.child_by_field_name("type_parameters")
     if parameters is not None:
         for child in parameters.named_children:
-            if child.type == "constrained_type_parameter" and parameter_name(child) == name:
+            if (
+                child.type in ("constrained_type_parameter", "type_parameter")
+                and parameter_name(child) == name
+            ):
                 bounds.extend(_trait_names(child.child_by_field_name("bounds")))
     for child in owner.children:
         if child.type != "where_clause":
@@ -172,7 +175,9 @@ def is_unconstrained(lifetime: Node) -> bool:
             outlives = node_text(child).partition(":")[2]
             if child.type == "lifetime_parameter" and name in outlives:
                 mentioned = True
-            if child.type == "constrained_type_parameter" and name in node_text(child):
+            if child.type in ("constrained_type_parameter", "type_parameter") and name in node_text(
+                child
+            ):
                 mentioned = True
     return not mentioned
 

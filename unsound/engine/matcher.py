@@ -14,7 +14,7 @@ from tree_sitter import Query, QueryCursor
 from unsound.dsl.compiler import MATCH_VAR, CompiledRule
 from unsound.dsl.pattern import Pattern
 from unsound.engine.bindings import Bindings, Bound
-from unsound.engine.conditions import MatchContext, evaluate
+from unsound.engine.conditions import MatchContext, all_hold
 from unsound.engine.crate_index import CrateIndex
 from unsound.engine.findings import build_finding
 from unsound.engine.macros import macro_units
@@ -90,11 +90,7 @@ def _first_finding(
             for name, value in env.items()
         }
         initial[MATCH_VAR] = Bound(unit, (root,))
-        bindings: Bindings | None = initial
-        for condition in context.rule.ast.conditions:
-            if bindings is None:
-                break
-            bindings = evaluate(condition, bindings, context)
+        bindings = all_hold(context.rule.ast.conditions, initial, context)
         if bindings is not None:
             finding = build_finding(root, unit, bindings, context)
             if finding is not None:

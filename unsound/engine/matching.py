@@ -131,7 +131,8 @@ def _pattern_children(pattern: PatternNode, targets: list[Node]) -> list[Pattern
         if not (
             child.kind in OPTIONAL_KINDS
             and child.kind not in target_kinds
-            and all(c.sequence or not c.named for c in child.children)
+            and any(c.sequence for c in child.children)
+            and all(c.sequence or c.text in ("<", ">", ",") for c in child.children)
         )
     ]
 

@@ -30,13 +30,12 @@ def relate(
     unit: ParsedFile,
     bindings: Bindings,
     within: int | None = None,
-) -> Bindings | None:
-    """The bindings extended by the first related node the pattern matches, or None."""
+) -> Iterator[Bindings]:
+    """The bindings extended by each related node the pattern matches, nearest first."""
     env = _env(bindings, unit)
     for candidate in _candidates(relation, pattern, node, within):
         for matched in match_pattern(pattern, candidate, env):
-            return _extend(bindings, matched, unit)
-    return None
+            yield _extend(bindings, matched, unit)
 
 
 def _candidates(relation: str, pattern: Pattern, node: Node, within: int | None) -> Iterator[Node]:

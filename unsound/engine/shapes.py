@@ -50,15 +50,16 @@ def is_phantom_data(node: Node) -> bool:
 
 
 def in_unsafe_context(node: Node) -> bool:
-    """Declared in an `unsafe fn`, inside an `unsafe` block, or in an `unsafe impl`/trait."""
+    """Inside an `unsafe` block or `unsafe fn`; outside any function, in an `unsafe impl`/trait.
+
+    The nearest function decides: a safe method of an `unsafe impl` is not an unsafe context.
+    """
     current: Node | None = node
     while current is not None:
         if current.type == "unsafe_block":
             return True
-        if current.type in ("function_item", "function_signature_item") and has_token(
-            current, "unsafe"
-        ):
-            return True
+        if current.type in ("function_item", "function_signature_item"):
+            return has_token(current, "unsafe")
         if current.type in ("impl_item", "trait_item") and has_token(current, "unsafe"):
             return True
         current = current.parent
