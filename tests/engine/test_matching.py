@@ -105,3 +105,22 @@ def test_type_pattern_matches_types_anywhere() -> None:
 def test_statement_pattern() -> None:
     code = "fn f() { let p = v.as_ptr(); drop(v); }"
     assert matches("let $P = $V.as_ptr();", code) == ["let p = v.as_ptr();"]
+
+
+def test_keywords_written_in_a_pattern_are_required() -> None:
+    code = "unsafe fn a() {}\nfn b() {}\npub fn c() {}\npub(crate) fn d() {}"
+    assert matches("unsafe fn $F() { $..B }", code) == ["unsafe fn a() {}"]
+    assert matches("pub fn $F() { $..B }", code) == ["pub fn c() {}"]
+
+
+def test_lone_generic_metavariable_matches_bounded_parameters() -> None:
+    code = "unsafe impl<T: Send, 'a, U> Send for X<T, U> {}"
+    compiled = compile_pattern(
+        CodeBlock(
+            "unsafe impl<$..A, $P, $..B> Send for $T { $..I }", SrcSpan("t", 1, 1, 1, 1), 1, 1
+        )
+    )
+    tree = parse_rust(code.encode())
+    impl = tree.root_node.named_children[0]
+    bound = [env["P"].text.decode() for env in match_pattern(compiled, impl)]  # type: ignore[union-attr]
+    assert bound == ["T: Send", "'a", "U"]

@@ -252,11 +252,15 @@ def _lone_sequence_var(node: Node) -> str | None:
 
 
 def _is_single_var_wrapper(node: Node) -> bool:
-    """An expression statement `$X;` stands for any statement."""
+    """A node that only wraps one metavariable stands for any node: `$X;` for any statement,
+    `<$P>`'s type parameter for any parameter (`T`, `T: Send`, `'a`)."""
+    named = [c for c in node.named_children if c.type not in _SKIPPED_TOKENS]
+    others = [c for c in node.children if not c.is_named and c.type not in (";", ",")]
     return (
-        node.type == "expression_statement"
-        and node.named_child_count == 1
-        and bool(node.named_children[0].child_count == 0)
+        node.type in ("expression_statement", "type_parameter")
+        and len(named) == 1
+        and not others
+        and named[0].child_count == 0
     )
 
 
