@@ -11,7 +11,7 @@ import regex
 
 from unsound.dsl import ast
 from unsound.dsl.ast import CodeBlock
-from unsound.dsl.pattern import Pattern, compile_pattern
+from unsound.dsl.pattern import Pattern, compile_pattern_variants
 from unsound.dsl.shapes import CRATE_SHAPES, SHAPES
 from unsound.errors import RuleError
 from unsound.model import RuleInfo
@@ -37,7 +37,9 @@ class CompiledRule:
     ast: ast.RuleAst
     info: RuleInfo
     patterns: tuple[Pattern, ...]
-    relations: dict[CodeBlock, Pattern]  # patterns of `inside`/`has`/`follows`/`precedes`
+    relations: dict[
+        CodeBlock, tuple[Pattern, ...]
+    ]  # patterns of `inside`/`has`/`follows`/`precedes`
     regexes: dict[str, regex.Pattern[str]]
     prefilter: tuple[re.Pattern[bytes], ...]  # every one must match a file's bytes
 
@@ -52,7 +54,7 @@ class CompiledRule:
 def compile_rule(rule: ast.RuleAst, pack: str, source_text: str) -> CompiledRule:
     """Compile and check one rule; raise `RuleError` with a caret at the first problem."""
     lines = source_text.splitlines()
-    patterns = tuple(compile_pattern(block) for block in rule.patterns)
+    patterns = tuple(p for block in rule.patterns for p in compile_pattern_variants(block))
     relations = _relation_patterns(rule)
     bound = _bound_names(patterns, rule.conditions, relations)
     for condition in (*rule.conditions, *(s.cond for s in rule.severity_ifs)):
@@ -104,19 +106,19 @@ def _plain(markdown: str) -> str:
 MATCH_VAR = "MATCH"  # always bound: the whole matched node
 
 
-def _relation_patterns(rule: ast.RuleAst) -> dict[ast.CodeBlock, Pattern]:
+def _relation_patterns(rule: ast.RuleAst) -> dict[ast.CodeBlock, tuple[Pattern, ...]]:
     out = {}
     for condition in (*rule.conditions, *(s.cond for s in rule.severity_ifs)):
         for node in _walk(condition):
             if isinstance(node, ast.Relation):
-                out[node.pattern] = compile_pattern(node.pattern)
+                out[node.pattern] = compile_pattern_variants(node.pattern)
     return out
 
 
 def _bound_names(
     patterns: tuple[Pattern, ...],
     conditions: tuple[ast.Cond, ...],
-    relations: dict[ast.CodeBlock, Pattern],
+    relations: dict[ast.CodeBlock, tuple[Pattern, ...]],
 ) -> set[str]:
     """Names every pattern binds, plus names that conditions bind (`via $X`, `'$a`, and the
     metavariables of a relation's pattern), plus `$MATCH`."""
@@ -125,7 +127,7 @@ def _bound_names(
     for condition in conditions:
         for node in _walk(condition):
             if isinstance(node, ast.Relation):
-                names |= relations[node.pattern].metavariables()
+                names |= relations[node.pattern][0].metavariables()
             if isinstance(node, ast.FlowsInto | ast.Holds) and node.via:
                 names.add(node.via)
             if isinstance(node, ast.HasLifetime) and node.lifetime_var:

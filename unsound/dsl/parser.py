@@ -349,8 +349,8 @@ class _ToAst(Transformer[Token, Any]):
         return self._entry("help", children[0], meta)
 
     def span_ref(self, meta: Any, children: list[Token]) -> ast.SpanRef:
-        end = str(children[1])[1:] if len(children) > 1 else None
-        return ast.SpanRef(str(children[0])[1:], end, _meta_span(meta, self.path))
+        end = _var(children[1]) if len(children) > 1 else None
+        return ast.SpanRef(_var(children[0]), end, _meta_span(meta, self.path))
 
     def header_ref(self, meta: Any, children: list[Token]) -> ast.SpanRef:
         return ast.SpanRef(None, None, _meta_span(meta, self.path))
@@ -436,5 +436,5 @@ class _ToAst(Transformer[Token, Any]):
 
 
 def _var(token: Token) -> str:
-    """`$NAME` → `NAME`."""
-    return str(token)[1:]
+    """`$NAME` or `$..NAME` → `NAME`."""
+    return str(token)[1:].lstrip(".")

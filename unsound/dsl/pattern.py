@@ -111,25 +111,42 @@ def substitute_metavariables(code: str) -> str:
 
 
 def compile_pattern(block: CodeBlock) -> Pattern:
-    """Parse a pattern in the first context where it is valid Rust; raise `RuleError` if none."""
+    """The pattern in the first context where it is valid Rust; raise `RuleError` if none."""
+    return compile_pattern_variants(block)[0]
+
+
+def compile_pattern_variants(block: CodeBlock) -> tuple[Pattern, ...]:
+    """The pattern in every context where it is valid Rust, first context first.
+
+    `&mut $T` is both an expression and a type: a rule author means either, so both are kept
+    and a node matches if any variant does. A variant that is only a metavariable adds nothing.
+    """
     code = substitute_metavariables(block.code)
     first_error: tuple[int, int] | None = None
+    variants: list[Pattern] = []
     for prefix, suffix in _CONTEXTS:
         source = (prefix + code + suffix).encode("utf-8")
         tree = parse_rust(source)
         error = _first_error(tree.root_node)
         if error is None:
             root, attributes = _extract_root(tree.root_node, prefix)
-            if root is not None:
-                pnode = _convert(root, None)
-                return Pattern(
+            if root is None:
+                continue
+            pnode = _convert(root, None)
+            if variants and pnode.var is not None:
+                continue
+            variants.append(
+                Pattern(
                     root=pnode,
                     attributes=tuple(_convert(a, None) for a in attributes),
                     query=_query_for(pnode),
                     source=block,
                 )
+            )
         elif first_error is None and prefix == "":
             first_error = _code_position(source, error, len(prefix.encode()))
+    if variants:
+        return tuple(variants)
     line, column = first_error or (0, 0)
     raise _pattern_error(block, line, column)
 

@@ -66,8 +66,13 @@ def solutions(condition: ast.Cond, bindings: Bindings, context: MatchContext) ->
     elif isinstance(condition, ast.Holds):
         yield from _holds(condition, node, bindings, context)
     elif isinstance(condition, ast.Relation):
-        pattern = context.rule.relations[condition.pattern]
-        yield from relate(condition.relation, pattern, node, bound.unit, bindings, condition.within)
+        # A `$..XS` binding relates through each of its nodes (`$..PARAMS has `&mut $T``),
+        # and a pattern through each context it is valid in (expression, type).
+        for pattern in context.rule.relations[condition.pattern]:
+            for member in bound.nodes if bound.sequence else (node,):
+                yield from relate(
+                    condition.relation, pattern, member, bound.unit, bindings, condition.within
+                )
     elif _test(condition, bound, node, context):
         yield bindings
 

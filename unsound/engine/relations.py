@@ -41,9 +41,11 @@ def relate(
 def _candidates(relation: str, pattern: Pattern, node: Node, within: int | None) -> Iterator[Node]:
     if relation == "inside":
         ancestor = node.parent
-        while ancestor is not None:
+        depth = 1
+        while ancestor is not None and (within is None or depth <= within):
             yield ancestor
             ancestor = ancestor.parent
+            depth += 1
     elif relation == "has":
         for candidate in _query_matches(pattern, node):
             if candidate != node and (within is None or _depth(candidate, node) <= within):
