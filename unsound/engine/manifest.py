@@ -27,6 +27,7 @@ _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
 _TOML_AT_END = re.compile(r"\s*\(at end of document\)\s*$")
 
 Table = Mapping[str, Any]
+_DEEP = 64  # bracket depth past which a "nested too deeply" error points
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,10 @@ class Manifest:
 
     @cached_property
     def _positions(self) -> dict[KeyPath, tuple[int, int]]:
-        return key_positions(self.text)
+        try:
+            return key_positions(self.text)
+        except RecursionError:  # deep values: errors then point at the nearest table header
+            return {}
 
     def has_key(self, path: KeyPath) -> bool:
         """Whether `path` is written in the text (not merely implied)."""
@@ -127,7 +131,38 @@ def read_manifest(path: Path) -> Manifest:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise _syntax_error(path, text, str(error)) from error
+    except RecursionError:
+        # tomllib parses nested arrays and inline tables recursively and fails a few hundred
+        # levels down; Cargo's own parser rejects deep nesting too, so this is a manifest error.
+        raise _too_deep(path, text) from None
     return Manifest(path=path, text=text, data=data)
+
+
+def _too_deep(path: Path, text: str) -> WorkspaceError:
+    """A located error at the bracket where nesting first gets deep (strings roughly skipped)."""
+    depth, offset, quote = 0, 0, ""
+    for index, char in enumerate(text):
+        offset = index
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "\"'":
+            quote = char
+        elif char in "[{":
+            depth += 1
+            if depth > _DEEP:
+                break
+        elif char in "]}":
+            depth = max(0, depth - 1)
+    line = text.count("\n", 0, offset) + 1
+    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return WorkspaceError(
+        "invalid TOML: arrays or inline tables are nested too deeply",
+        path=path,
+        line=line,
+        column=column,
+        hint="a manifest needs only a few levels of nesting; remove the deep value",
+        source_line=_line_text(text, line),
+    )
 
 
 def _syntax_error(path: Path, text: str, message: str) -> WorkspaceError:

@@ -103,7 +103,10 @@ def _compile(component: str) -> re.Pattern[str] | None:
         else:
             regex += re.escape(char)
         index += 1
-    return re.compile(regex, re.DOTALL)
+    try:
+        return re.compile(regex, re.DOTALL)
+    except re.error as error:  # `[z-a]`: the glob crate rejects a reversed range too
+        raise GlobError("invalid range pattern") from error
 
 
 def _char_class(component: str, start: int) -> tuple[str, int]:

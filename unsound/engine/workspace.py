@@ -121,6 +121,8 @@ def load_workspace(manifest: Path) -> Workspace:
         raise _not_a_member(current, root)
     manifests = [cache.load(path) for path in sorted(member_paths)]
     packages = [_package(member, root) for member in manifests if member.package is not None]
+    if not packages:
+        raise _no_packages(root)
     _check_unique_names(root, packages)
     packages.sort(key=lambda package: package.name)
     defaults = _default_names(root, member_paths, packages, strict=current.path == root.path)
@@ -175,6 +177,17 @@ def _check_roots(root: Manifest, member_paths: list[Path], cache: ManifestCache)
             key,
             "remove it from one of the two workspaces",
         )
+
+
+def _no_packages(root: Manifest) -> WorkspaceError:
+    """A virtual workspace without members: Cargo refuses it, and a scan of it would report a
+    clean result for nothing scanned, which reads like a clean bill of health."""
+    key = ("workspace", "members") if root.has_key(("workspace", "members")) else ("workspace",)
+    return root.error(
+        "the workspace has no packages: it is virtual and `workspace.members` names none",
+        key,
+        "list the package folders in `workspace.members`, or add a `[package]` table",
+    )
 
 
 def _not_a_member(current: Manifest, root: Manifest) -> WorkspaceError:

@@ -71,7 +71,9 @@ def member_entries(root: Manifest, key: str) -> list[MemberEntry]:
                 ("workspace", key, index),
                 "use `*`, `?`, `[…]`, and `**` only as a whole path component",
             ) from error
-        if not matched:
+        if not matched or not is_glob(entry):
+            # A literal entry stays as written even when it is no folder (a file, a symlink
+            # loop): its missing Cargo.toml is then reported instead of silently dropped.
             out.append(MemberEntry(normalize(written), entry, index, via_glob=False))
             continue
         via_glob = len(matched) > 1 or matched[0] != written
