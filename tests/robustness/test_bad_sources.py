@@ -150,13 +150,6 @@ _DEEP_FLOWS = [
 ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dataflow.py recurses once per nesting level (_carries → _carries for parenthesized "
-    "and cast expressions, → _call for method receivers, → _block for blocks and unsafe "
-    "blocks): 5,000 levels in a function body raise RecursionError, scan.py records "
-    "the file as not scanned (exit 3) and its finding is lost",
-)
 @pytest.mark.parametrize("code", _DEEP_FLOWS, ids=["parens", "unsafe-blocks", "casts"])
 def test_nested_five_thousand_levels_on_the_flow_path(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], code: str

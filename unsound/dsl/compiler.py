@@ -11,6 +11,7 @@ import regex
 
 from unsound.dsl import ast
 from unsound.dsl.ast import CodeBlock
+from unsound.dsl.parser import MAX_CONDITION_DEPTH
 from unsound.dsl.pattern import Pattern, compile_pattern_variants
 from unsound.dsl.shapes import CRATE_SHAPES, SHAPES
 from unsound.errors import RuleError
@@ -148,7 +149,29 @@ def _walk(condition: ast.Cond) -> list[ast.Cond]:
     return out
 
 
+def _depth(condition: ast.Cond) -> int:
+    deepest = 0
+    stack = [(condition, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(node, ast.Not):
+            stack.append((node.inner, depth + 1))
+        elif isinstance(node, ast.And | ast.Or):
+            stack.extend((part, depth + 1) for part in node.parts)
+    return deepest
+
+
 def _check_condition(condition: ast.Cond, bound: set[str], lines: list[str]) -> None:
+    if _depth(condition) > MAX_CONDITION_DEPTH:
+        raise RuleError(
+            "this condition nests too deeply",
+            path=condition.span.path,
+            line=condition.span.line,
+            column=condition.span.column,
+            hint=f"keep `not`/`and`/`or`/parentheses under {MAX_CONDITION_DEPTH} levels",
+            source_line=_line(lines, condition.span.line),
+        )
     for node in _walk(condition):
         var = getattr(node, "var", None) or getattr(node, "lifetime_var", None)
         if isinstance(node, ast.HasLifetime):

@@ -13,13 +13,20 @@ from importlib import resources
 from typing import Any
 
 from lark import Lark, Token, Transformer, Tree, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.exceptions import (
+    UnexpectedCharacters,
+    UnexpectedEOF,
+    UnexpectedInput,
+    UnexpectedToken,
+    VisitError,
+)
 
 from unsound.dsl import ast
 from unsound.dsl.assemble import assemble_rule
 from unsound.errors import RuleError
 from unsound.model import Severity
 
+MAX_CONDITION_DEPTH = 50
 ENTRY_KEYS = (
     "title",
     "severity",
@@ -99,11 +106,24 @@ def parse_rule_file(text: str, path: str) -> tuple[ast.RuleAst, ...]:
         assert isinstance(rule_tree, Tree)
         rule_id_token = rule_tree.children[0]
         assert isinstance(rule_id_token, Token)
-        entries = [
-            transformer.transform(child)
-            for child in rule_tree.children[1:]
-            if isinstance(child, Tree)
-        ]
+        try:
+            entries = [
+                transformer.transform(child)
+                for child in rule_tree.children[1:]
+                if isinstance(child, Tree)
+            ]
+        except (RecursionError, VisitError) as exc:
+            if isinstance(exc, VisitError) and not isinstance(exc.orig_exc, RecursionError):
+                raise
+            raise _error(
+                f"rule `{rule_id_token}` nests conditions too deeply",
+                path,
+                rule_id_token.line or 1,
+                rule_id_token.column or 1,
+                text.splitlines(),
+                hint=f"keep `not`/`and`/`or`/parentheses under {MAX_CONDITION_DEPTH} levels",
+                width=len(rule_id_token),
+            ) from None
         rules.append(
             assemble_rule(
                 str(rule_id_token),
@@ -132,6 +152,19 @@ def _syntax_error(exc: UnexpectedInput, text: str, path: str) -> RuleError:
     source_line = lines[line - 1] if 0 < line <= len(lines) else ""
     word = _word_at(source_line, column)
     expected = set(getattr(exc, "expected", None) or getattr(exc, "allowed", None) or ())
+    if _expects_entry(expected) and isinstance(exc, UnexpectedToken):
+        swallowed = _swallowed_key(source_line, column)
+        if swallowed is not None and line > 1:
+            previous = _previous_line(lines, line)
+            return _error(
+                f"the entry before `{swallowed}` is incomplete: `{swallowed}` was read as its "
+                "value",
+                path,
+                previous,
+                len(lines[previous - 1].rstrip()) + 1,
+                lines,
+                hint="finish that entry (a shape after `is`, a pattern after `has`, …)",
+            )
     if _expects_entry(expected):
         suggestion = _did_you_mean(word, ENTRY_KEYS)
         hint = f"did you mean `{suggestion}`?" if suggestion else _known("keys", ENTRY_KEYS)
@@ -179,6 +212,22 @@ def _syntax_error(exc: UnexpectedInput, text: str, path: str) -> RuleError:
         hint=_expected_hint(expected),
         width=max(1, len(shown)),
     )
+
+
+def _swallowed_key(line: str, column: int) -> str | None:
+    """An entry key right before the error on its line (`message "…"` where `message` was taken
+    as the value of an incomplete entry above, such as `where $X is`)."""
+    before = line[: column - 1].split()
+    if before and before[-1] in ENTRY_KEYS and len(before) == 1:
+        return before[-1]
+    return None
+
+
+def _previous_line(lines: list[str], line: int) -> int:
+    number = line - 1
+    while number > 1 and not lines[number - 1].strip():
+        number -= 1
+    return number
 
 
 def _expects_entry(expected: set[str]) -> bool:

@@ -132,7 +132,17 @@ def compile_pattern_variants(block: CodeBlock) -> tuple[Pattern, ...]:
             root, attributes = _extract_root(tree.root_node, prefix)
             if root is None:
                 continue
-            pnode = _convert(root, None)
+            try:
+                pnode = _convert(root, None)
+            except RecursionError:
+                raise RuleError(
+                    "this pattern nests too deeply",
+                    path=block.span.path,
+                    line=block.line,
+                    column=block.column,
+                    hint="patterns are matched structurally; write a shallower pattern and use "
+                    "`has` for what is inside",
+                ) from None
             if variants and pnode.var is not None:
                 continue
             variants.append(

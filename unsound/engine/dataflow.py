@@ -196,8 +196,33 @@ def _returned(node: Node, state: _State) -> Node | None:
     return None
 
 
+def _unwrap(node: Node) -> Node:
+    """Strip wrappers that pass their value through unchanged, iteratively: parentheses, casts,
+    and `unsafe`/plain blocks that hold only a tail expression. Deeply nested wrappers (5,000
+    levels in hostile code) must not cost a Python stack frame each."""
+    while True:
+        kind = node.type
+        if kind == "parenthesized_expression" and node.named_child_count == 1:
+            node = node.named_children[0]
+        elif kind == "type_cast_expression" and node.child_by_field_name("value") is not None:
+            node = node.child_by_field_name("value")  # type: ignore[assignment]
+        elif kind == "unsafe_block" and _first_named(node, "block") is not None:
+            node = _first_named(node, "block")  # type: ignore[assignment]
+        elif kind == "block":
+            statements = [
+                c for c in node.named_children if c.type not in ("line_comment", "block_comment")
+            ]
+            tail = _tail_expression(statements[0]) if len(statements) == 1 else None
+            if tail is None:
+                return node
+            node = tail
+        else:
+            return node
+
+
 def _carries(node: Node, state: _State) -> Node | None:
     """If the value of expression `node` holds the tracked value, the node where it lands."""
+    node = _unwrap(node)
     kind = node.type
     if kind in ("identifier", "shorthand_field_identifier"):
         return node if node_text(node) in state.tracked else None

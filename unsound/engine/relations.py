@@ -42,8 +42,10 @@ def _candidates(relation: str, pattern: Pattern, node: Node, within: int | None)
     if relation == "inside":
         ancestor = node.parent
         depth = 1
+        wanted = pattern.root.kind if pattern.root.var is None else None
         while ancestor is not None and (within is None or depth <= within):
-            yield ancestor
+            if wanted is None or ancestor.type == wanted:
+                yield ancestor
             ancestor = ancestor.parent
             depth += 1
     elif relation == "has":
