@@ -23,6 +23,7 @@ from unsound.engine.crate_index import CrateIndex
 from unsound.engine.matcher import RuleSetMatcher
 from unsound.engine.parsing import parse_rust
 from unsound.engine.prefilter import RuleSetPrefilter
+from unsound.engine.suppressions import apply_suppressions
 from unsound.engine.units import ParsedFile
 from unsound.model import Finding, ProblemKind, ScanProblem
 
@@ -127,7 +128,11 @@ def scan_crate(
             unit = unit_for(index)
             if mark is not None:
                 mark(index)
-            findings = matcher.run(unit, cast(CrateIndex, tracked), wanted)
+            raw = matcher.run(unit, cast(CrateIndex, tracked), wanted)
+            # Inline `// unsound: allow(rule): reason` comments; suppressed findings stay in the
+            # outcome (marked with their suppression) so the report can list them for review.
+            sorted_out = apply_suppressions(unit, raw, active_rules=matcher.rule_ids)
+            findings = [*sorted_out.kept, *sorted_out.diagnostics, *sorted_out.suppressed]
         except Exception as exc:  # one file's failure must not lose the others
             message = f"internal error while matching: {type(exc).__name__}: {exc}"
             problem = ScanProblem(job.rel_path, ProblemKind.NOT_SCANNED, message)

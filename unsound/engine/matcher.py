@@ -34,6 +34,10 @@ class RuleSetMatcher:
         ]
 
     @cached_property
+    def rule_ids(self) -> frozenset[str]:
+        return frozenset(rule.id for rule in self.rules)
+
+    @cached_property
     def query(self) -> Query:
         source = "\n".join(pattern.query for _, pattern in self._entries)
         return Query(rust_language(), source)

@@ -26,6 +26,7 @@ from unsound.engine.cache import ScanCache, content_hash, crate_hash
 from unsound.engine.crate_scan import CrateTask, FileJob, FileOutcome, OnResult, scan_crate
 from unsound.engine.progress import NoProgress, Progress
 from unsound.engine.sources import SourceFile, collect_sources
+from unsound.engine.suppressions import SUPPRESSION_RULES
 from unsound.engine.workspace import Package, Workspace
 from unsound.model import Finding, ProblemKind, Report, ScanProblem
 
@@ -69,12 +70,19 @@ def scan_workspace(
             pool.close()
     all_problems = sorted((*problems, *scan_problems), key=lambda p: (p.path, p.line or 0))
     unscanned = {p.path for p in all_problems if p.kind is ProblemKind.NOT_SCANNED}
+    reported = [f for f in findings if f.suppression is None]
+    suppressed = [f for f in findings if f.suppression is not None]
+    # The suppression pseudo-rules are listed only when they report something, so the rules of
+    # a run stay "the rules that ran".
+    used = {f.rule_id for f in reported}
+    pseudo = tuple(info for info in SUPPRESSION_RULES if info.id in used)
     return Report(
         tool_version=__version__,
         workspace_root=workspace.root,
         uri_prefix=uri_prefix(workspace.root),
-        rules=tuple(rule.info for rule in rules),
-        findings=tuple(sorted(findings, key=Finding.sort_key)),
+        rules=(*(rule.info for rule in rules), *pseudo),
+        findings=tuple(sorted(reported, key=Finding.sort_key)),
+        suppressed=tuple(sorted(suppressed, key=Finding.sort_key)),
         problems=tuple(all_problems),
         crates_scanned=len(packages),
         files_scanned=len([s for s in sources if s.rel_path not in unscanned]),
