@@ -145,6 +145,7 @@ def compare(
         os.devnull,
         "-j",
         str(args.jobs),
+        *[arg for rule in args.select for arg in ("--select", rule)],
     ]
     cold = Series("cargo-unsound, cold (`--no-cache`)")
     warm = Series("cargo-unsound, warm (one file changed)")
