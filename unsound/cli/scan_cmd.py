@@ -138,7 +138,7 @@ def scan(
         packages,
         compiled,
         all_files=all_files,
-        jobs=jobs or os.cpu_count() or 1,
+        jobs=jobs or _available_cores(),
         use_cache=not no_cache,
         progress=progress_for(sys.stderr, quiet),
     )
@@ -206,6 +206,13 @@ def _exit_code(report: Report, fail_on: FailOn) -> int:
     if any(f.severity.rank >= threshold for f in report.findings):
         return ExitCode.FINDINGS
     return ExitCode.CLEAN
+
+
+def _available_cores() -> int:
+    """The cores this process may use (a container's CPU set, not the host's count)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
 
 
 def run_scan(args: list[str]) -> int:

@@ -20,6 +20,8 @@ from unsound.model import RuleInfo
 HELP_URI_BASE = "https://github.com/cargo-unsound/cargo-unsound/blob/main/docs/rules/"
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
+_KEYWORDS = frozenset({"unsafe", "static", "extern", "union"})
+
 # Words that any match of a shape condition must contain, for the literal prefilter.
 _SHAPE_WORDS: dict[str, str] = {
     "raw-pointer": r"\*\s*(?:const|mut)\b|NonNull",
@@ -28,6 +30,8 @@ _SHAPE_WORDS: dict[str, str] = {
     "non-null": r"NonNull",
     "phantom-data": r"PhantomData",
     "unsafe": r"\bunsafe\b",
+    # A `static mut` may be declared in another file, but touching one always takes `unsafe`.
+    "static-mut": r"\bunsafe\b",
 }
 
 
@@ -73,7 +77,7 @@ def compile_rule(rule: ast.RuleAst, pack: str, source_text: str) -> CompiledRule
         patterns=patterns,
         relations=relations,
         regexes=regexes,
-        prefilter=_prefilter(patterns, rule.conditions),
+        prefilter=_prefilter(patterns, rule.conditions, relations),
     )
 
 
@@ -283,22 +287,100 @@ def _compile_regexes(
 
 
 def _prefilter(
-    patterns: tuple[Pattern, ...], conditions: tuple[ast.Cond, ...]
+    patterns: tuple[Pattern, ...],
+    conditions: tuple[ast.Cond, ...],
+    relations: dict[CodeBlock, tuple[Pattern, ...]],
 ) -> tuple[re.Pattern[bytes], ...]:
-    """Regexes a file must all contain for this rule to possibly match it."""
+    """Regexes a file must all contain for this rule to possibly match it.
+
+    From the `match` patterns (any one of them must match: the longest word of each), and from
+    every `where` line that must hold in the same file: `is` shapes with a telltale spelling and
+    positive relations (`has`, `inside`, `follows`, `precedes`), whose pattern's words must be
+    in the file too. `holds`, `implements` and the like may look at other files: never used.
+    """
     required: list[str] = []
-    word_sets = [p.literal_words() for p in patterns]
-    if word_sets and all(word_sets):
-        # Each pattern needs all its words; the file needs one pattern's longest word at least.
-        longest = sorted({max(ws, key=len) for ws in word_sets})
-        required.append("|".join(rf"\b{re.escape(w)}\b" for w in longest))
+    alternatives = _words_of(patterns)
+    if alternatives:
+        required.append(alternatives)
     for condition in conditions:  # `where` lines are all required
         parts = condition.parts if isinstance(condition, ast.And) else (condition,)
         for part in parts:
-            # Only `is`: a `holds` field may sit in another file of the crate.
-            if isinstance(part, ast.IsShape) and part.shape in _SHAPE_WORDS:
-                required.append(_SHAPE_WORDS[part.shape])
-    return tuple(re.compile(r.encode("utf-8")) for r in required)
+            needed = _required_text(part, relations)
+            if needed:
+                required.append(needed)
+    return tuple(re.compile(r.encode("utf-8")) for r in dict.fromkeys(required))
+
+
+def _required_text(
+    condition: ast.Cond, relations: dict[CodeBlock, tuple[Pattern, ...]]
+) -> str | None:
+    """A regex the file must contain when the condition holds, or None if none is known."""
+    if isinstance(condition, ast.IsShape):
+        return _SHAPE_WORDS.get(condition.shape)
+    if isinstance(condition, ast.Relation):
+        return _words_of(relations[condition.pattern])
+    if isinstance(condition, ast.MatchesRegex):
+        word = _regex_literal(condition.regex)
+        return rf"{re.escape(word)}" if word else None
+    if isinstance(condition, ast.And):
+        for part in condition.parts:
+            needed = _required_text(part, relations)
+            if needed:
+                return needed
+        return None
+    if isinstance(condition, ast.Or):
+        alternatives = [_required_text(part, relations) for part in condition.parts]
+        if all(alternatives):
+            return "|".join(f"(?:{a})" for a in dict.fromkeys(alternatives) if a)
+    return None
+
+
+def _regex_literal(regex: str) -> str | None:
+    """The longest plain word (3+ letters) every match of the regex contains: outside groups and
+    classes, not under a quantifier, and only if the regex has no top-level `|`."""
+    if "(?" in regex and re.search(r"\(\?[a-zA-Z]*i", regex):
+        return None  # case-insensitive: the literal prefilter is case-sensitive
+    depth, index, runs, current = 0, 0, [], ""
+    while index < len(regex):
+        char = regex[index]
+        if char == "\\":
+            runs.append(current)
+            current = ""
+            index += 2
+            continue
+        if char == "[":
+            end = regex.find("]", index + 2)
+            index = len(regex) if end == -1 else end + 1
+            runs.append(current)
+            current = ""
+            continue
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            return None
+        if depth == 0 and (char.isalnum() or char == "_") and char != "(":
+            current += char
+        else:
+            if char in "?*{" and current:
+                current = current[:-1]  # the quantifier applies to the last character only
+            runs.append(current)
+            current = ""
+        index += 1
+    runs.append(current)
+    words = [run for run in runs if len(run) >= 3]
+    return max(words, key=len) if words else None
+
+
+def _words_of(patterns: tuple[Pattern, ...]) -> str | None:
+    """A regex any match of one of the patterns contains, or None if some pattern has no word."""
+    word_sets = [p.literal_words() for p in patterns]
+    if not word_sets or not all(word_sets):
+        return None
+    # Per pattern, its rarest word: an identifier before a keyword, then the longest.
+    longest = sorted({min(ws, key=lambda w: (w in _KEYWORDS, -len(w))) for ws in word_sets})
+    return "|".join(rf"\b{re.escape(w)}\b" for w in longest)
 
 
 def _find_column(lines: list[str], span: ast.SrcSpan, needle: str) -> int:

@@ -23,6 +23,8 @@ from unsound.dsl.ast import CodeBlock
 from unsound.engine.parsing import parse_rust
 from unsound.errors import RuleError
 
+# Keywords rare enough in Rust source to be worth prefiltering on (`fn`, `impl`, `mut` are not).
+_RARE_KEYWORDS = frozenset({"unsafe", "static", "extern", "union"})
 _LIFETIME_VAR = re.compile(r"'\$([a-z_][a-z0-9_]*)")
 _SEQUENCE_VAR = re.compile(r"\$\.\.([A-Z_][A-Z0-9_]*)?")
 _SINGLE_VAR = re.compile(r"\$([A-Z_][A-Z0-9_]*)")
@@ -95,10 +97,12 @@ class Pattern:
         return names
 
     def literal_words(self) -> set[str]:
-        """Identifiers every match must contain, for the literal prefilter."""
+        """Identifiers and rare keywords every match must contain, for the literal prefilter."""
         words = set()
         for node in self.root.walk():
-            if not node.children and node.var is None and node.named and _is_word(node.text):
+            if node.children or node.var is not None:
+                continue
+            if (node.named and _is_word(node.text)) or node.text in _RARE_KEYWORDS:
                 words.add(node.text)
         return words
 

@@ -6,8 +6,8 @@ it usually live in different files), using one tree-sitter query per file.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable, Iterable
+import re
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -69,69 +69,110 @@ class TypeDefinition:
 
 @dataclass
 class CrateIndex:
-    """Type definitions by name; `load` supplies the crate's parsed files on first use."""
+    """Type definitions, impls, supertraits and `static mut`s of one crate, by name.
+
+    `load` supplies the crate's parsed files. With `sources` (each file's text and a thunk that
+    parses it) only files whose text can hold the answer are parsed: looking up `struct Foo`
+    parses the files that say `struct Foo`, not the whole crate.
+    """
 
     load: Callable[[], Iterable[ParsedFile]]
-    _by_name: dict[str, list[TypeDefinition]] | None = field(default=None, repr=False)
-
-    _traits_of: dict[str, set[str]] | None = field(default=None, repr=False)
-    _supertraits: dict[str, list[str]] | None = field(default=None, repr=False)
-    _static_muts: set[str] | None = field(default=None, repr=False)
+    sources: Sequence[tuple[bytes, Callable[[], ParsedFile]]] | None = None
+    _answers: dict[tuple[str, str], object] = field(default_factory=dict, repr=False)
 
     def definitions(self, name: str) -> list[TypeDefinition]:
-        if self._by_name is None:
-            self._by_name = self._build()
-        return self._by_name.get(name, [])
+        found = self._answers.get(("definitions", name))
+        if found is None:
+            needle = rb"\b(?:struct|enum|union)\s+" + re.escape(name.encode()) + rb"\b"
+            found = [
+                definition
+                for unit in self._units(needle)
+                for definition in _definitions_in(unit)
+                if definition.name == name
+            ]
+            self._answers[("definitions", name)] = found
+        return found  # type: ignore[return-value]
 
     def implements(self, type_name: str, trait: str) -> bool:
         """Whether the crate has `impl … trait for type_name` (by last path segment)."""
-        if self._traits_of is None:
-            self._build_impls()
-        assert self._traits_of is not None
-        return trait.rsplit("::", 1)[-1] in self._traits_of.get(type_name, set())
+        traits = self._answers.get(("impls", type_name))
+        if traits is None:
+            needle = rb"\bimpl\b[^{;]*\b" + re.escape(type_name.encode()) + rb"\b"
+            traits = {
+                trait_name
+                for unit in self._units(needle)
+                for self_name, trait_name in _impls_in(unit)
+                if self_name == type_name
+            }
+            self._answers[("impls", type_name)] = traits
+        return trait.rsplit("::", 1)[-1] in traits  # type: ignore[operator]
 
     def supertraits(self, trait: str) -> list[str]:
         """Bounds declared on a trait of this crate (`trait A: Send + Sync`)."""
-        if self._supertraits is None:
-            self._build_impls()
-        assert self._supertraits is not None
-        return self._supertraits.get(trait, [])
+        bounds = self._answers.get(("supertraits", trait))
+        if bounds is None:
+            needle = rb"\btrait\s+" + re.escape(trait.encode()) + rb"\b"
+            bounds = [
+                bound
+                for unit in self._units(needle)
+                for name, bound in _supertraits_in(unit)
+                if name == trait
+            ]
+            self._answers[("supertraits", trait)] = bounds
+        return bounds  # type: ignore[return-value]
 
     def is_static_mut(self, name: str) -> bool:
         """Whether the crate declares `static mut NAME` (by the path's last segment)."""
-        if self._static_muts is None:
-            self._build_impls()
-        assert self._static_muts is not None
-        return name.rsplit("::", 1)[-1].strip() in self._static_muts
+        last = name.rsplit("::", 1)[-1].strip()
+        found = self._answers.get(("static-mut", last))
+        if found is None:
+            needle = rb"\bstatic\s+mut\s+" + re.escape(last.encode()) + rb"\b"
+            found = any(last in _static_muts_in(unit) for unit in self._units(needle))
+            self._answers[("static-mut", last)] = found
+        return bool(found)
 
-    def _build_impls(self) -> None:
-        traits_of: dict[str, set[str]] = defaultdict(set)
-        supertraits: dict[str, list[str]] = defaultdict(list)
-        static_muts: set[str] = set()
-        for unit in self.load():
-            cursor = QueryCursor(_impls_query())
-            for _, captures in cursor.matches(unit.tree.root_node):
-                if "type" in captures:
-                    self_name = type_base_name(captures["type"][0])
-                    trait_name = type_base_name(captures["trait"][0])
-                    if self_name and trait_name:
-                        traits_of[self_name].add(trait_name)
-                elif "static_mut" in captures:
-                    static_muts.add(node_text(captures["static_mut"][0]))
-                elif "bounds" in captures:
-                    name = node_text(captures["name"][0])
-                    for bound in captures["bounds"][0].named_children:
-                        supertraits[name].append(node_text(bound))
-        self._traits_of = dict(traits_of)
-        self._supertraits = dict(supertraits)
-        self._static_muts = static_muts
+    def _units(self, needle: bytes) -> Iterable[ParsedFile]:
+        if self.sources is None:
+            return self.load()
+        pattern = re.compile(needle)
+        return [parse() for data, parse in self.sources if pattern.search(data)]
 
-    def _build(self) -> dict[str, list[TypeDefinition]]:
-        by_name: dict[str, list[TypeDefinition]] = defaultdict(list)
-        for unit in self.load():
-            cursor = QueryCursor(_definitions_query())
-            for _, captures in cursor.matches(unit.tree.root_node):
-                item = captures["item"][0]
-                name = node_text(captures["name"][0])
-                by_name[name].append(TypeDefinition(name, item, unit))
-        return dict(by_name)
+
+def _definitions_in(unit: ParsedFile) -> list[TypeDefinition]:
+    out = []
+    for _, captures in QueryCursor(_definitions_query()).matches(unit.tree.root_node):
+        name = node_text(captures["name"][0])
+        out.append(TypeDefinition(name, captures["item"][0], unit))
+    return out
+
+
+def _impl_captures(unit: ParsedFile) -> list[dict[str, list[Node]]]:
+    return [captures for _, captures in QueryCursor(_impls_query()).matches(unit.tree.root_node)]
+
+
+def _impls_in(unit: ParsedFile) -> list[tuple[str, str]]:
+    out = []
+    for captures in _impl_captures(unit):
+        if "type" in captures:
+            self_name = type_base_name(captures["type"][0])
+            trait_name = type_base_name(captures["trait"][0])
+            if self_name and trait_name:
+                out.append((self_name, trait_name))
+    return out
+
+
+def _supertraits_in(unit: ParsedFile) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    for captures in _impl_captures(unit):
+        if "bounds" in captures:
+            name = node_text(captures["name"][0])
+            out.extend((name, node_text(b)) for b in captures["bounds"][0].named_children)
+    return out
+
+
+def _static_muts_in(unit: ParsedFile) -> set[str]:
+    return {
+        node_text(captures["static_mut"][0])
+        for captures in _impl_captures(unit)
+        if "static_mut" in captures
+    }

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, cast
 
 from tree_sitter import Node, Tree
@@ -112,7 +113,10 @@ def scan_crate(
             units[index] = unit
         return unit
 
-    crate_index = CrateIndex(lambda: [unit_for(i) for i in range(len(task.files))])
+    crate_index = CrateIndex(
+        lambda: [unit_for(i) for i in range(len(task.files))],
+        [(job.data, partial(unit_for, i)) for i, job in enumerate(task.files)],
+    )
     outcomes: list[FileOutcome] = []
     for index, job in enumerate(task.files):
         if not job.scan:
@@ -138,29 +142,16 @@ def scan_crate(
             problem = ScanProblem(job.rel_path, ProblemKind.NOT_SCANNED, message)
             outcomes.append(FileOutcome(job.rel_path, problems=(problem,), cacheable=False))
             continue
-        partial = partly_parsed(unit)
+        broken = partly_parsed(unit)
         outcomes.append(
             FileOutcome(
                 job.rel_path,
                 tuple(findings),
-                (partial,) if partial is not None else (),
+                (broken,) if broken is not None else (),
                 tracked.used,
             )
         )
-    _forget_line_hashes()
     return outcomes
-
-
-def _forget_line_hashes() -> None:
-    """Drop `findings`' line-hash memo, which is keyed by `id(unit)`.
-
-    The units of this task die with it, and a later unit can be allocated at the same address:
-    the memo would then hand it another file's hashes (wrong `primaryLocationLineHash`). Within a
-    task every unit stays alive, so clearing between tasks is enough.
-    """
-    from unsound.engine import findings
-
-    findings._LINE_HASH_CACHE.clear()
 
 
 def partly_parsed(unit: ParsedFile) -> ScanProblem | None:

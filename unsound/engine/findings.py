@@ -143,14 +143,6 @@ def _resolve_self(node: Node, text: str) -> str:
     return re.sub(r"\bSelf\b", replacement, text)
 
 
-_LINE_HASH_CACHE: dict[int, list[str]] = {}
-
-
 def _line_hash(unit: ParsedFile, line: int) -> str:
-    key = id(unit)
-    hashes = _LINE_HASH_CACHE.get(key)
-    if hashes is None:
-        _LINE_HASH_CACHE.clear()  # one file at a time: keep memory flat
-        hashes = fingerprints.line_hashes(unit.data.decode("utf-8", "replace"))
-        _LINE_HASH_CACHE[key] = hashes
+    hashes = unit.line_hashes()
     return hashes[min(line, len(hashes)) - 1]

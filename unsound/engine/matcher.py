@@ -32,6 +32,19 @@ class RuleSetMatcher:
         self._entries: list[tuple[CompiledRule, Pattern]] = [
             (rule, pattern) for rule in self.rules for pattern in rule.patterns
         ]
+        # Rules often share a pattern (`fn $F(..) { .. }`, `unsafe impl …`): each distinct
+        # candidate query runs once, and its candidates go to every rule that uses it, so the
+        # cost grows with distinct patterns, not with rules.
+        self._queries: list[str] = []
+        self._users: list[list[tuple[CompiledRule, Pattern]]] = []
+        position: dict[str, int] = {}
+        for rule, pattern in self._entries:
+            index = position.get(pattern.query)
+            if index is None:
+                index = position[pattern.query] = len(self._queries)
+                self._queries.append(pattern.query)
+                self._users.append([])
+            self._users[index].append((rule, pattern))
 
     @cached_property
     def rule_ids(self) -> frozenset[str]:
@@ -39,7 +52,7 @@ class RuleSetMatcher:
 
     @cached_property
     def query(self) -> Query:
-        source = "\n".join(pattern.query for _, pattern in self._entries)
+        source = "\n".join(self._queries)
         return Query(rust_language(), source)
 
     def wanted(self, data: bytes) -> set[str]:
@@ -67,17 +80,17 @@ class RuleSetMatcher:
     ) -> None:
         cursor = QueryCursor(self.query)
         for index, captures in cursor.matches(unit.tree.root_node):
-            rule, pattern = self._entries[index]
-            if rule.id not in wanted:
-                continue
-            context = MatchContext(rule, crate)
-            for root in captures.get("root", []):
-                finding = _first_finding(root, unit, pattern, context)
-                if finding is None:
+            for rule, pattern in self._users[index]:
+                if rule.id not in wanted:
                     continue
-                span = finding.primary.span
-                key = (rule.id, span.start_byte, span.end_byte)
-                findings.setdefault(key, finding)
+                context = MatchContext(rule, crate)
+                for root in captures.get("root", []):
+                    finding = _first_finding(root, unit, pattern, context)
+                    if finding is None:
+                        continue
+                    span = finding.primary.span
+                    key = (rule.id, span.start_byte, span.end_byte)
+                    findings.setdefault(key, finding)
 
 
 def _first_finding(

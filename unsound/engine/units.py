@@ -21,6 +21,9 @@ class ParsedFile:
     # The file as written, when `data` is a same-length rewrite (a macro body read as Rust).
     display: bytes | None = field(default=None, compare=False, repr=False)
     _line_starts: list[int] = field(default_factory=list, compare=False, repr=False)
+    # GitHub's per-line hashes, computed on the first finding (one per unit, never shared:
+    # a memo keyed by `id()` handed a freed unit's hashes to the next file at that address).
+    _line_hashes: list[str] = field(default_factory=list, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self._line_starts:
@@ -35,6 +38,14 @@ class ParsedFile:
     def derived(self, data: bytes, tree: Tree) -> ParsedFile:
         """A unit over a same-length rewrite of this file, sharing its line table."""
         return ParsedFile(self.rel_path, self.crate, data, tree, self.data, self._line_starts)
+
+    def line_hashes(self) -> list[str]:
+        if not self._line_hashes:
+            from unsound.fingerprints import line_hashes
+
+            source = self.display if self.display is not None else self.data
+            self._line_hashes.extend(line_hashes(source.decode("utf-8", "replace")))
+        return self._line_hashes
 
     def text(self, node: Node) -> str:
         return self.data[node.start_byte : node.end_byte].decode("utf-8", "replace")
