@@ -31,6 +31,15 @@ _IMPLS = """
 """
 
 
+_TYPE_DECLARATION = re.compile(rb"\b(?:struct|enum|union)\s+([A-Za-z_][A-Za-z0-9_]*)")
+_TRAIT_DECLARATION = re.compile(rb"\btrait\s+([A-Za-z_][A-Za-z0-9_]*)")
+_STATIC_MUT_DECLARATION = re.compile(rb"\bstatic\s+mut\s+([A-Za-z_][A-Za-z0-9_]*)")
+_IMPL_FOR = re.compile(
+    rb"\bimpl\b[^{;]*?\bfor\s+(?:[A-Za-z_][A-Za-z0-9_]*::)*([A-Za-z_][A-Za-z0-9_]*)"
+)
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
 @cache
 def _definitions_query() -> Query:
     return Query(rust_language(), _DEFINITIONS)
@@ -79,14 +88,14 @@ class CrateIndex:
     load: Callable[[], Iterable[ParsedFile]]
     sources: Sequence[tuple[bytes, Callable[[], ParsedFile]]] | None = None
     _answers: dict[tuple[str, str], object] = field(default_factory=dict, repr=False)
+    _tables: dict[bytes, dict[str, list[int]]] = field(default_factory=dict, repr=False)
 
     def definitions(self, name: str) -> list[TypeDefinition]:
         found = self._answers.get(("definitions", name))
         if found is None:
-            needle = rb"\b(?:struct|enum|union)\s+" + re.escape(name.encode()) + rb"\b"
             found = [
                 definition
-                for unit in self._units(needle)
+                for unit in self._files_declaring(_TYPE_DECLARATION, name)
                 for definition in _definitions_in(unit)
                 if definition.name == name
             ]
@@ -97,10 +106,9 @@ class CrateIndex:
         """Whether the crate has `impl … trait for type_name` (by last path segment)."""
         traits = self._answers.get(("impls", type_name))
         if traits is None:
-            needle = rb"\bimpl\b[^{;]*\b" + re.escape(type_name.encode()) + rb"\b"
             traits = {
                 trait_name
-                for unit in self._units(needle)
+                for unit in self._files_declaring(_IMPL_FOR, type_name)
                 for self_name, trait_name in _impls_in(unit)
                 if self_name == type_name
             }
@@ -111,10 +119,9 @@ class CrateIndex:
         """Bounds declared on a trait of this crate (`trait A: Send + Sync`)."""
         bounds = self._answers.get(("supertraits", trait))
         if bounds is None:
-            needle = rb"\btrait\s+" + re.escape(trait.encode()) + rb"\b"
             bounds = [
                 bound
-                for unit in self._units(needle)
+                for unit in self._files_declaring(_TRAIT_DECLARATION, trait)
                 for name, bound in _supertraits_in(unit)
                 if name == trait
             ]
@@ -124,18 +131,33 @@ class CrateIndex:
     def is_static_mut(self, name: str) -> bool:
         """Whether the crate declares `static mut NAME` (by the path's last segment)."""
         last = name.rsplit("::", 1)[-1].strip()
+        if not _IDENTIFIER.fullmatch(last):
+            return False  # `self.x`, `a[i]`: an expression is never a static's name
         found = self._answers.get(("static-mut", last))
         if found is None:
-            needle = rb"\bstatic\s+mut\s+" + re.escape(last.encode()) + rb"\b"
-            found = any(last in _static_muts_in(unit) for unit in self._units(needle))
+            found = any(
+                last in _static_muts_in(unit)
+                for unit in self._files_declaring(_STATIC_MUT_DECLARATION, last)
+            )
             self._answers[("static-mut", last)] = found
         return bool(found)
 
-    def _units(self, needle: bytes) -> Iterable[ParsedFile]:
+    def _files_declaring(self, declaration: re.Pattern[bytes], name: str) -> list[ParsedFile]:
+        """Parsed files whose text declares `name` with this kind of declaration.
+
+        One regex pass over the crate's text per kind builds a name → files table, so each
+        lookup touches only the files that can hold the answer.
+        """
         if self.sources is None:
-            return self.load()
-        pattern = re.compile(needle)
-        return [parse() for data, parse in self.sources if pattern.search(data)]
+            return list(self.load())
+        table = self._tables.get(declaration.pattern)
+        if table is None:
+            table = {}
+            for index, (data, _) in enumerate(self.sources):
+                for match in declaration.finditer(data):
+                    table.setdefault(match.group(1).decode("utf-8", "replace"), []).append(index)
+            self._tables[declaration.pattern] = table
+        return [self.sources[i][1]() for i in dict.fromkeys(table.get(name, []))]
 
 
 def _definitions_in(unit: ParsedFile) -> list[TypeDefinition]:
