@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 
 from tree_sitter import Node
 
@@ -72,6 +73,16 @@ class PatternNode:
     var: str | None = None
     sequence: bool = False
     lifetime: bool = False
+
+    @cached_property
+    def child_kinds(self) -> frozenset[str]:
+        """Kinds of the children (the matcher asks for every node it visits: computed once)."""
+        return frozenset(c.kind for c in self.children)
+
+    @cached_property
+    def child_tokens(self) -> frozenset[str]:
+        """Anonymous tokens among the children (`->`, `:`)."""
+        return frozenset(c.text for c in self.children if not c.named)
 
     def walk(self) -> Iterator[PatternNode]:
         stack = [self]

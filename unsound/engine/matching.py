@@ -95,29 +95,29 @@ def _bind_sequence(name: str, nodes: tuple[Node, ...], env: Env) -> Iterator[Env
 
 
 def _target_children(pattern: PatternNode, target: Node) -> list[Node]:
-    """The target's children that take part in matching, without the parts the pattern omits."""
-    pattern_kinds = {c.kind for c in pattern.children}
-    pattern_tokens = {c.text for c in pattern.children if not c.named}
-    drop_return = target.type in _FUNCTION_KINDS and "->" not in pattern_tokens
-    drop_let_type = target.type == "let_declaration" and ":" not in pattern_tokens
+    """The target's children that take part in matching, without the parts the pattern omits.
+
+    Hot: runs for every node the matcher visits, so field names (a slow lookup) are asked for
+    only where they decide something (a function's return type, a `let`'s type).
+    """
+    kinds, tokens = pattern.child_kinds, pattern.child_tokens
+    target_type = target.type
+    drop_return = target_type in _FUNCTION_KINDS and "->" not in tokens
+    drop_let_type = target_type == "let_declaration" and ":" not in tokens
+    drop_mut = target_type in _MUT_OPTIONAL_IN and "mutable_specifier" not in kinds
     kept = []
     for index, child in enumerate(target.children):
         kind = child.type
-        if kind in _SKIPPED:
+        if kind in _SKIPPED or (kind in OPTIONAL_KINDS and kind not in kinds):
             continue
-        if kind in OPTIONAL_KINDS and kind not in pattern_kinds:
-            continue
-        field = target.field_name_for_child(index)
-        if drop_return and (kind == "->" or field == "return_type"):
-            continue
-        if drop_let_type and (kind == ":" or field == "type"):
-            continue
-        if (
-            target.type in _MUT_OPTIONAL_IN
-            and kind == "mutable_specifier"
-            and kind not in pattern_kinds
-        ):
+        if drop_mut and kind == "mutable_specifier":
             continue  # `let $X = ..` matches `let mut x = ..`; `$P: $T` matches `mut p: T`
+        if drop_return and (
+            kind == "->" or target.field_name_for_child(index) == "return_type"
+        ):
+            continue
+        if drop_let_type and (kind == ":" or target.field_name_for_child(index) == "type"):
+            continue
         kept.append(child)
     return kept
 
