@@ -309,6 +309,8 @@ def _is_single_var_wrapper(node: Node) -> bool:
 # Candidate queries ---------------------------------------------------------------------------
 
 _MAX_QUERY_DEPTH = 4
+# Fields whose presence a metavariable in them demands, and that the matcher never drops.
+_REQUIRED_FIELDS = frozenset({"return_type", "trait", "value", "type", "arguments"})
 _TEXT_KINDS = frozenset(
     {
         "identifier",
@@ -335,6 +337,10 @@ def _query_for(root: PatternNode) -> str:
 
 
 def _query_node(node: PatternNode, depth: int, counter: Iterator[int]) -> str | None:
+    if depth > 0 and node.var is not None and not node.sequence and node.field in _REQUIRED_FIELDS:
+        # `-> $R`: any node, but there must be one (a function without a return type is not
+        # even a candidate).
+        return f"{node.field}: (_)"
     if node.var is not None or not node.named or node.kind == "ERROR":
         return None
     if depth > 0 and node.kind in OPTIONAL_KINDS:
