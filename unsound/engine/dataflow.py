@@ -60,6 +60,8 @@ _READING_METHODS = frozenset(
         "to_vec",
         "copied",
         "cloned",
+        "collect",
+        "into_owned",
     }
 )
 _SCOPES = frozenset({"closure_expression", "function_item"})

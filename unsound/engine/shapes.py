@@ -150,6 +150,12 @@ def lifetimes_in_type(node: Node) -> list[Node]:
         if current.type == "reference_type" and current is not node:
             # `Result<Self, &'static str>`: a reference beside the value does not hold it.
             continue
+        if current.type == "pointer_type" or (
+            current.type == "generic_type" and type_base_name(current) == "NonNull"
+        ):
+            # `*const X<'a>`, `NonNull<X<'static>>`: the lifetime is the pointee's, and a raw
+            # pointer carries no lifetime itself.
+            continue
         stack.extend(reversed(current.children))
     return sorted(found, key=lambda n: n.start_byte)
 
@@ -184,7 +190,13 @@ def type_names_in(node: Node) -> list[str]:
             if name is not None:
                 names.append(node_text(name))
             continue
-        if current.type in ("function_type", "bounded_type", "dynamic_type", "reference_type"):
-            continue
+        if current.type in (
+            "function_type",
+            "bounded_type",
+            "dynamic_type",
+            "reference_type",
+            "pointer_type",
+        ) or (current.type == "generic_type" and type_base_name(current) == "NonNull"):
+            continue  # a pointee's or a borrow's types are not held by the value
         stack.extend(reversed(current.named_children))
     return names
