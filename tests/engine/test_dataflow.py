@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from unsound.dsl.rust_parser import parse_rust
 from unsound.engine.dataflow import flows_into_return
-from unsound.engine.parsing import parse_rust
 
 
 def sink_of(code: str, parameter: str = "p") -> str | None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from unsound.dsl.ast import CodeBlock, SrcSpan
 from unsound.dsl.pattern import compile_pattern, substitute_metavariables
+from unsound.dsl.rust_parser import parse_rust
 from unsound.engine.matching import match_pattern
-from unsound.engine.parsing import parse_rust
 
 
 def matches(pattern: str, code: str) -> list[str]:
@@ -13,7 +13,7 @@ def matches(pattern: str, code: str) -> list[str]:
     compiled = compile_pattern(CodeBlock(pattern, SrcSpan("t.rules", 1, 1, 1, 1), 1, 1))
     from tree_sitter import Query, QueryCursor
 
-    from unsound.engine.parsing import rust_language
+    from unsound.dsl.rust_parser import rust_language
 
     tree = parse_rust(code.encode())
     cursor = QueryCursor(Query(rust_language(), compiled.query))

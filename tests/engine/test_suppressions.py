@@ -10,9 +10,9 @@ from dataclasses import dataclass, replace
 import pytest
 
 from unsound.dsl.loader import load_rules
+from unsound.dsl.rust_parser import parse_rust
 from unsound.engine.crate_index import CrateIndex
 from unsound.engine.matcher import RuleSetMatcher
-from unsound.engine.parsing import parse_rust
 from unsound.engine.suppressions import (
     INVALID_RULE_ID,
     SUPPRESSION_RULES,

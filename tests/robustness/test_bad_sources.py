@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from unsound.cli.entry import main
-from unsound.engine.parsing import parse_rust
+from unsound.dsl.rust_parser import parse_rust
 
 BUG = (
     "pub struct Data<'a> {\n    x: &'a String,\n    y: *mut String,\n}\n\n"

@@ -221,7 +221,7 @@ def _check_condition(condition: ast.Cond, bound: set[str], lines: list[str]) -> 
 
 
 def _node_kinds() -> set[str]:
-    from unsound.engine.parsing import rust_language
+    from unsound.dsl.rust_parser import rust_language
 
     language = rust_language()
     return {

@@ -21,7 +21,7 @@ from functools import cached_property
 from tree_sitter import Node
 
 from unsound.dsl.ast import CodeBlock
-from unsound.engine.parsing import parse_rust
+from unsound.dsl.rust_parser import parse_rust
 from unsound.errors import RuleError
 
 # Keywords rare enough in Rust source to be worth prefiltering on (`fn`, `impl`, `mut` are not).

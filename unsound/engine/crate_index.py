@@ -13,7 +13,7 @@ from functools import cache
 
 from tree_sitter import Node, Query, QueryCursor
 
-from unsound.engine.parsing import rust_language
+from unsound.dsl.rust_parser import rust_language
 from unsound.engine.syntax import node_text, type_base_name
 from unsound.engine.units import ParsedFile
 

@@ -20,9 +20,9 @@ from typing import Any, cast
 
 from tree_sitter import Node, Tree
 
+from unsound.dsl.rust_parser import parse_rust
 from unsound.engine.crate_index import CrateIndex
 from unsound.engine.matcher import RuleSetMatcher
-from unsound.engine.parsing import parse_rust
 from unsound.engine.prefilter import RuleSetPrefilter
 from unsound.engine.suppressions import apply_suppressions
 from unsound.engine.units import ParsedFile

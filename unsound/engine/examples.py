@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from unsound.dsl.compiler import CompiledRule
+from unsound.dsl.rust_parser import parse_rust
 from unsound.engine.crate_index import CrateIndex
 from unsound.engine.matcher import RuleSetMatcher
-from unsound.engine.parsing import parse_rust
 from unsound.engine.units import ParsedFile
 from unsound.model import Finding
 

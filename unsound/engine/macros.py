@@ -22,7 +22,7 @@ from functools import cache
 
 from tree_sitter import Node, Parser, Point, Query, QueryCursor, Range, Tree
 
-from unsound.engine.parsing import rust_language
+from unsound.dsl.rust_parser import rust_language
 from unsound.engine.units import ParsedFile
 
 _REGIONS = """

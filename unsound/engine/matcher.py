@@ -13,13 +13,13 @@ from tree_sitter import Query, QueryCursor
 
 from unsound.dsl.compiler import MATCH_VAR, CompiledRule
 from unsound.dsl.pattern import Pattern
+from unsound.dsl.rust_parser import rust_language
 from unsound.engine.bindings import Bindings, Bound
 from unsound.engine.conditions import MatchContext, all_hold
 from unsound.engine.crate_index import CrateIndex
 from unsound.engine.findings import build_finding
 from unsound.engine.macros import macro_units
 from unsound.engine.matching import match_pattern
-from unsound.engine.parsing import rust_language
 from unsound.engine.units import ParsedFile
 from unsound.model import Finding
 

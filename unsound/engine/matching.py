@@ -112,9 +112,7 @@ def _target_children(pattern: PatternNode, target: Node) -> list[Node]:
             continue
         if drop_mut and kind == "mutable_specifier":
             continue  # `let $X = ..` matches `let mut x = ..`; `$P: $T` matches `mut p: T`
-        if drop_return and (
-            kind == "->" or target.field_name_for_child(index) == "return_type"
-        ):
+        if drop_return and (kind == "->" or target.field_name_for_child(index) == "return_type"):
             continue
         if drop_let_type and (kind == ":" or target.field_name_for_child(index) == "type"):
             continue

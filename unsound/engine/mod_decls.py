@@ -18,7 +18,7 @@ from functools import cache
 
 from tree_sitter import Node, Query, QueryCursor, Tree
 
-from unsound.engine.parsing import rust_language
+from unsound.dsl.rust_parser import rust_language
 
 _DECLARATIONS = "(mod_item name: (identifier) @name !body) @decl"
 _MACROS = "(macro_invocation (token_tree) @tokens)"

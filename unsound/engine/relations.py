@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from tree_sitter import Node, Query, QueryCursor
 
 from unsound.dsl.pattern import Pattern
+from unsound.dsl.rust_parser import rust_language
 from unsound.engine.bindings import Bindings, Bound
 from unsound.engine.matching import Env, match_pattern
-from unsound.engine.parsing import rust_language
 from unsound.engine.syntax import enclosing_statement
 from unsound.engine.units import ParsedFile
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from tree_sitter import Tree
 
+from unsound.dsl.rust_parser import parse_rust
 from unsound.engine.mod_decls import (
     Include,
     ModDecl,
@@ -30,7 +31,6 @@ from unsound.engine.mod_decls import (
     mod_declarations,
 )
 from unsound.engine.mod_resolve import ModuleContext, ModuleFile, resolve
-from unsound.engine.parsing import parse_rust
 from unsound.engine.source_guard import SourceGuard
 from unsound.engine.source_walk import rust_files
 from unsound.engine.workspace import Package, Target

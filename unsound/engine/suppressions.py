@@ -31,7 +31,7 @@ from functools import cache
 from tree_sitter import Node, Query, QueryCursor
 
 from unsound import fingerprints
-from unsound.engine.parsing import rust_language
+from unsound.dsl.rust_parser import rust_language
 from unsound.engine.syntax import ITEM_KINDS, enclosing, item_path
 from unsound.engine.units import ParsedFile
 from unsound.model import Finding, Location, RuleInfo, Severity, Suppression

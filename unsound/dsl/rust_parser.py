@@ -1,4 +1,8 @@
-"""tree-sitter-rust parsing: one place that owns the language and the parser."""
+"""tree-sitter-rust parsing: one place that owns the language and the parser.
+
+It lives in `dsl` because the pattern compiler parses Rust too, and imports flow one way
+(engine → dsl): the engine parses sources with the same grammar and parser.
+"""
 
 from __future__ import annotations
 
