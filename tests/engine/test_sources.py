@@ -7,35 +7,20 @@ writes the list of files each crate read): they are equal, plus `src/other_impl.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
 from tree_sitter import Tree
+from ws_helpers import FIXTURES, package, write_tree
 
 from unsound.engine.sources import SourceFile, collect_sources
 from unsound.engine.workspace import load_workspace, select_packages
 from unsound.model import ProblemKind, ScanProblem
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "workspaces"
-
-
-def package(name: str, extra: str = "", edition: str = "2021") -> str:
-    """A minimal `[package]` manifest."""
-    return f'[package]\nname = "{name}"\nversion = "0.1.0"\nedition = "{edition}"\n{extra}'
-
 
 def rel_paths(files: Iterable[SourceFile]) -> set[str]:
     return {source.rel_path for source in files}
-
-
-def write_tree(root: Path, files: Mapping[str, str]) -> Path:
-    """Create `files` (relative path → text) under `root`; returns `root` resolved."""
-    for relative, text in files.items():
-        path = root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return root.resolve()
 
 
 ROOT_PACKAGE = FIXTURES / "root_package"
