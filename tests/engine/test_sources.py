@@ -263,7 +263,9 @@ def test_path_attribute_in_block_and_in_inline_module_of_a_non_mod_rs_file(
     assert problems == ()
 
 
-def test_path_escaping_the_package_is_not_read(tmp_path: Path) -> None:
+def test_path_to_another_folder_of_the_workspace_is_read(tmp_path: Path) -> None:
+    """rustc compiles it, and it is inside the tree we were asked to scan (rust-openssl's
+    `systest/build.rs` includes `openssl-sys/build/cfgs.rs` this way)."""
     root = write_tree(
         tmp_path,
         {
@@ -274,13 +276,28 @@ def test_path_escaping_the_package_is_not_read(tmp_path: Path) -> None:
         },
     )
     files, problems = _collect(root / "Cargo.toml")
+    assert rel_paths(files) == {"p/src/lib.rs", "shared.rs"}
+    assert problems == ()
+
+
+def test_path_escaping_the_workspace_is_not_read(tmp_path: Path) -> None:
+    (tmp_path / "secret.rs").write_text("pub unsafe fn f() {}")
+    root = write_tree(
+        tmp_path / "ws",
+        {
+            "Cargo.toml": '[workspace]\nmembers = ["p"]\n',
+            "p/Cargo.toml": package("p"),
+            "p/src/lib.rs": '#[path = "../../../secret.rs"]\nmod secret;\n',
+        },
+    )
+    files, problems = _collect(root / "Cargo.toml")
     assert rel_paths(files) == {"p/src/lib.rs"}
     assert problems == (
         ScanProblem(
             "p/src/lib.rs",
             ProblemKind.NOT_SCANNED,
-            "module `shared` declared at p/src/lib.rs:2:1 points outside its package,"
-            " to `shared.rs`; it was not read",
+            "module `secret` declared at p/src/lib.rs:2:1 points outside its package,"
+            " to `../secret.rs`; it was not read",
             2,
             1,
         ),

@@ -94,7 +94,9 @@ class _Collector:
         if refusal is not None:
             self.problem(self.rel(target.root), f"{what} {refusal}; it was not read")
             return
-        area = (package.root, target.root.parent)
+        # rustc follows `#[path]` anywhere; we follow it anywhere inside the workspace (another
+        # package's build helpers, as rust-openssl's systest does) and never outside its root.
+        area = (package.root, target.root.parent, Path(self.root))
         queue = deque([ModuleFile(target.root, ModuleContext.crate_root(target.root))])
         while queue:
             module = queue.popleft()
