@@ -66,10 +66,14 @@ class FlowsInto:
 
 @dataclass(frozen=True)
 class Holds:
+    """`$T holds SHAPE` / `$T holds "TypeName"`: a field of the type `$T` names has the shape, or
+    mentions the named type (`"napi_ref"` matches `sys::napi_ref` and `Option<napi_ref>`)."""
+
     var: str
     shape: str
     via: str | None
     span: SrcSpan
+    type_name: str | None = None
 
 
 @dataclass(frozen=True)

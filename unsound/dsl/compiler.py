@@ -195,6 +195,8 @@ def _check_condition(condition: ast.Cond, bound: set[str], lines: list[str]) -> 
                 source_line=_line(lines, node.span.line),
                 width=len(node.kind),
             )
+        if isinstance(node, ast.Holds) and node.type_name is not None:
+            continue
         if isinstance(node, ast.Holds) and node.shape in CRATE_SHAPES:
             raise RuleError(
                 f"`holds` cannot test `{node.shape}`",

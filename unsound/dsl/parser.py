@@ -437,6 +437,11 @@ class _ToAst(Transformer[Token, Any]):
         via = _var(children[2]) if len(children) > 2 and children[2] is not None else None
         return ast.Holds(_var(children[0]), str(children[1]), via, _meta_span(meta, self.path))
 
+    def holds_type(self, meta: Any, children: list[Any]) -> ast.Cond:
+        via = _var(children[2]) if len(children) > 2 and children[2] is not None else None
+        span = _meta_span(meta, self.path)
+        return ast.Holds(_var(children[0]), "", via, span, type_name=str(children[1]).strip())
+
     def has_kind(self, meta: Any, children: list[Token]) -> ast.Cond:
         return ast.HasKind(_var(children[0]), str(children[1]), _meta_span(meta, self.path))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 
 from tree_sitter import Node
 
@@ -199,13 +200,19 @@ def _flows_into(
         yield {**bindings, condition.via: Bound(bound.unit, (sink,))}
 
 
+def _mentions_type(name: str, type_node: Node) -> bool:
+    last = name.rsplit("::", 1)[-1]
+    return last in type_names_in(type_node)
+
+
 def _holds(
     condition: ast.Holds, node: Node, bindings: Bindings, context: MatchContext
 ) -> Iterator[Bindings]:
     name = _type_name(node)
     if name is None:
         return
-    test = SHAPE_TESTS[condition.shape]
+    wanted = condition.type_name
+    test = SHAPE_TESTS[condition.shape] if wanted is None else partial(_mentions_type, wanted)
     for definition in context.crate.definitions(name):
         for field_node, field_type in definition.field_types():
             if not test(field_type):
