@@ -191,46 +191,37 @@ def _http_error(target: Target, error: urllib.error.HTTPError) -> UploadError:
     details = tuple(str(item) for item in listed) if isinstance(listed, list) else ()
     github = f" (GitHub: {said})" if said else ""
     code = error.code
-    if code == 401:
-        return UploadError(
-            f"401 GitHub rejected the token{github}",
-            hint="set GITHUB_TOKEN to a valid token",
-            details=details,
-            status=code,
-        )
-    if code == 403:
-        return UploadError(
-            f"403 code scanning refused the upload to {target.repo}{github}",
-            hint="enable code scanning (Settings → Code security), and give the token the "
-            "`security-events: write` permission (in a workflow: `permissions: "
-            "security-events: write`; pull requests from forks never get it)",
-            details=details,
-            status=code,
-        )
-    if code == 404:
-        return UploadError(
-            f"404 {target.repo} not found at {target.api_url}{github}",
-            hint="check --repo, and that the token can see the repository; GitHub Enterprise "
-            "needs --api-url https://HOST/api/v3",
-            details=details,
-            status=code,
-        )
-    if code == 413:
-        return UploadError(
-            f"413 the SARIF file is too large for GitHub{github}",
-            hint="GitHub accepts at most 10 MB gzipped; scan fewer packages or rules",
-            details=details,
-            status=code,
-        )
-    if code == 422:
-        return UploadError(
-            f"422 GitHub refused the upload{github}",
-            hint="check --ref (refs/heads/NAME or refs/pull/N/merge) and that --sha is a "
-            "commit GitHub has",
-            details=details,
-            status=code,
-        )
-    return UploadError(f"{code} GitHub API error{github}", details=details, status=code)
+    known = _STATUS_MESSAGES.get(code)
+    if known is None:
+        return UploadError(f"{code} GitHub API error{github}", details=details, status=code)
+    headline, hint = known
+    message = headline.format(repo=target.repo, api=target.api_url)
+    return UploadError(f"{code} {message}{github}", hint=hint, details=details, status=code)
+
+
+# What each status the upload can meet means, and what to do (headline, hint).
+_STATUS_MESSAGES: dict[int, tuple[str, str]] = {
+    401: ("GitHub rejected the token", "set GITHUB_TOKEN to a valid token"),
+    403: (
+        "code scanning refused the upload to {repo}",
+        "enable code scanning (Settings → Code security), and give the token the "
+        "`security-events: write` permission (in a workflow: `permissions: "
+        "security-events: write`; pull requests from forks never get it)",
+    ),
+    404: (
+        "{repo} not found at {api}",
+        "check --repo, and that the token can see the repository; GitHub Enterprise "
+        "needs --api-url https://HOST/api/v3",
+    ),
+    413: (
+        "the SARIF file is too large for GitHub",
+        "GitHub accepts at most 10 MB gzipped; scan fewer packages or rules",
+    ),
+    422: (
+        "GitHub refused the upload",
+        "check --ref (refs/heads/NAME or refs/pull/N/merge) and that --sha is a commit GitHub has",
+    ),
+}
 
 
 class _SameHostRedirects(urllib.request.HTTPRedirectHandler):

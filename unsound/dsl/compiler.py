@@ -5,7 +5,6 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 import regex
 
@@ -393,7 +392,3 @@ def _find_column(lines: list[str], span: ast.SrcSpan, needle: str) -> int:
 
 def _line(lines: list[str], number: int) -> str | None:
     return lines[number - 1] if 0 < number <= len(lines) else None
-
-
-def pack_name(path: Path) -> str:
-    return path.stem

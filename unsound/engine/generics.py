@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from tree_sitter import Node
 
-from unsound.engine.syntax import node_text, type_base_name
+from unsound.engine.syntax import node_text
 
 _GENERIC_OWNERS = frozenset(
     {
@@ -136,10 +136,6 @@ def _trait_names(bounds: Node | None) -> list[str]:
             if inner is not None:
                 names.append(node_text(inner))
     return names
-
-
-def trait_name_of(node: Node) -> str | None:
-    return type_base_name(node)
 
 
 def is_unconstrained(lifetime: Node) -> bool:
