@@ -16,6 +16,7 @@ from test_scan_support import scan_folder, seeded_copy
 from unsound.dsl.loader import compile_rule_files, load_rules
 from unsound.engine import cache as cache_module
 from unsound.engine import crate_scan
+from unsound.engine import sources as sources_module
 from unsound.engine.cache import ScanCache, hmac_key
 from unsound.report.json_report import render_json
 
@@ -46,6 +47,20 @@ def parses(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
     yield seen
 
 
+@pytest.fixture
+def discovery_parses(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+    """Sizes of the files source discovery parses to find their `mod` declarations."""
+    seen: list[int] = []
+    real = sources_module.parse_rust
+
+    def counting(data: bytes):  # type: ignore[no-untyped-def]
+        seen.append(len(data))
+        return real(data)
+
+    monkeypatch.setattr(sources_module, "parse_rust", counting)
+    yield seen
+
+
 def cache_files(root: Path) -> list[Path]:
     return sorted((root / "target" / "cargo-unsound").glob("scan-*.json"))
 
@@ -61,6 +76,56 @@ def test_warm_scan_gives_the_cold_report_and_parses_nothing(
     assert warm == cold
     assert parses == []
     assert render_json(scan_folder(root, use_cache=True, jobs=2)) == cold
+
+
+def test_a_rescan_finds_modules_without_parsing_unchanged_files(
+    tmp_path: Path, discovery_parses: list[int]
+) -> None:
+    root = seeded_copy(tmp_path)
+    cold = scan_folder(root, use_cache=True)
+    assert discovery_parses  # lib.rs files declare `mod x;`: parsed once
+    discovery_parses.clear()
+    assert render_json(scan_folder(root, use_cache=True)) == render_json(cold)
+    assert discovery_parses == []
+
+
+def test_a_changed_module_list_is_followed(tmp_path: Path, discovery_parses: list[int]) -> None:
+    root = seeded_copy(tmp_path)
+    before = scan_folder(root, use_cache=True)
+    lib = root / "crates/slab-arena/src/lib.rs"
+    lib.write_text(lib.read_text() + "\npub mod extra;\n")
+    (root / "crates/slab-arena/src/extra.rs").write_text(
+        "pub struct Extra<'a> { p: &'a u8 }\n"
+        "impl<'a> Extra<'a> {\n"
+        "    pub fn new(p: *const u8) -> Extra<'a> { Extra { p: unsafe { &*p } } }\n"
+        "}\n"
+    )
+    discovery_parses.clear()
+    after = scan_folder(root, use_cache=True)
+    assert discovery_parses == [len(lib.read_bytes())]  # only the changed file
+    assert after.files_scanned == before.files_scanned + 1
+    new = [f for f in after.findings if f.primary.path == "crates/slab-arena/src/extra.rs"]
+    assert [(f.rule_id, f.primary.span.start_line, f.primary.span.start_column) for f in new] == [
+        ("not-unsafe-ptr-arg-deref", 3, 16),
+        ("raw-pointer-escapes-lifetime", 3, 16),
+        ("undocumented-unsafe", 3, 56),
+    ]
+
+
+def test_a_malformed_declaration_entry_is_ignored(
+    tmp_path: Path, discovery_parses: list[int]
+) -> None:
+    root = seeded_copy(tmp_path)
+    rules = load_rules()
+    cold = render_json(scan_folder(root, use_cache=True, rules=rules))
+    cache = ScanCache.open(root, rules)
+    assert cache is not None and cache.modules
+    cache.modules_used = {key: {"mods": 3} for key in cache.modules}
+    cache.dirty = True
+    cache.save()  # authentic (signed with the right key) but malformed
+    discovery_parses.clear()
+    assert render_json(scan_folder(root, use_cache=True, rules=rules)) == cold
+    assert len(discovery_parses) == len(cache.modules)  # each parsed again
 
 
 def test_a_changed_file_is_rescanned(tmp_path: Path, parses: list[int]) -> None:

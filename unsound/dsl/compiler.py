@@ -54,6 +54,54 @@ class CompiledRule:
     def may_match(self, data: bytes) -> bool:
         return all(p.search(data) for p in self.prefilter)
 
+    def may_match_region(self, data: bytes) -> bool:
+        """`may_match` for a short region (a macro's arguments or transcriber): also every word of
+        one of the patterns must be in it, common keywords included (`fn`, `impl`), which
+        are useless on whole files but rule out most macro arguments."""
+        if not any(all(w in data for w in p.all_words) for p in self.patterns):
+            return False
+        return self.may_match(data)
+
+
+def required_relations(rule: CompiledRule) -> list[tuple[Pattern, ...]]:
+    """For each `where` line that needs a structural relation in the matched node's own file,
+    the patterns of which one must match somewhere in that file (or macro region).
+
+    Only relations of `$MATCH` or of a metavariable every `match` pattern binds qualify: those
+    nodes are in the file being matched, so the related node is too. A variable bound by
+    `holds`, `has lifetime` and the like may be in another file of the crate.
+    """
+    local = {MATCH_VAR}
+    if rule.patterns:
+        local |= set.intersection(*(p.metavariables() for p in rule.patterns))
+    required = []
+    for condition in rule.ast.conditions:
+        parts = condition.parts if isinstance(condition, ast.And) else (condition,)
+        for part in parts:
+            patterns = _local_relation_patterns(part, local, rule.relations)
+            if patterns:
+                required.append(patterns)
+    return required
+
+
+def _local_relation_patterns(
+    condition: ast.Cond, local: set[str], relations: dict[CodeBlock, tuple[Pattern, ...]]
+) -> tuple[Pattern, ...] | None:
+    """Patterns one of which must match in the file when `condition` holds, or None."""
+    if isinstance(condition, ast.Relation):
+        return relations[condition.pattern] if condition.var in local else None
+    if isinstance(condition, ast.And):
+        for part in condition.parts:
+            found = _local_relation_patterns(part, local, relations)
+            if found:
+                return found
+        return None
+    if isinstance(condition, ast.Or):
+        alternatives = [_local_relation_patterns(p, local, relations) for p in condition.parts]
+        if all(alternatives):
+            return tuple(p for patterns in alternatives if patterns for p in patterns)
+    return None
+
 
 def compile_rule(rule: ast.RuleAst, pack: str, source_text: str) -> CompiledRule:
     """Compile and check one rule; raise `RuleError` with a caret at the first problem."""

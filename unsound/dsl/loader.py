@@ -73,5 +73,12 @@ def compile_rule_files(files: Iterable[tuple[str, str, str]]) -> list[CompiledRu
 
 
 def load_rules(extra: Sequence[Path] = (), *, builtin: bool = True) -> list[CompiledRule]:
-    files = (builtin_rule_files() if builtin else []) + user_rule_files(extra)
-    return compile_rule_files(files)
+    files = tuple((builtin_rule_files() if builtin else []) + user_rule_files(extra))
+    # A scan asks twice (configuration names, then the rule set): the same texts compile once.
+    compiled = _COMPILED.get(files)
+    if compiled is None:
+        compiled = _COMPILED[files] = compile_rule_files(files)
+    return list(compiled)
+
+
+_COMPILED: dict[tuple[tuple[str, str, str], ...], list[CompiledRule]] = {}

@@ -117,6 +117,17 @@ class Pattern:
                 words.add(node.text)
         return words
 
+    @cached_property
+    def all_words(self) -> frozenset[bytes]:
+        """Every identifier and keyword the pattern spells out: a node it matches contains each
+        of them in its text (leaves are compared exactly), so a code region without one of them
+        cannot hold a match."""
+        return frozenset(
+            node.text.encode("utf-8")
+            for node in self.root.walk()
+            if not node.children and node.var is None and _is_word(node.text)
+        )
+
 
 def substitute_metavariables(code: str) -> str:
     """Rewrite metavariables to µ-identifiers, keeping every character at its position."""

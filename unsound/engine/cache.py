@@ -34,15 +34,12 @@ from unsound import __version__
 from unsound.dsl.compiler import CompiledRule
 from unsound.engine.cache_codec import decode, encode
 from unsound.engine.crate_scan import FileOutcome
+from unsound.engine.mod_decls import FileDecls
 
-_FORMAT = 1
+_FORMAT = 2
 _KEY_BYTES = 32
 _KEEP_FILES = 8  # cache files (rule sets × tool versions) kept per target dir
 _CACHE_NAME = re.compile(r"scan-[0-9a-f]{32}\.json")
-
-
-def content_hash(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 def crate_hash(files: Sequence[tuple[str, str]]) -> str:
@@ -118,6 +115,10 @@ class ScanCache:
     path: Path
     key: bytes
     entries: dict[str, dict[str, object]] = field(default_factory=dict)
+    # What each file declares (`mod x;`, `include!`), by content hash: discovery of a rescan
+    # parses only new contents. Only the hashes met in this run are written back.
+    modules: dict[str, object] = field(default_factory=dict)
+    modules_used: dict[str, object] = field(default_factory=dict)
     dirty: bool = False
 
     @classmethod
@@ -131,8 +132,25 @@ class ScanCache:
         if folder.is_symlink():
             return None
         cache = cls(folder / f"scan-{rules_key(rules)}.json", key)
-        cache.entries = cache._read()
+        cache.entries, cache.modules = cache._read()
         return cache
+
+    def declarations(self, file_hash: str) -> FileDecls | None:
+        """What a file with this content declares, if an earlier run parsed it."""
+        value = self.modules.get(file_hash)
+        if value is None:
+            return None
+        try:
+            decls = decode(FileDecls, value)
+        except (ValueError, TypeError):
+            self.dirty = True
+            return None
+        self.modules_used[file_hash] = value
+        return decls
+
+    def remember_declarations(self, file_hash: str, decls: FileDecls) -> None:
+        self.modules_used[file_hash] = encode(decls)
+        self.dirty = True
 
     def get(self, crate: str, rel_path: str, file_hash: str, crate_fp: str) -> FileOutcome | None:
         """The cached outcome for these contents (and this crate, if the outcome depends on it)."""
@@ -160,11 +178,12 @@ class ScanCache:
 
     def save(self) -> None:
         """Write the file whole, if anything changed; a cache that cannot be written is skipped."""
+        if set(self.modules_used) != set(self.modules):
+            self.dirty = True
         if not self.dirty:
             return
-        body = json.dumps(
-            {"format": _FORMAT, "entries": self.entries}, separators=(",", ":"), sort_keys=True
-        ).encode()
+        document = {"format": _FORMAT, "entries": self.entries, "modules": self.modules_used}
+        body = json.dumps(document, separators=(",", ":"), sort_keys=True).encode()
         payload = self._mac(body).encode() + b"\n" + body
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -194,30 +213,33 @@ class ScanCache:
         for _, name in sorted(files, reverse=True)[_KEEP_FILES:]:
             os.unlink(folder / name)
 
-    def _read(self) -> dict[str, dict[str, object]]:
-        """Entries of an authentic, well-formed file; {} (and a rewrite) for anything else."""
+    def _read(self) -> tuple[dict[str, dict[str, object]], dict[str, object]]:
+        """Entries and declarations of an authentic, well-formed file; empty (and a rewrite) for
+        anything else."""
+        nothing: tuple[dict[str, dict[str, object]], dict[str, object]] = ({}, {})
         try:
             if not stat.S_ISREG(os.lstat(self.path).st_mode):
-                return {}
+                return nothing
             raw = self.path.read_bytes()
         except OSError:
-            return {}
+            return nothing
         self.dirty = True  # unless it proves good below
         mac, _, body = raw.partition(b"\n")
         if not hmac.compare_digest(mac, self._mac(body).encode()):
-            return {}
+            return nothing
         try:
             document = json.loads(body)
         except ValueError:
-            return {}
+            return nothing
         if not isinstance(document, dict) or document.get("format") != _FORMAT:
-            return {}
+            return nothing
         entries = document.get("entries")
-        if not isinstance(entries, dict):
-            return {}
+        modules = document.get("modules")
+        if not isinstance(entries, dict) or not isinstance(modules, dict):
+            return nothing
         good = {k: v for k, v in entries.items() if isinstance(v, dict)}
         self.dirty = len(good) != len(entries)
-        return good
+        return good, modules
 
     def _mac(self, body: bytes) -> str:
         return hmac.new(self.key, body, hashlib.sha256).hexdigest()

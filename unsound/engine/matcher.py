@@ -11,7 +11,7 @@ from functools import cached_property
 
 from tree_sitter import Query, QueryCursor
 
-from unsound.dsl.compiler import MATCH_VAR, CompiledRule
+from unsound.dsl.compiler import MATCH_VAR, CompiledRule, required_relations
 from unsound.dsl.pattern import Pattern
 from unsound.dsl.rust_parser import rust_language
 from unsound.engine.bindings import Bindings, Bound
@@ -45,6 +45,22 @@ class RuleSetMatcher:
                 self._queries.append(pattern.query)
                 self._users.append([])
             self._users[index].append((rule, pattern))
+        # Each rule's gates: sets of query indices of which the unit must hold at least one
+        # match, or no candidate of the rule there can pass its conditions.
+        self._gates: dict[str, tuple[frozenset[int], ...]] = {}
+        for rule in self.rules:
+            gates = []
+            for alternatives in required_relations(rule):
+                indices = set()
+                for pattern in alternatives:
+                    index = position.get(pattern.query)
+                    if index is None:
+                        index = position[pattern.query] = len(self._queries)
+                        self._queries.append(pattern.query)
+                        self._users.append([])
+                    indices.add(index)
+                gates.append(frozenset(indices))
+            self._gates[rule.id] = tuple(gates)
 
     @cached_property
     def rule_ids(self) -> frozenset[str]:
@@ -67,7 +83,7 @@ class RuleSetMatcher:
         findings: dict[tuple[str, int, int], Finding] = {}
         self._collect(unit, crate, wanted, findings)
         rules = [rule for rule in self.rules if rule.id in wanted]
-        for derived in macro_units(unit, lambda text: any(r.may_match(text) for r in rules)):
+        for derived in macro_units(unit, lambda text: any(r.may_match_region(text) for r in rules)):
             self._collect(derived, crate, wanted, findings)
         return sorted(findings.values(), key=Finding.sort_key)
 
@@ -79,7 +95,14 @@ class RuleSetMatcher:
         findings: dict[tuple[str, int, int], Finding],
     ) -> None:
         cursor = QueryCursor(self.query)
-        for index, captures in cursor.matches(unit.tree.root_node):
+        matches = cursor.matches(unit.tree.root_node)
+        present = {index for index, _ in matches}
+        wanted = {
+            rule_id
+            for rule_id in wanted
+            if all(gate & present for gate in self._gates.get(rule_id, ()))
+        }
+        for index, captures in matches:
             for rule, pattern in self._users[index]:
                 if rule.id not in wanted:
                     continue

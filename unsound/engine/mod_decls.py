@@ -75,6 +75,18 @@ class Include:
     column: int
 
 
+@dataclass(frozen=True)
+class FileDecls:
+    """What a file declares that loads other files: its `mod name;` and its `include!`s."""
+
+    mods: tuple[ModDecl, ...]
+    includes: tuple[Include, ...]
+
+
+def file_declarations(tree: Tree, data: bytes) -> FileDecls:
+    return FileDecls(tuple(mod_declarations(tree, data)), tuple(include_declarations(tree, data)))
+
+
 @cache
 def _query(source: str) -> Query:
     return Query(rust_language(), source)

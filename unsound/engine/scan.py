@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING
 
 from unsound import __version__
 from unsound.dsl.compiler import CompiledRule
-from unsound.engine.cache import ScanCache, content_hash, crate_hash
+from unsound.engine.cache import ScanCache, crate_hash
 from unsound.engine.crate_scan import CrateTask, FileJob, FileOutcome, OnResult, scan_crate
+from unsound.engine.hashing import content_hash
 from unsound.engine.progress import NoProgress, Progress
 from unsound.engine.sources import SourceFile, collect_sources
 from unsound.engine.suppressions import SUPPRESSION_RULES
@@ -58,10 +59,12 @@ def scan_workspace(
     """
     pool = start_pool(rules, jobs) if jobs > 0 else None  # forked while the parent is small
     try:
-        sources, problems = collect_sources(packages, workspace.root, all_files=all_files)
+        cache = ScanCache.open(workspace.root, rules) if use_cache else None
+        sources, problems = collect_sources(
+            packages, workspace.root, all_files=all_files, store=cache
+        )
         if pool is not None:  # workers parse for themselves: free discovery's trees
             sources = tuple(dataclasses.replace(source, tree=None) for source in sources)
-        cache = ScanCache.open(workspace.root, rules) if use_cache else None
         findings, scan_problems = scan_sources(
             sources, rules, jobs=jobs, cache=cache, progress=progress, pool=pool
         )

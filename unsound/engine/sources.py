@@ -8,8 +8,9 @@ read becomes a `ScanProblem`, never an exception: one bad file must not hide the
 
 A file is parsed here only when its text may pull in other files (`mod x;`, or an item-position
 `include!("x.rs")`, which rustc reads as part of the module); a file with only inline modules
-(`mod tests { … }`) is not. The tree is kept on the `SourceFile` so the scan never parses a file
-twice; files without one are left for the scan's literal prefilter to decide on.
+(`mod tests { … }`) is not. The tree is kept on the `SourceFile` so an in-process scan never parses
+a file twice; files without one are left for the scan's literal prefilter to decide on. What a file
+declares is remembered by content hash in the scan cache, so a rescan parses only changed files.
 """
 
 from __future__ import annotations
@@ -19,16 +20,18 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from tree_sitter import Tree
 
 from unsound.dsl.rust_parser import parse_rust
+from unsound.engine.hashing import content_hash
 from unsound.engine.mod_decls import (
+    FileDecls,
     Include,
     ModDecl,
-    include_declarations,
+    file_declarations,
     may_load_files,
-    mod_declarations,
 )
 from unsound.engine.mod_resolve import ModuleContext, ModuleFile, resolve
 from unsound.engine.source_guard import SourceGuard
@@ -48,13 +51,26 @@ class SourceFile:
     tree: Tree | None  # the parse made while following `mod` declarations, if one was needed
 
 
+class DeclarationStore(Protocol):
+    """Declarations found in earlier runs, by file content hash (the scan cache keeps them), so a
+    rescan parses only the files that changed."""
+
+    def declarations(self, file_hash: str) -> FileDecls | None: ...
+
+    def remember_declarations(self, file_hash: str, decls: FileDecls) -> None: ...
+
+
 def collect_sources(
-    packages: Sequence[Package], workspace_root: Path, *, all_files: bool = False
+    packages: Sequence[Package],
+    workspace_root: Path,
+    *,
+    all_files: bool = False,
+    store: DeclarationStore | None = None,
 ) -> tuple[tuple[SourceFile, ...], tuple[ScanProblem, ...]]:
     """The files of `packages` (sorted by rel_path) and the problems met finding them."""
     root = workspace_root.absolute()
     outside = [package.root for package in packages if not _below(package.root, root)]
-    collector = _Collector(root, SourceGuard.for_workspace(root, outside))
+    collector = _Collector(root, SourceGuard.for_workspace(root, outside), store)
     for package in packages:
         for target in package.targets:
             collector.follow(package, target)
@@ -72,6 +88,7 @@ class _Collector:
 
     root: Path
     guard: SourceGuard
+    store: DeclarationStore | None = None
     files: list[SourceFile] = field(default_factory=list)
     problems: set[ScanProblem] = field(default_factory=set)
     seen: set[str] = field(default_factory=set)
@@ -100,12 +117,13 @@ class _Collector:
         queue = deque([ModuleFile(target.root, ModuleContext.crate_root(target.root))])
         while queue:
             module = queue.popleft()
-            source = self.read(package, module.path)
-            if source is None or source.tree is None:
+            read = self.read(package, module.path)
+            if read is None:
                 continue
-            for decl in mod_declarations(source.tree, source.data):
+            source, decls = read
+            for decl in decls.mods:
                 queue.extend(self.module_files(source, module.context, decl, area))
-            for include in include_declarations(source.tree, source.data):
+            for include in decls.includes:
                 queue.extend(self.included_file(source, module.context, include, area))
 
     def module_files(
@@ -153,8 +171,9 @@ class _Collector:
             return []
         return [ModuleFile(path, context)]
 
-    def read(self, package: Package, path: Path) -> SourceFile | None:
-        """Read a file not read before; a problem when it cannot be read."""
+    def read(self, package: Package, path: Path) -> tuple[SourceFile, FileDecls] | None:
+        """Read a file not read before, with what it declares; a problem when it cannot be
+        read."""
         real = os.path.realpath(path)
         if real in self.seen:
             return None
@@ -165,10 +184,26 @@ class _Collector:
         except OSError as error:
             self.problem(rel_path, f"`{rel_path}` could not be read: {error.strerror or error}")
             return None
-        tree = parse_rust(data) if may_load_files(data) else None
+        tree, decls = self._declarations(data)
         source = SourceFile(path, rel_path, package.name, data, tree)
         self.files.append(source)
-        return source
+        return source, decls
+
+    def _declarations(self, data: bytes) -> tuple[Tree | None, FileDecls]:
+        """The file's declarations: none without the words for them, else from the store, else
+        from a parse (returned too, so an in-process scan need not parse the file again)."""
+        if not may_load_files(data):
+            return None, _NO_DECLS
+        file_hash = content_hash(data) if self.store is not None else ""
+        if self.store is not None:
+            known = self.store.declarations(file_hash)
+            if known is not None:
+                return None, known
+        tree = parse_rust(data)
+        decls = file_declarations(tree, data)
+        if self.store is not None:
+            self.store.remember_declarations(file_hash, decls)
+        return tree, decls
 
     def add_loose_files(self, package: Package) -> None:
         """`--all-files`: the package folder's `.rs` files that no `mod` reached."""
@@ -183,6 +218,9 @@ class _Collector:
                 self.problem(self.rel(path), f"`{self.rel(path)}` {refusal}; it was not read")
                 continue
             self.read(package, path)
+
+
+_NO_DECLS = FileDecls((), ())
 
 
 def _below(path: Path, folder: Path) -> bool:
