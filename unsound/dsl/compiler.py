@@ -10,8 +10,10 @@ import regex
 
 from unsound.dsl import ast
 from unsound.dsl.ast import CodeBlock
+from unsound.dsl.needle import Needle
 from unsound.dsl.parser import MAX_CONDITION_DEPTH
 from unsound.dsl.pattern import Pattern, compile_pattern_variants
+from unsound.dsl.phrases import phrase_regex
 from unsound.dsl.shapes import CRATE_SHAPES, SHAPES
 from unsound.errors import RuleError
 from unsound.model import RuleInfo
@@ -45,7 +47,7 @@ class CompiledRule:
         CodeBlock, tuple[Pattern, ...]
     ]  # patterns of `inside`/`has`/`follows`/`precedes`
     regexes: dict[str, regex.Pattern[str]]
-    prefilter: tuple[re.Pattern[bytes], ...]  # every one must match a file's bytes
+    prefilter: tuple[Needle, ...]  # every one must be found in a file's bytes
 
     @property
     def id(self) -> str:
@@ -339,15 +341,16 @@ def _prefilter(
     patterns: tuple[Pattern, ...],
     conditions: tuple[ast.Cond, ...],
     relations: dict[CodeBlock, tuple[Pattern, ...]],
-) -> tuple[re.Pattern[bytes], ...]:
-    """Regexes a file must all contain for this rule to possibly match it.
+) -> tuple[Needle, ...]:
+    """What a file must all contain for this rule to possibly match it.
 
-    From the `match` patterns (any one of them must match: the longest word of each), and from
-    every `where` line that must hold in the same file: `is` shapes with a telltale spelling and
-    positive relations (`has`, `inside`, `follows`, `precedes`), whose pattern's words must be
-    in the file too. `holds`, `implements` and the like may look at other files: never used.
+    From the `match` patterns (any one of them must match: the rarest word or phrase of each),
+    and from every `where` line that must hold in the same file: `is` shapes with a telltale
+    spelling and positive relations (`has`, `inside`, `follows`, `precedes`), whose pattern's
+    words must be in the file too. `holds`, `implements` and the like may look at other files:
+    never used.
     """
-    required: list[str] = []
+    required: list[tuple[str, ...]] = []
     alternatives = _words_of(patterns)
     if alternatives:
         required.append(alternatives)
@@ -357,20 +360,21 @@ def _prefilter(
             needed = _required_text(part, relations)
             if needed:
                 required.append(needed)
-    return tuple(re.compile(r.encode("utf-8")) for r in dict.fromkeys(required))
+    return tuple(Needle(r) for r in dict.fromkeys(required))
 
 
 def _required_text(
     condition: ast.Cond, relations: dict[CodeBlock, tuple[Pattern, ...]]
-) -> str | None:
-    """A regex the file must contain when the condition holds, or None if none is known."""
+) -> tuple[str, ...] | None:
+    """Regexes one of which the file must contain when the condition holds, or None."""
     if isinstance(condition, ast.IsShape):
-        return _SHAPE_WORDS.get(condition.shape)
+        shape = _SHAPE_WORDS.get(condition.shape)
+        return (shape,) if shape else None
     if isinstance(condition, ast.Relation):
         return _words_of(relations[condition.pattern])
     if isinstance(condition, ast.MatchesRegex):
         word = _regex_literal(condition.regex)
-        return rf"{re.escape(word)}" if word else None
+        return (re.escape(word),) if word else None
     if isinstance(condition, ast.And):
         for part in condition.parts:
             needed = _required_text(part, relations)
@@ -380,7 +384,7 @@ def _required_text(
     if isinstance(condition, ast.Or):
         alternatives = [_required_text(part, relations) for part in condition.parts]
         if all(alternatives):
-            return "|".join(f"(?:{a})" for a in dict.fromkeys(alternatives) if a)
+            return tuple(dict.fromkeys(a for group in alternatives if group for a in group))
     return None
 
 
@@ -422,14 +426,25 @@ def _regex_literal(regex: str) -> str | None:
     return max(words, key=len) if words else None
 
 
-def _words_of(patterns: tuple[Pattern, ...]) -> str | None:
-    """A regex any match of one of the patterns contains, or None if some pattern has no word."""
-    word_sets = [p.literal_words() for p in patterns]
-    if not word_sets or not all(word_sets):
+def _words_of(patterns: tuple[Pattern, ...]) -> tuple[str, ...] | None:
+    """Regexes one of which any match of the patterns contains, or None if some pattern has
+    neither a word nor a phrase."""
+    if not patterns:
         return None
-    # Per pattern, its rarest word: an identifier before a keyword, then the longest.
-    longest = sorted({min(ws, key=lambda w: (w in _KEYWORDS, -len(w))) for ws in word_sets})
-    return "|".join(rf"\b{re.escape(w)}\b" for w in longest)
+    alternatives = []
+    for pattern in patterns:
+        words = pattern.literal_words()
+        # Its rarest word: an identifier before a keyword, then the longest.
+        word = min(words, key=lambda w: (w in _KEYWORDS, -len(w))) if words else None
+        # A phrase holding that word (`.as_ptr()`, `&mut *`) is rarer still.
+        phrase = phrase_regex(pattern, word)
+        if phrase is not None:
+            alternatives.append(phrase)
+        elif word is not None:
+            alternatives.append(rf"\b{re.escape(word)}\b")
+        else:
+            return None
+    return tuple(sorted(set(alternatives)))
 
 
 def _find_column(lines: list[str], span: ast.SrcSpan, needle: str) -> int:

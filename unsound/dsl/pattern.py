@@ -354,8 +354,9 @@ def _query_node(node: PatternNode, depth: int, counter: Iterator[int]) -> str | 
         return f"{node.field}: (_)"
     if node.var is not None or not node.named or node.kind == "ERROR":
         return None
-    if depth > 0 and node.kind in OPTIONAL_KINDS:
-        # The matcher lets a pattern's all-sequence `<$..G>` match no generics at all.
+    if depth > 0 and node.kind in OPTIONAL_KINDS and may_be_absent(node):
+        # The matcher lets a pattern's all-sequence `<$..G>` match no generics at all; a part
+        # with anything else in it (`<'$a, $..G>`, `unsafe`) must be there, so it stays.
         return None
     if not node.children:
         if node.kind in _TEXT_KINDS and _is_word(node.text):
@@ -370,6 +371,14 @@ def _query_node(node: PatternNode, depth: int, counter: Iterator[int]) -> str | 
             if part is not None:
                 parts.append(part)
     return f"({node.kind}{' ' if parts else ''}{' '.join(parts)})"
+
+
+def may_be_absent(node: PatternNode) -> bool:
+    """An optional part written only with `$..` sequences (`<$..G>`, `where $..W`): it also
+    matches a target that has no such part at all."""
+    return any(c.sequence for c in node.children) and all(
+        c.sequence or c.text in ("<", ">", ",") for c in node.children
+    )
 
 
 def _is_word(text: str) -> bool:

@@ -10,7 +10,7 @@ from collections.abc import Iterator, Mapping
 
 from tree_sitter import Node
 
-from unsound.dsl.pattern import OPTIONAL_KINDS, Pattern, PatternNode
+from unsound.dsl.pattern import OPTIONAL_KINDS, Pattern, PatternNode, may_be_absent
 
 Binding = Node | tuple[Node, ...]
 Env = Mapping[str, Binding]
@@ -127,10 +127,7 @@ def _pattern_children(pattern: PatternNode, targets: list[Node]) -> list[Pattern
         child
         for child in pattern.children
         if not (
-            child.kind in OPTIONAL_KINDS
-            and child.kind not in target_kinds
-            and any(c.sequence for c in child.children)
-            and all(c.sequence or c.text in ("<", ">", ",") for c in child.children)
+            child.kind in OPTIONAL_KINDS and child.kind not in target_kinds and may_be_absent(child)
         )
     ]
 

@@ -9,17 +9,17 @@ is the same set of rule ids `RuleSetMatcher.wanted` gives.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from unsound.dsl.compiler import CompiledRule
+from unsound.dsl.needle import Needle
 
 
 class RuleSetPrefilter:
     """Which rules may match a file's bytes, from their literal prefilters."""
 
     def __init__(self, rules: Sequence[CompiledRule]) -> None:
-        regexes: dict[bytes, re.Pattern[bytes]] = {}
+        regexes: dict[bytes, Needle] = {}
         self._rules: list[tuple[str, tuple[bytes, ...]]] = []
         for rule in rules:
             keys = []
@@ -37,7 +37,7 @@ class RuleSetPrefilter:
             for key in keys:
                 found = seen.get(key)
                 if found is None:
-                    found = seen[key] = self._regexes[key].search(data) is not None
+                    found = seen[key] = self._regexes[key].search(data)
                 if not found:
                     break
             else:

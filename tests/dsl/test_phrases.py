@@ -1,0 +1,91 @@
+"""Phrase prefilters: every spelling a match can have passes, other code does not, no blow-up."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from unsound.dsl.ast import CodeBlock, SrcSpan
+from unsound.dsl.needle import Needle
+from unsound.dsl.pattern import compile_pattern
+from unsound.dsl.phrases import phrase_regex
+
+
+def phrase(code: str, word: str | None = None) -> re.Pattern[str]:
+    pattern = compile_pattern(CodeBlock(code, SrcSpan("t.rules", 1, 1, 1, 1), 1, 1))
+    regex = phrase_regex(pattern, word)
+    assert regex is not None
+    return re.compile(regex)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["&mut *p", "& mut *p", "&mut/* why */*p", "&mut // note\n *p", "&\n    mut\n    *self.ptr"],
+)
+def test_a_deref_phrase_passes_every_spelling(text: str) -> None:
+    assert phrase("&mut *$X").search(text)
+
+
+@pytest.mark.parametrize("text", ["&mut p", "& *p", "mut *p", "&mut x; *p"])
+def test_a_deref_phrase_rejects_other_code(text: str) -> None:
+    assert not phrase("&mut *$X").search(text)
+
+
+def test_a_phrase_starts_at_the_rarest_word() -> None:
+    regex = phrase("$Q::read($SRC)", "read")
+    assert regex.pattern.startswith(r"\bread")
+    assert regex.search("ptr::read(src)") and regex.search("read ( src )")
+    assert not regex.search("let read = 1;")
+
+
+@pytest.mark.parametrize(
+    "text", ["fn get<'a>(", "pub fn get <'a, T>(", "fn /* c */ get< 'a>", "fn r#type<'a>"]
+)
+def test_a_function_with_lifetime_generics_passes(text: str) -> None:
+    assert phrase("fn $F<'$a, $..G>($..P) -> $R { $..B }").search(text)
+
+
+@pytest.mark.parametrize("text", ["fn get<T>(", "fn get()", "impl<'a> X for Y<'a>"])
+def test_a_function_without_lifetime_generics_is_rejected(text: str) -> None:
+    assert not phrase("fn $F<'$a, $..G>($..P) -> $R { $..B }").search(text)
+
+
+def test_a_pattern_without_a_phrase_has_none() -> None:
+    pattern = compile_pattern(CodeBlock("&$X", SrcSpan("t.rules", 1, 1, 1, 1), 1, 1))
+    assert phrase_regex(pattern, None) is None
+
+
+def test_comments_full_of_separators_do_not_make_the_search_blow_up() -> None:
+    # Exponential backtracking on this text would never finish (2^60 paths), so finishing is
+    # the check; the gap regex gives each character one way to be read.
+    text = "x." + "// ,,,,,,,,,,,,,,,,,,,,,,,,,,,,,, //////////////////////////////\n" + ", " * 30
+    assert not phrase("$X.as_mut()", "as_mut").search(text)
+
+
+@pytest.mark.parametrize(
+    "alternatives",
+    [
+        (r"\bread(?:\s)*\(", r"\bcopy\b"),
+        (r"\&\s*\*", r"\bunsafe\b"),
+        (r"CString",),
+        (r"\*\s*(?:const|mut)\b|NonNull",),
+    ],
+)
+def test_a_needle_finds_what_its_regex_finds(alternatives: tuple[str, ...]) -> None:
+    needle = Needle(alternatives)
+    plain = re.compile(needle.pattern)
+    texts = [
+        b"ptr::read (x)",
+        b"let read = 1; copy",
+        b"copyright",
+        b"&  *p",
+        b"unsafe_code",
+        b"CStringy",
+        b"* const u8",
+        b"NonNull<T>",
+        b"bread(",
+        b"",
+    ]
+    for text in texts:
+        assert needle.search(text) == (plain.search(text) is not None), text

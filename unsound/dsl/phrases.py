@@ -1,0 +1,101 @@
+"""Literal phrases a pattern's every match contains, as byte regexes for the file prefilter.
+
+A rule's prefilter used one word per pattern (its rarest identifier). Many patterns have only
+common words or none (`&mut *$X`, `fn $F<'$a, $..G>(..) -> $R`), so their rule had to parse every
+file. A *phrase* is a run of tokens the pattern spells out one after the other, such as `&mut *`
+or `fn NAME<'`; in a matching target they are also consecutive, with only whitespace, comments or
+a trailing comma between them, so the regex below finds them in any file that can match.
+
+Only node kinds whose target children cannot include parts the pattern leaves out (visibility,
+generics, `mut` of a `let`, a return type: see `engine.matching`) take part in a phrase, so a
+phrase never spans a place where a target may hold more than the pattern. One known blind spot:
+a nested block comment (`/* /* */ */`) between two tokens of a phrase.
+"""
+
+from __future__ import annotations
+
+import re
+
+from unsound.dsl.pattern import Pattern, PatternNode
+
+# Whitespace, comments and commas (a trailing comma is optional): what may lie between tokens.
+# Each alternative starts with a different character and ends at one place (a line comment at its
+# newline, a block comment at its first `*/`): the regex cannot backtrack exponentially.
+_GAP = r"(?:\s|,|//[^\n]*\n|/\*(?:[^*]|\*(?!/))*\*/)*"
+# Kinds whose children a target cannot extend beyond what the pattern lists.
+_PHRASE_KINDS = frozenset(
+    {
+        "reference_expression",
+        "unary_expression",
+        "call_expression",
+        "arguments",
+        "field_expression",
+        "scoped_identifier",
+        "generic_function",
+        "parenthesized_expression",
+        "index_expression",
+        "type_cast_expression",
+        "pointer_type",
+    }
+)
+_BREAK = None
+
+
+def phrase_regex(pattern: Pattern, word: str | None) -> str | None:
+    """The regex of the longest phrase (two tokens or more) of the pattern, if it holds `word`
+    (the pattern's rarest word, when it has one); else None."""
+    special = _function_with_lifetime(pattern.root)
+    if special is not None and word is None:
+        return special
+    tokens: list[str | None] = []
+    _tokens(pattern.root, False, tokens)
+    best: list[str] = []
+    run: list[str] = []
+    for token in [*tokens, _BREAK]:
+        if token is None:
+            if len(run) >= 2 and len("".join(run)) > len("".join(best)):
+                best = run
+            run = []
+        else:
+            run.append(token)
+    if not best or (word is not None and word not in best):
+        return None
+    if word is not None:
+        # Start at the word: a regex that begins with a literal word is searched fast; one that
+        # begins with `::` or `.` is tried at every such character of the file.
+        best = best[best.index(word) :]
+        if len(best) < 2:
+            return None
+    body = _GAP.join(re.escape(t) for t in best)
+    return rf"\b{body}" if re.match(r"\w", best[0]) else body
+
+
+def _tokens(node: PatternNode, in_phrase: bool, out: list[str | None]) -> None:
+    """The pattern's leaves in order; a break where a phrase cannot continue."""
+    if node.var is not None:
+        out.append(_BREAK)
+        return
+    if not node.children:
+        out.append(node.text if in_phrase else _BREAK)
+        return
+    inside = node.kind in _PHRASE_KINDS
+    if not inside:
+        out.append(_BREAK)
+    for child in node.children:
+        _tokens(child, inside, out)
+    if not inside:
+        out.append(_BREAK)
+
+
+def _function_with_lifetime(root: PatternNode) -> str | None:
+    """`fn NAME<'` for a function pattern whose generics start with a lifetime: nothing can come
+    between those tokens in a function item but whitespace and comments."""
+    if root.kind != "function_item" or root.var is not None:
+        return None
+    generics = next((c for c in root.children if c.kind == "type_parameters"), None)
+    if generics is None:
+        return None
+    first = next((c for c in generics.children if c.text != "<"), None)
+    if first is None or first.kind != "lifetime_parameter":
+        return None
+    return r"\bfn" + _GAP + r"[^\s<(]+" + _GAP + "<" + _GAP + "'"
