@@ -20,21 +20,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from functools import cache
 
-from tree_sitter import Node, Parser, Point, Query, QueryCursor, Range, Tree
+from tree_sitter import Node, Parser, Point, Range, Tree
 
 from unsound.dsl.rust_parser import rust_language
 from unsound.engine.units import ParsedFile
 
-_REGIONS = """
-(macro_rule (token_tree) @transcriber)
-(macro_invocation (token_tree) @arguments)
-"""
+# The query patterns that find macro regions; `RuleSetMatcher` runs them in its own query.
+REGION_PATTERNS = (
+    "(macro_rule (token_tree) @transcriber)",
+    "(macro_invocation (token_tree) @arguments)",
+)
 _REPETITION_OPERATORS = b"*+?"
-
-
-@cache
-def _regions_query() -> Query:
-    return Query(rust_language(), _REGIONS)
 
 
 @cache
@@ -42,15 +38,13 @@ def _parser() -> Parser:
     return Parser(rust_language())
 
 
-def macro_units(unit: ParsedFile, wanted: Callable[[bytes], bool]) -> Iterator[ParsedFile]:
-    """A derived unit per macro region whose text `wanted` accepts (the rules' prefilter)."""
-    if b"!" not in unit.data:
-        return
-    regions: list[tuple[str, Node]] = []
-    cursor = QueryCursor(_regions_query())
-    for _, captures in cursor.matches(unit.tree.root_node):
-        for name, nodes in captures.items():
-            regions.extend((name, node) for node in nodes)
+def macro_units(
+    unit: ParsedFile, regions: list[tuple[str, Node]], wanted: Callable[[bytes], bool]
+) -> Iterator[ParsedFile]:
+    """A derived unit per macro region whose text `wanted` accepts (the rules' prefilter).
+
+    `regions` are the unit's `REGION_PATTERNS` captures: (`transcriber` or `arguments`, token
+    tree)."""
     if not regions:
         return
     shadow = bytearray(unit.data)

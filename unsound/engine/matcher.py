@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import cached_property
 
-from tree_sitter import Query, QueryCursor
+from tree_sitter import Node, Query, QueryCursor
 
 from unsound.dsl.compiler import MATCH_VAR, CompiledRule, required_relations
 from unsound.dsl.pattern import Pattern
@@ -18,7 +18,7 @@ from unsound.engine.bindings import Bindings, Bound
 from unsound.engine.conditions import MatchContext, all_hold
 from unsound.engine.crate_index import CrateIndex
 from unsound.engine.findings import build_finding
-from unsound.engine.macros import macro_units
+from unsound.engine.macros import REGION_PATTERNS, macro_units
 from unsound.engine.matching import match_pattern
 from unsound.engine.units import ParsedFile
 from unsound.model import Finding
@@ -61,6 +61,10 @@ class RuleSetMatcher:
                     indices.add(index)
                 gates.append(frozenset(indices))
             self._gates[rule.id] = tuple(gates)
+        # The macro regions are found in the same pass over the tree (one traversal per file).
+        self._region_index = len(self._queries)
+        self._queries.extend(REGION_PATTERNS)
+        self._users.extend([] for _ in REGION_PATTERNS)
 
     @cached_property
     def rule_ids(self) -> frozenset[str]:
@@ -81,9 +85,10 @@ class RuleSetMatcher:
         if not wanted or not self._entries:
             return []
         findings: dict[tuple[str, int, int], Finding] = {}
-        self._collect(unit, crate, wanted, findings)
+        regions = self._collect(unit, crate, wanted, findings)
         rules = [rule for rule in self.rules if rule.id in wanted]
-        for derived in macro_units(unit, lambda text: any(r.may_match_region(text) for r in rules)):
+        accepts = lambda text: any(r.may_match_region(text) for r in rules)  # noqa: E731
+        for derived in macro_units(unit, regions, accepts):
             self._collect(derived, crate, wanted, findings)
         return sorted(findings.values(), key=Finding.sort_key)
 
@@ -93,10 +98,18 @@ class RuleSetMatcher:
         crate: CrateIndex,
         wanted: set[str],
         findings: dict[tuple[str, int, int], Finding],
-    ) -> None:
+    ) -> list[tuple[str, Node]]:
+        """Add the unit's findings; return its macro regions (name, token tree)."""
         cursor = QueryCursor(self.query)
         matches = cursor.matches(unit.tree.root_node)
         present = {index for index, _ in matches}
+        regions = [
+            (name, node)
+            for index, captures in matches
+            if index >= self._region_index
+            for name, nodes in captures.items()
+            for node in nodes
+        ]
         wanted = {
             rule_id
             for rule_id in wanted
@@ -114,13 +127,12 @@ class RuleSetMatcher:
                     span = finding.primary.span
                     key = (rule.id, span.start_byte, span.end_byte)
                     findings.setdefault(key, finding)
+        return regions
 
 
 def _first_finding(
     root: object, unit: ParsedFile, pattern: Pattern, context: MatchContext
 ) -> Finding | None:
-    from tree_sitter import Node
-
     assert isinstance(root, Node)
     for env in match_pattern(pattern, root):
         initial: Bindings = {

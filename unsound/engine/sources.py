@@ -192,13 +192,16 @@ class _Collector:
     def _declarations(self, data: bytes) -> tuple[Tree | None, FileDecls]:
         """The file's declarations: none without the words for them, else from the store, else
         from a parse (returned too, so an in-process scan need not parse the file again)."""
-        if not may_load_files(data):
-            return None, _NO_DECLS
-        file_hash = content_hash(data) if self.store is not None else ""
+        file_hash = ""
         if self.store is not None:
+            file_hash = content_hash(data)  # hashing is far cheaper than the regex below
             known = self.store.declarations(file_hash)
             if known is not None:
                 return None, known
+        if not may_load_files(data):
+            if self.store is not None:
+                self.store.remember_declarations(file_hash, _NO_DECLS)
+            return None, _NO_DECLS
         tree = parse_rust(data)
         decls = file_declarations(tree, data)
         if self.store is not None:
