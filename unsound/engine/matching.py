@@ -50,6 +50,8 @@ def match_node(pattern: PatternNode, target: Node, env: Env) -> Iterator[Env]:
         return
     targets = _target_children(pattern, target)
     patterns = _pattern_children(pattern, targets)
+    if len(patterns) != len(targets) and not any(p.sequence for p in patterns):
+        return  # without a `$..`, one pattern child per target child
     yield from _match_sequence(patterns, 0, targets, 0, env)
 
 
@@ -62,7 +64,15 @@ def _match_sequence(
         return
     current = patterns[pi]
     if current.sequence:
-        for end in range(ti, len(targets) + 1):
+        rest = len(patterns) - pi - 1
+        if not any(p.sequence for p in patterns[pi + 1 :]):
+            # The last `$..` takes exactly what the single children after it leave (`{ $..B }`):
+            # trying every split would cost a generator per statement of the block.
+            end = len(targets) - rest
+            ends: range = range(end, end + 1) if end >= ti else range(0)
+        else:
+            ends = range(ti, len(targets) + 1)
+        for end in ends:
             for bound in _bind_sequence(current.var or "", tuple(targets[ti:end]), env):
                 yield from _match_sequence(patterns, pi + 1, targets, end, bound)
         return
