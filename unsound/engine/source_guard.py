@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -36,6 +36,9 @@ class SourceGuard:
 
     allowed: tuple[str, ...]
     build_output: tuple[str, ...]
+    # Real paths of folders met so far: a file's real path is its folder's plus its name unless
+    # the file itself is a link, so thousands of files in a few folders cost one lstat each.
+    _folders: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def for_workspace(cls, workspace_root: Path, extra_roots: Iterable[Path] = ()) -> SourceGuard:
@@ -46,13 +49,25 @@ class SourceGuard:
             build_output=target_dirs(workspace_root),
         )
 
+    def real_path(self, path: Path | str) -> str:
+        """`os.path.realpath(path)`, with the folders' real paths remembered."""
+        text = os.fspath(path)
+        folder, name = os.path.split(text)
+        if not folder or name in ("", ".", "..") or os.path.islink(text):
+            return os.path.realpath(text)
+        real_folder = self._folders.get(folder)
+        if real_folder is None:
+            real_folder = self._folders[folder] = os.path.realpath(folder)
+        return os.path.join(real_folder, name)
+
     def is_build_output(self, path: Path) -> bool:
-        return inside(os.path.realpath(path), self.build_output)
+        return inside(self.real_path(path), self.build_output)
 
     def refusal(self, path: Path) -> str | None:
         """Why `path` must not be read, or None when it may be."""
-        if self.is_build_output(path):
+        real = self.real_path(path)
+        if inside(real, self.build_output):
             return "is build output (in Cargo's target folder), which is never scanned"
-        if not inside(os.path.realpath(path), self.allowed):
+        if not inside(real, self.allowed):
             return "is outside the workspace (after following symlinks)"
         return None

@@ -174,7 +174,7 @@ class _Collector:
     def read(self, package: Package, path: Path) -> tuple[SourceFile, FileDecls] | None:
         """Read a file not read before, with what it declares; a problem when it cannot be
         read."""
-        real = os.path.realpath(path)
+        real = self.guard.real_path(path)
         if real in self.seen:
             return None
         self.seen.add(real)
@@ -214,7 +214,7 @@ class _Collector:
         for folder, reason in walk.refused:
             self.problem(self.rel(folder), f"`{self.rel(folder)}` {reason}; it was not scanned")
         for path in walk.files:
-            if os.path.realpath(path) in self.seen:
+            if self.guard.real_path(path) in self.seen:
                 continue
             refusal = self.guard.refusal(path)
             if refusal is not None:
