@@ -23,57 +23,77 @@ from unsound.engine.matching import match_pattern
 from unsound.engine.units import ParsedFile
 from unsound.model import Finding
 
+# What one more tree-sitter query pass costs, in patterns' worth of matching: measured on
+# wasmtime, one pattern over every file took 1.5 s and 134 patterns 5.3 s, so a pass's fixed
+# walk of the tree costs about as much as 50 patterns do.
+_PASS_COST = 50
 
-class RuleSetMatcher:
-    """All compiled rules, with their patterns combined into one query."""
+
+class _QueryPlan:
+    """Some rules' patterns as one query: each distinct candidate query once, the rules' gates,
+    and the macro-region patterns."""
 
     def __init__(self, rules: Sequence[CompiledRule]) -> None:
-        self.rules = tuple(rules)
-        self._entries: list[tuple[CompiledRule, Pattern]] = [
-            (rule, pattern) for rule in self.rules for pattern in rule.patterns
-        ]
         # Rules often share a pattern (`fn $F(..) { .. }`, `unsafe impl …`): each distinct
         # candidate query runs once, and its candidates go to every rule that uses it, so the
         # cost grows with distinct patterns, not with rules.
-        self._queries: list[str] = []
-        self._users: list[list[tuple[CompiledRule, Pattern]]] = []
+        self.queries: list[str] = []
+        self.users: list[list[tuple[CompiledRule, Pattern]]] = []
         position: dict[str, int] = {}
-        for rule, pattern in self._entries:
-            index = position.get(pattern.query)
-            if index is None:
-                index = position[pattern.query] = len(self._queries)
-                self._queries.append(pattern.query)
-                self._users.append([])
-            self._users[index].append((rule, pattern))
+        for rule in rules:
+            for pattern in rule.patterns:
+                index = position.get(pattern.query)
+                if index is None:
+                    index = position[pattern.query] = len(self.queries)
+                    self.queries.append(pattern.query)
+                    self.users.append([])
+                self.users[index].append((rule, pattern))
         # Each rule's gates: sets of query indices of which the unit must hold at least one
         # match, or no candidate of the rule there can pass its conditions.
-        self._gates: dict[str, tuple[frozenset[int], ...]] = {}
-        for rule in self.rules:
+        self.gates: dict[str, tuple[frozenset[int], ...]] = {}
+        for rule in rules:
             gates = []
             for alternatives in required_relations(rule):
                 indices = set()
                 for pattern in alternatives:
                     index = position.get(pattern.query)
                     if index is None:
-                        index = position[pattern.query] = len(self._queries)
-                        self._queries.append(pattern.query)
-                        self._users.append([])
+                        index = position[pattern.query] = len(self.queries)
+                        self.queries.append(pattern.query)
+                        self.users.append([])
                     indices.add(index)
                 gates.append(frozenset(indices))
-            self._gates[rule.id] = tuple(gates)
+            self.gates[rule.id] = tuple(gates)
         # The macro regions are found in the same pass over the tree (one traversal per file).
-        self._region_index = len(self._queries)
-        self._queries.extend(REGION_PATTERNS)
-        self._users.extend([] for _ in REGION_PATTERNS)
+        self.region_index = len(self.queries)
+        self.queries.extend(REGION_PATTERNS)
+        self.users.extend([] for _ in REGION_PATTERNS)
+
+    @cached_property
+    def query(self) -> Query:
+        return Query(rust_language(), "\n".join(self.queries))
+
+
+class RuleSetMatcher:
+    """All compiled rules, with their patterns combined into one query.
+
+    A file that only some rules want (their prefilter) is searched with those rules' own
+    queries when that is cheaper than one pass of the whole set's query: a query's cost grows
+    with its patterns, so a file that only one rule wants should not pay for 140 patterns.
+    """
+
+    def __init__(self, rules: Sequence[CompiledRule]) -> None:
+        self.rules = tuple(rules)
+        self._combined = _QueryPlan(self.rules)
+        self._single: dict[str, _QueryPlan] = {}
 
     @cached_property
     def rule_ids(self) -> frozenset[str]:
         return frozenset(rule.id for rule in self.rules)
 
-    @cached_property
+    @property
     def query(self) -> Query:
-        source = "\n".join(self._queries)
-        return Query(rust_language(), source)
+        return self._combined.query
 
     def wanted(self, data: bytes) -> set[str]:
         """Ids of the rules whose literal prefilter the file passes."""
@@ -82,52 +102,73 @@ class RuleSetMatcher:
     def run(self, unit: ParsedFile, crate: CrateIndex, wanted: set[str]) -> list[Finding]:
         """Findings of the wanted rules in one file (its code and its macro bodies and
         arguments, read as Rust), one per (rule, primary location)."""
-        if not wanted or not self._entries:
+        wanted = wanted & self.rule_ids
+        if not wanted:
             return []
         findings: dict[tuple[str, int, int], Finding] = {}
-        regions = self._collect(unit, crate, wanted, findings)
+        plans = self._plans(wanted)
+        regions = self._collect(plans, unit, crate, wanted, findings)
         rules = [rule for rule in self.rules if rule.id in wanted]
         accepts = lambda text: any(r.may_match_region(text) for r in rules)  # noqa: E731
         for derived in macro_units(unit, regions, accepts):
-            self._collect(derived, crate, wanted, findings)
+            self._collect(plans, derived, crate, wanted, findings)
         return sorted(findings.values(), key=Finding.sort_key)
+
+    def _plans(self, wanted: set[str]) -> list[_QueryPlan]:
+        """The combined query, or one query per wanted rule if that costs less."""
+        if len(wanted) == len(self.rules):
+            return [self._combined]
+        singles = []
+        for rule in self.rules:
+            if rule.id in wanted:
+                plan = self._single.get(rule.id)
+                if plan is None:
+                    plan = self._single[rule.id] = _QueryPlan([rule])
+                singles.append(plan)
+        single_cost = sum(_PASS_COST + len(plan.queries) for plan in singles)
+        if single_cost < _PASS_COST + len(self._combined.queries):
+            return singles
+        return [self._combined]
 
     def _collect(
         self,
+        plans: list[_QueryPlan],
         unit: ParsedFile,
         crate: CrateIndex,
         wanted: set[str],
         findings: dict[tuple[str, int, int], Finding],
     ) -> list[tuple[str, Node]]:
         """Add the unit's findings; return its macro regions (name, token tree)."""
-        cursor = QueryCursor(self.query)
-        matches = cursor.matches(unit.tree.root_node)
-        present = {index for index, _ in matches}
-        regions = [
-            (name, node)
-            for index, captures in matches
-            if index >= self._region_index
-            for name, nodes in captures.items()
-            for node in nodes
-        ]
-        wanted = {
-            rule_id
-            for rule_id in wanted
-            if all(gate & present for gate in self._gates.get(rule_id, ()))
-        }
-        for index, captures in matches:
-            for rule, pattern in self._users[index]:
-                if rule.id not in wanted:
-                    continue
-                context = MatchContext(rule, crate)
-                for root in captures.get("root", []):
-                    finding = _first_finding(root, unit, pattern, context)
-                    if finding is None:
+        regions: list[tuple[str, Node]] | None = None
+        for plan in plans:
+            matches = QueryCursor(plan.query).matches(unit.tree.root_node)
+            if regions is None:
+                regions = [
+                    (name, node)
+                    for index, captures in matches
+                    if index >= plan.region_index
+                    for name, nodes in captures.items()
+                    for node in nodes
+                ]
+            present = {index for index, _ in matches}
+            passing = {
+                rule_id
+                for rule_id in wanted
+                if all(gate & present for gate in plan.gates.get(rule_id, ()))
+            }
+            for index, captures in matches:
+                for rule, pattern in plan.users[index]:
+                    if rule.id not in passing:
                         continue
-                    span = finding.primary.span
-                    key = (rule.id, span.start_byte, span.end_byte)
-                    findings.setdefault(key, finding)
-        return regions
+                    context = MatchContext(rule, crate)
+                    for root in captures.get("root", []):
+                        finding = _first_finding(root, unit, pattern, context)
+                        if finding is None:
+                            continue
+                        span = finding.primary.span
+                        key = (rule.id, span.start_byte, span.end_byte)
+                        findings.setdefault(key, finding)
+        return regions or []
 
 
 def _first_finding(
