@@ -15,6 +15,7 @@ from unsound.engine.comments import has_doc_section, has_safety_comment
 from unsound.engine.crate_index import CrateIndex
 from unsound.engine.dataflow import flows_into_node, flows_into_return
 from unsound.engine.generics import has_bound, is_unconstrained
+from unsound.engine.raw_origins import mismatched_origins
 from unsound.engine.relations import relate
 from unsound.engine.shapes import SHAPE_TESTS, lifetimes_in_type, type_names_in
 from unsound.engine.syntax import declared_type, enclosing_function, enclosing_impl, type_base_name
@@ -62,6 +63,8 @@ def solutions(condition: ast.Cond, bindings: Bindings, context: MatchContext) ->
         return
     if isinstance(condition, ast.HasLifetime):
         yield from _has_lifetime(condition, bound, node, bindings, context)
+    elif isinstance(condition, ast.FlowsInto) and condition.unlike is not None:
+        yield from _flows_from_other(condition, bound, node, bindings, context)
     elif isinstance(condition, ast.FlowsInto):
         yield from _flows_into(condition, bound, node, bindings)
     elif isinstance(condition, ast.Holds):
@@ -177,6 +180,19 @@ def _elided_lifetime(node: Node, context: MatchContext) -> Bound | None:
                 if parameter.type == "lifetime_parameter" and parameter.named_child_count:
                     return Bound(definition.unit, (parameter.named_children[0],))
     return None
+
+
+def _flows_from_other(
+    condition: ast.FlowsInto, bound: Bound, node: Node, bindings: Bindings, context: MatchContext
+) -> Iterator[Bindings]:
+    taken = bindings.get(condition.unlike or "")
+    if taken is None or taken.node is None:
+        return
+    for origin in mismatched_origins(node, bound.unit, taken.node, context.crate):
+        if condition.via is None:
+            yield bindings
+            return
+        yield {**bindings, condition.via: Bound(origin.unit, (origin.site,))}
 
 
 def _flows_into(
