@@ -68,6 +68,28 @@ unsafe extern "C" fn tramp(d: *mut c_void) {
 """
 
 
+# Two callbacks share a name; each call names its own by its type: no pairing across them.
+NAMESAKES = """\
+use std::ffi::c_void;
+extern "C" { fn reg(d: *mut c_void, destroy: Option<unsafe extern "C" fn(*mut c_void)>); }
+pub struct A;
+pub struct B;
+impl A {
+    unsafe extern "C" fn destroy(d: *mut c_void) { drop(Box::from_raw(d as *mut Self)) }
+}
+impl B {
+    unsafe extern "C" fn destroy(d: *mut c_void) { drop(Box::from_raw(d as *mut Self)) }
+}
+pub fn make() {
+    let a = Box::new(A);
+    let b = Box::new(B);
+    unsafe { reg(Box::into_raw(a).cast(), Some(A::destroy)) };
+    unsafe { reg(Box::into_raw(b).cast(), Some(B::destroy)) };
+    unsafe { reg(Box::into_raw(Box::new(B)).cast(), Some(A::destroy)) };
+}
+"""
+
+
 @pytest.mark.parametrize(
     ("code", "expected"),
     [
@@ -75,8 +97,9 @@ unsafe extern "C" fn tramp(d: *mut c_void) {
         (FIELD, [(9, 40, 6)]),
         (PAIRED, []),
         (ALIAS, []),
+        (NAMESAKES, [(6, 57, 16)]),
     ],
-    ids=["callback", "field", "paired", "alias"],
+    ids=["callback", "field", "paired", "alias", "namesakes"],
 )
 def test_box_from_raw_origins(code: str, expected: list[tuple[int, int, int]]) -> None:
     findings = scan_snippet(RULES, code)

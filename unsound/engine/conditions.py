@@ -102,6 +102,9 @@ def _test(condition: ast.Cond, bound: Bound, node: Node, context: MatchContext) 
     """Conditions that bind nothing: shapes, regexes, kinds, bounds, docs, comments, impls."""
     if isinstance(condition, ast.IsShape):
         if condition.shape == "static-mut":
+            local = _nearest_static(node, bound.text())
+            if local is not None:
+                return local
             return context.crate.is_static_mut(bound.text())
         return SHAPE_TESTS[condition.shape](node)
     if isinstance(condition, ast.MatchesRegex):
@@ -118,6 +121,26 @@ def _test(condition: ast.Cond, bound: Bound, node: Node, context: MatchContext) 
         name = _type_name(node)
         return name is not None and context.crate.implements(name, condition.trait)
     raise AssertionError(f"unhandled condition {condition!r}")
+
+
+_STATIC_SCOPES = frozenset({"block", "declaration_list", "source_file"})
+
+
+def _nearest_static(node: Node, name: str) -> bool | None:
+    """Whether the `static` that a plain name resolves to in its own scope is `mut`: a
+    function-local `static WHO` hides a `static mut WHO` of another function or module.
+    None when no enclosing block or module declares it (the crate index answers then)."""
+    if "::" in name or not name.isidentifier():
+        return None
+    current = node.parent
+    while current is not None:
+        if current.type in _STATIC_SCOPES:
+            for child in current.named_children:
+                declared = child.child_by_field_name("name") if child.type == "static_item" else None
+                if declared is not None and declared.text == name.encode():
+                    return any(c.type == "mutable_specifier" for c in child.children)
+        current = current.parent
+    return None
 
 
 def _type_name(node: Node) -> str | None:

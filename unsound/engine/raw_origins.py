@@ -157,7 +157,7 @@ def origins(pointer: Node, unit: ParsedFile, crate: CrateIndex, depth: int) -> l
             return origins(value, unit, crate, depth + 1)
         function = enclosing_function(node)
         if function is not None and _is_parameter(node_text(node), function):
-            return _through_callbacks(function, crate, depth + 1)
+            return _through_callbacks(function, unit, crate, depth + 1)
         return []
     if node.type == "field_expression":
         return _through_field(node, crate, depth + 1)
@@ -428,15 +428,25 @@ def _binds(pattern: Node, name: str) -> bool:
 # -- across functions: callbacks and fields ---------------------------------------------------
 
 
-def _through_callbacks(function: Node, crate: CrateIndex, depth: int) -> list[Origin]:
+def _through_callbacks(
+    function: Node, home: ParsedFile, crate: CrateIndex, depth: int
+) -> list[Origin]:
     """Pointers passed together with this function (as a callback) anywhere in the crate."""
     name_node = function.child_by_field_name("name")
     if name_node is None:
         return []
     name = node_text(name_node)
+    mentions = crate.mentions(name)
+    namesakes = sum(
+        1
+        for _, m in mentions
+        if m.parent is not None
+        and m.parent.type == "function_item"
+        and m.parent.child_by_field_name("name") == m
+    )
     found: list[Origin] = []
-    for unit, mention in crate.mentions(name):
-        if mention == name_node:
+    for unit, mention in mentions:
+        if mention == name_node or not _names_function(mention, unit, function, home, namesakes):
             continue
         call = (unit.rel_path, mention.start_byte)
         for sibling in _passed_with(mention):
@@ -449,6 +459,41 @@ def _through_callbacks(function: Node, crate: CrateIndex, depth: int) -> list[Or
                     continue
                 found.append(Origin(origin.site, origin.unit, origin.carried, call))
     return found
+
+
+def _names_function(
+    mention: Node, unit: ParsedFile, function: Node, home: ParsedFile, namesakes: int
+) -> bool:
+    """Whether a mention of the function's name refers to this function, not a namesake
+    (`Comparator::destructor` and `MergeOperator::destructor` are two functions): a path's
+    qualifier must be the function's impl type (or `Self` inside it), or its module's name; an
+    unqualified name must be in the function's own file, or the crate has one such fn."""
+    parent = mention.parent
+    if parent is not None and parent.type == "scoped_identifier":
+        path = parent.child_by_field_name("path")
+        if path is None:
+            return False
+        qualifier = node_text(path).rsplit("::", 1)[-1]
+        owner = _impl_owner(function)
+        if owner is not None:
+            return qualifier == owner or (qualifier == "Self" and _impl_owner(mention) == owner)
+        return qualifier in ("self", "super", "crate", _module_name(function, home))
+    return unit.rel_path == home.rel_path or namesakes <= 1
+
+
+def _module_name(function: Node, home: ParsedFile) -> str:
+    """The module the function is declared in: an inline `mod`, else its file's module."""
+    current = function.parent
+    while current is not None:
+        if current.type == "mod_item":
+            name = current.child_by_field_name("name")
+            return node_text(name) if name is not None else ""
+        current = current.parent
+    parts = home.rel_path.replace("\\", "/").split("/")
+    stem = parts[-1].removesuffix(".rs")
+    if stem in ("mod", "lib", "main") and len(parts) > 1:
+        return parts[-2]
+    return stem
 
 
 def _passed_with(mention: Node) -> list[Node]:
