@@ -136,7 +136,9 @@ def _nearest_static(node: Node, name: str) -> bool | None:
     while current is not None:
         if current.type in _STATIC_SCOPES:
             for child in current.named_children:
-                declared = child.child_by_field_name("name") if child.type == "static_item" else None
+                declared = (
+                    child.child_by_field_name("name") if child.type == "static_item" else None
+                )
                 if declared is not None and declared.text == name.encode():
                     return any(c.type == "mutable_specifier" for c in child.children)
         current = current.parent
