@@ -18,7 +18,13 @@ from unsound.engine.generics import has_bound, is_unconstrained
 from unsound.engine.raw_origins import mismatched_origins
 from unsound.engine.relations import relate
 from unsound.engine.shapes import SHAPE_TESTS, lifetimes_in_type, type_names_in
-from unsound.engine.syntax import declared_type, enclosing_function, enclosing_impl, type_base_name
+from unsound.engine.syntax import (
+    declared_type,
+    enclosing_function,
+    enclosing_impl,
+    node_text,
+    type_base_name,
+)
 
 
 @dataclass(frozen=True)
@@ -123,6 +129,11 @@ def _test(condition: ast.Cond, bound: Bound, node: Node, context: MatchContext) 
     raise AssertionError(f"unhandled condition {condition!r}")
 
 
+def _in_pattern(node: Node) -> bool:
+    parent = node.parent
+    return parent is not None and parent.type in ("tuple_struct_pattern", "struct_pattern")
+
+
 _STATIC_SCOPES = frozenset({"block", "declaration_list", "source_file"})
 
 
@@ -146,6 +157,9 @@ def _nearest_static(node: Node, name: str) -> bool | None:
 
 
 def _type_name(node: Node) -> str | None:
+    if node.type in ("identifier", "scoped_identifier") and _in_pattern(node):
+        # A struct named in a pattern (`let Handle(p, _) = h;`) is spelled as a path.
+        return node_text(node).rsplit("::", 1)[-1]
     name = type_base_name(declared_type(node))
     if name == "Self":
         impl = enclosing_impl(node)
