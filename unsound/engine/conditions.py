@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
 
@@ -74,7 +75,8 @@ def solutions(condition: ast.Cond, bindings: Bindings, context: MatchContext) ->
     elif isinstance(condition, ast.FlowsInto):
         yield from _flows_into(condition, bound, node, bindings)
     elif isinstance(condition, ast.Holds):
-        yield from _holds(condition, node, bindings, context)
+        if not _imported_from_another_crate(bound, _type_name(node)):
+            yield from _holds(condition, node, bindings, context)
     elif isinstance(condition, ast.Relation):
         # A `$..XS` binding relates through each of its nodes (`$..PARAMS has `&mut $T``),
         # and a pattern through each context it is valid in (expression, type).
@@ -270,9 +272,75 @@ def _holds(
     test = SHAPE_TESTS[condition.shape] if wanted is None else partial(_mentions_type, wanted)
     for definition in context.crate.definitions(name):
         for field_node, field_type in definition.field_types():
-            if not test(field_type):
+            if not _holds_in(field_type, test, context.crate, {name}, 0):
                 continue
             if condition.via is None:
                 yield bindings
                 return
             yield {**bindings, condition.via: Bound(definition.unit, (field_node,))}
+
+
+_HOLDS_DEPTH = 3
+_USE = re.compile(rb"\buse\s+(::)?([A-Za-z_][A-Za-z0-9_]*)::([^;]*);")
+
+
+def _imported_from_another_crate(bound: Bound, name: str | None) -> bool:
+    """Whether the file imports `name` from another crate (`use serde_json::{Map, Value};`):
+    then the crate's own `struct Value` is another type, and `holds` must not look at it."""
+    if name is None:
+        return False
+    word = re.compile(rb"\b" + re.escape(name.encode()) + rb"\b(?!\s*::)")
+    for match in _USE.finditer(bound.unit.data):
+        root = match.group(2).decode()
+        if root in ("crate", "self", "super") or root == bound.unit.crate.replace("-", "_"):
+            continue
+        if word.search(match.group(3)):
+            return True
+    return False
+
+
+def _holds_in(
+    field_type: Node,
+    test: Callable[[Node], bool],
+    crate: CrateIndex,
+    seen: set[str],
+    depth: int,
+) -> bool:
+    """Whether a field's type has the shape: itself, through a type alias of the crate
+    (`napi_value` = `*mut napi_value__`), or through a field of a crate type it holds by value
+    (`JsObject(Value)` where `Value { value: napi_value }`), a few levels deep."""
+    if test(field_type):
+        return True
+    if depth >= _HOLDS_DEPTH:
+        return False
+    for name in _value_type_names(field_type):
+        if name in seen:
+            continue
+        seen.add(name)
+        alias = crate.type_alias(name)
+        if alias is not None and _holds_in(alias, test, crate, seen, depth + 1):
+            return True
+        for definition in crate.definitions(name):
+            for _, inner in definition.field_types():
+                if _holds_in(inner, test, crate, seen, depth + 1):
+                    return True
+    return False
+
+
+def _value_type_names(type_node: Node) -> list[str]:
+    """Type names a type holds by value: not behind a reference, pointer or function type."""
+    names: list[str] = []
+    stack = [declared_type(type_node)]
+    while stack:
+        current = stack.pop()
+        if current.type in ("reference_type", "pointer_type", "function_type"):
+            continue
+        if current.type == "type_identifier":
+            names.append(node_text(current))
+        elif current.type == "scoped_type_identifier":
+            last = current.child_by_field_name("name")
+            if last is not None:
+                names.append(node_text(last))
+        else:
+            stack.extend(current.named_children)
+    return names
