@@ -111,6 +111,8 @@ def _test(condition: ast.Cond, bound: Bound, node: Node, context: MatchContext) 
     if isinstance(condition, ast.IsShape):
         if condition.shape == "static-mut":
             local = _nearest_static(node, bound.text())
+            if local is None and bound.unit.display is not None:
+                local = _nearest_static_text(bound.unit.data, node.start_byte, bound.text())
             if local is not None:
                 return local
             return context.crate.is_static_mut(bound.text())
@@ -156,6 +158,18 @@ def _nearest_static(node: Node, name: str) -> bool | None:
                     return any(c.type == "mutable_specifier" for c in child.children)
         current = current.parent
     return None
+
+
+def _nearest_static_text(data: bytes, before: int, name: str) -> bool | None:
+    """Inside a macro call (parsed on its own, so the tree has no enclosing blocks): whether the
+    nearest `static NAME` written before it in the file is `mut`."""
+    if not name.isidentifier():
+        return None
+    pattern = re.compile(rb"\bstatic\s+(mut\s+)?" + re.escape(name.encode()) + rb"\s*:")
+    last = None
+    for match in pattern.finditer(data, 0, before):
+        last = match
+    return None if last is None else last.group(1) is not None
 
 
 def _type_name(node: Node) -> str | None:
