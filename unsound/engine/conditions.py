@@ -308,7 +308,9 @@ def _imported_from_another_crate(bound: Bound, name: str | None) -> bool:
         root = match.group(2).decode()
         if root in ("crate", "self", "super") or root == bound.unit.crate.replace("-", "_"):
             continue
-        if word.search(match.group(3)):
+        # `Cow as StdCow` brings in `StdCow`, not `Cow`.
+        imported = re.sub(rb"\b[A-Za-z_][A-Za-z0-9_]*\s+as\s+", b"", match.group(3))
+        if word.search(imported):
             return True
     return False
 
