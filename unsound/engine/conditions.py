@@ -299,16 +299,25 @@ _USE = re.compile(rb"\buse\s+(::)?([A-Za-z_][A-Za-z0-9_]*)::([^;]*);")
 
 
 def _imported_from_another_crate(bound: Bound, name: str | None) -> bool:
-    """Whether the file imports `name` from another crate (`use serde_json::{Map, Value};`):
-    then the crate's own `struct Value` is another type, and `holds` must not look at it."""
-    if name is None:
+    """Whether the module around the node imports `name` from another crate
+    (`use serde_json::{Map, Value};`): then the crate's own `struct Value` is another type, and
+    `holds` must not look at it. `use other::X as Y` imports `Y`."""
+    node = bound.node
+    if name is None or node is None:
+        return False
+    scope = node.parent
+    while scope is not None and scope.type not in ("declaration_list", "source_file"):
+        scope = scope.parent
+    if scope is None:
         return False
     word = re.compile(rb"\b" + re.escape(name.encode()) + rb"\b(?!\s*::)")
-    for match in _USE.finditer(bound.unit.data):
-        root = match.group(2).decode()
-        if root in ("crate", "self", "super") or root == bound.unit.crate.replace("-", "_"):
+    own = bound.unit.crate.replace("-", "_")
+    for child in scope.named_children:
+        if child.type != "use_declaration":
             continue
-        # `Cow as StdCow` brings in `StdCow`, not `Cow`.
+        match = _USE.search(bound.unit.data[child.start_byte : child.end_byte])
+        if match is None or match.group(2).decode() in ("crate", "self", "super", own):
+            continue
         imported = re.sub(rb"\b[A-Za-z_][A-Za-z0-9_]*\s+as\s+", b"", match.group(3))
         if word.search(imported):
             return True
