@@ -113,3 +113,17 @@ def test_box_from_raw_origins(code: str, expected: list[tuple[int, int, int]]) -
     ]
     assert found == expected
     assert all(f.rule_id == "box-from-raw-type-mismatch" for f in findings)
+
+
+def test_test_module_lowers_the_severity() -> None:
+    from unsound.model import Severity
+
+    code = (
+        "pub struct A;\npub struct B;\n#[cfg(test)]\nmod tests {\n    use super::*;\n"
+        "    fn t() { let p = Box::into_raw(Box::new(A)) as *mut u8;"
+        " unsafe { drop(Box::from_raw(p as *mut B)) }; }\n}\n"
+        "fn u() { let p = Box::into_raw(Box::new(A)) as *mut u8;"
+        " unsafe { drop(Box::from_raw(p as *mut B)) }; }\n"
+    )
+    found = [(f.primary.span.start_line, f.severity) for f in scan_snippet(RULES, code)]
+    assert found == [(6, Severity.WARNING), (8, Severity.ERROR)]
