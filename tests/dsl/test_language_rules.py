@@ -40,6 +40,7 @@ def test_every_condition_kind_is_exercised() -> None:
         " matches ",
         " precedes `",
         " flows into $",
+        " flows from allocation other than $",
         " implements ",
         " holds ",
         " or ",

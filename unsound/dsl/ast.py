@@ -58,10 +58,15 @@ class MatchesRegex:
 
 @dataclass(frozen=True)
 class FlowsInto:
+    """`$P flows into return|$X`; with `unlike`, `$P flows from allocation other than $B`: the
+    pointer `$P` was made (here, through a callback's user data or a field) by an allocation
+    that is not a `Box<$B>`."""
+
     var: str
     target: str | None  # None means the function's return value; else a metavariable name
     via: str | None
     span: SrcSpan
+    unlike: str | None = None
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,7 @@ CONDITION_WORDS = (
     "has lifetime",
     "matches",
     "flows into",
+    "flows from allocation other than",
     "holds",
     "kind",
     "inside",
@@ -432,6 +433,11 @@ class _ToAst(Transformer[Token, Any]):
     def flows_into(self, meta: Any, children: list[Any]) -> ast.Cond:
         via = _var(children[2]) if len(children) > 2 and children[2] is not None else None
         return ast.FlowsInto(_var(children[0]), children[1], via, _meta_span(meta, self.path))
+
+    def flows_from_other(self, meta: Any, children: list[Any]) -> ast.Cond:
+        via = _var(children[2]) if len(children) > 2 and children[2] is not None else None
+        span = _meta_span(meta, self.path)
+        return ast.FlowsInto(_var(children[0]), None, via, span, unlike=_var(children[1]))
 
     def holds(self, meta: Any, children: list[Any]) -> ast.Cond:
         via = _var(children[2]) if len(children) > 2 and children[2] is not None else None

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
 
@@ -15,9 +16,16 @@ from unsound.engine.comments import has_doc_section, has_safety_comment
 from unsound.engine.crate_index import CrateIndex
 from unsound.engine.dataflow import flows_into_node, flows_into_return
 from unsound.engine.generics import has_bound, is_unconstrained
+from unsound.engine.raw_origins import mismatched_origins
 from unsound.engine.relations import relate
 from unsound.engine.shapes import SHAPE_TESTS, lifetimes_in_type, type_names_in
-from unsound.engine.syntax import declared_type, enclosing_function, enclosing_impl, type_base_name
+from unsound.engine.syntax import (
+    declared_type,
+    enclosing_function,
+    enclosing_impl,
+    node_text,
+    type_base_name,
+)
 
 
 @dataclass(frozen=True)
@@ -62,10 +70,13 @@ def solutions(condition: ast.Cond, bindings: Bindings, context: MatchContext) ->
         return
     if isinstance(condition, ast.HasLifetime):
         yield from _has_lifetime(condition, bound, node, bindings, context)
+    elif isinstance(condition, ast.FlowsInto) and condition.unlike is not None:
+        yield from _flows_from_other(condition, bound, node, bindings, context)
     elif isinstance(condition, ast.FlowsInto):
         yield from _flows_into(condition, bound, node, bindings)
     elif isinstance(condition, ast.Holds):
-        yield from _holds(condition, node, bindings, context)
+        if not _imported_from_another_crate(bound, _type_name(node)):
+            yield from _holds(condition, node, bindings, context)
     elif isinstance(condition, ast.Relation):
         # A `$..XS` binding relates through each of its nodes (`$..PARAMS has `&mut $T``),
         # and a pattern through each context it is valid in (expression, type).
@@ -99,6 +110,11 @@ def _test(condition: ast.Cond, bound: Bound, node: Node, context: MatchContext) 
     """Conditions that bind nothing: shapes, regexes, kinds, bounds, docs, comments, impls."""
     if isinstance(condition, ast.IsShape):
         if condition.shape == "static-mut":
+            local = _nearest_static(node, bound.text())
+            if local is None and bound.unit.display is not None:
+                local = _nearest_static_text(bound.unit.data, node.start_byte, bound.text())
+            if local is not None:
+                return local
             return context.crate.is_static_mut(bound.text())
         return SHAPE_TESTS[condition.shape](node)
     if isinstance(condition, ast.MatchesRegex):
@@ -117,7 +133,49 @@ def _test(condition: ast.Cond, bound: Bound, node: Node, context: MatchContext) 
     raise AssertionError(f"unhandled condition {condition!r}")
 
 
+def _in_pattern(node: Node) -> bool:
+    parent = node.parent
+    return parent is not None and parent.type in ("tuple_struct_pattern", "struct_pattern")
+
+
+_STATIC_SCOPES = frozenset({"block", "declaration_list", "source_file"})
+
+
+def _nearest_static(node: Node, name: str) -> bool | None:
+    """Whether the `static` that a plain name resolves to in its own scope is `mut`: a
+    function-local `static WHO` hides a `static mut WHO` of another function or module.
+    None when no enclosing block or module declares it (the crate index answers then)."""
+    if "::" in name or not name.isidentifier():
+        return None
+    current = node.parent
+    while current is not None:
+        if current.type in _STATIC_SCOPES:
+            for child in current.named_children:
+                declared = (
+                    child.child_by_field_name("name") if child.type == "static_item" else None
+                )
+                if declared is not None and declared.text == name.encode():
+                    return any(c.type == "mutable_specifier" for c in child.children)
+        current = current.parent
+    return None
+
+
+def _nearest_static_text(data: bytes, before: int, name: str) -> bool | None:
+    """Inside a macro call (parsed on its own, so the tree has no enclosing blocks): whether the
+    nearest `static NAME` written before it in the file is `mut`."""
+    if not name.isidentifier():
+        return None
+    pattern = re.compile(rb"\bstatic\s+(mut\s+)?" + re.escape(name.encode()) + rb"\s*:")
+    last = None
+    for match in pattern.finditer(data, 0, before):
+        last = match
+    return None if last is None else last.group(1) is not None
+
+
 def _type_name(node: Node) -> str | None:
+    if node.type in ("identifier", "scoped_identifier") and _in_pattern(node):
+        # A struct named in a pattern (`let Handle(p, _) = h;`) is spelled as a path.
+        return node_text(node).rsplit("::", 1)[-1]
     name = type_base_name(declared_type(node))
     if name == "Self":
         impl = enclosing_impl(node)
@@ -179,6 +237,19 @@ def _elided_lifetime(node: Node, context: MatchContext) -> Bound | None:
     return None
 
 
+def _flows_from_other(
+    condition: ast.FlowsInto, bound: Bound, node: Node, bindings: Bindings, context: MatchContext
+) -> Iterator[Bindings]:
+    taken = bindings.get(condition.unlike or "")
+    if taken is None or taken.node is None:
+        return
+    for origin in mismatched_origins(node, bound.unit, taken.node, context.crate):
+        if condition.via is None:
+            yield bindings
+            return
+        yield {**bindings, condition.via: Bound(origin.unit, (origin.site,))}
+
+
 def _flows_into(
     condition: ast.FlowsInto, bound: Bound, node: Node, bindings: Bindings
 ) -> Iterator[Bindings]:
@@ -215,9 +286,86 @@ def _holds(
     test = SHAPE_TESTS[condition.shape] if wanted is None else partial(_mentions_type, wanted)
     for definition in context.crate.definitions(name):
         for field_node, field_type in definition.field_types():
-            if not test(field_type):
+            if not _holds_in(field_type, test, context.crate, {name}, 0):
                 continue
             if condition.via is None:
                 yield bindings
                 return
             yield {**bindings, condition.via: Bound(definition.unit, (field_node,))}
+
+
+_HOLDS_DEPTH = 3
+_USE = re.compile(rb"\buse\s+(::)?([A-Za-z_][A-Za-z0-9_]*)::([^;]*);")
+
+
+def _imported_from_another_crate(bound: Bound, name: str | None) -> bool:
+    """Whether the module around the node imports `name` from another crate
+    (`use serde_json::{Map, Value};`): then the crate's own `struct Value` is another type, and
+    `holds` must not look at it. `use other::X as Y` imports `Y`."""
+    node = bound.node
+    if name is None or node is None:
+        return False
+    scope = node.parent
+    while scope is not None and scope.type not in ("declaration_list", "source_file"):
+        scope = scope.parent
+    if scope is None:
+        return False
+    word = re.compile(rb"\b" + re.escape(name.encode()) + rb"\b(?!\s*::)")
+    own = bound.unit.crate.replace("-", "_")
+    for child in scope.named_children:
+        if child.type != "use_declaration":
+            continue
+        match = _USE.search(bound.unit.data[child.start_byte : child.end_byte])
+        if match is None or match.group(2).decode() in ("crate", "self", "super", own):
+            continue
+        imported = re.sub(rb"\b[A-Za-z_][A-Za-z0-9_]*\s+as\s+", b"", match.group(3))
+        if word.search(imported):
+            return True
+    return False
+
+
+def _holds_in(
+    field_type: Node,
+    test: Callable[[Node], bool],
+    crate: CrateIndex,
+    seen: set[str],
+    depth: int,
+) -> bool:
+    """Whether a field's type has the shape: itself, through a type alias of the crate
+    (`napi_value` = `*mut napi_value__`), or through a field of a crate type it holds by value
+    (`JsObject(Value)` where `Value { value: napi_value }`), a few levels deep."""
+    if test(field_type):
+        return True
+    if depth >= _HOLDS_DEPTH:
+        return False
+    for name in _value_type_names(field_type):
+        if name in seen:
+            continue
+        seen.add(name)
+        alias = crate.type_alias(name)
+        if alias is not None and _holds_in(alias, test, crate, seen, depth + 1):
+            return True
+        for definition in crate.definitions(name):
+            for _, inner in definition.field_types():
+                if _holds_in(inner, test, crate, seen, depth + 1):
+                    return True
+    return False
+
+
+def _value_type_names(type_node: Node) -> list[str]:
+    """Type names a type holds by value: not behind a reference, pointer or function type."""
+    names: list[str] = []
+    stack = [declared_type(type_node)]
+    while stack:
+        current = stack.pop()
+        if current.type in ("reference_type", "pointer_type", "function_type"):
+            continue
+        if current.type == "type_identifier":
+            names.append(node_text(current))
+        elif current.type == "scoped_type_identifier":
+            last = current.child_by_field_name("name")
+            if last is not None:
+                names.append(node_text(last))
+        else:
+            stack.extend(current.named_children)
+    return names

@@ -37,7 +37,9 @@ _STATIC_MUT_DECLARATION = re.compile(rb"\bstatic\s+mut\s+([A-Za-z_][A-Za-z0-9_]*
 _IMPL_FOR = re.compile(
     rb"\bimpl\b[^{;]*?\bfor\s+(?:[A-Za-z_][A-Za-z0-9_]*::)*([A-Za-z_][A-Za-z0-9_]*)"
 )
+_TYPE_ALIAS_DECLARATION = re.compile(rb"\btype\s+([A-Za-z_][A-Za-z0-9_]*)\s*(?:<[^;=]*>)?\s*=")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_NAME_KINDS = frozenset({"identifier", "field_identifier", "type_identifier"})
 
 
 @cache
@@ -142,6 +144,43 @@ class CrateIndex:
             self._answers[("static-mut", last)] = found
         return bool(found)
 
+    def type_alias(self, name: str) -> Node | None:
+        """The aliased type of the crate's `type NAME = …;` when exactly one such alias exists
+        (a name aliased differently under several `cfg`s is left unresolved)."""
+        found = self._answers.get(("type-alias", name))
+        if found is None:
+            found = [
+                value
+                for unit in self._files_declaring(_TYPE_ALIAS_DECLARATION, name)
+                for alias, value in _aliases_in(unit)
+                if alias == name
+            ]
+            self._answers[("type-alias", name)] = found
+        aliases: list[Node] = found  # type: ignore[assignment]
+        texts = {node_text(a) for a in aliases}
+        return aliases[0] if len(texts) == 1 else None
+
+    def mentions(self, name: str) -> list[tuple[ParsedFile, Node]]:
+        """Every identifier node spelled `name` in the crate's files (calls, fields, types),
+        found from the text first so that only files that say the word are parsed."""
+        found = self._answers.get(("mentions", name))
+        if found is None:
+            word = re.compile(rb"\b" + re.escape(name.encode("utf-8")) + rb"\b")
+            units = (
+                list(self.load())
+                if self.sources is None
+                else [parse() for data, parse in self.sources if word.search(data)]
+            )
+            nodes: list[tuple[ParsedFile, Node]] = []
+            for unit in units:
+                root = unit.tree.root_node
+                for match in word.finditer(unit.data):
+                    node = root.descendant_for_byte_range(match.start(), match.end())
+                    if node is not None and node.type in _NAME_KINDS:
+                        nodes.append((unit, node))
+            self._answers[("mentions", name)] = found = nodes
+        return found  # type: ignore[return-value]
+
     def _files_declaring(self, declaration: re.Pattern[bytes], name: str) -> list[ParsedFile]:
         """Parsed files whose text declares `name` with this kind of declaration.
 
@@ -198,3 +237,19 @@ def _static_muts_in(unit: ParsedFile) -> set[str]:
         for captures in _impl_captures(unit)
         if "static_mut" in captures
     }
+
+
+def _aliases_in(unit: ParsedFile) -> list[tuple[str, Node]]:
+    out = []
+    for node in unit.tree.root_node.named_children:
+        stack = [node]
+        while stack:
+            current = stack.pop()
+            if current.type == "type_item":
+                name = current.child_by_field_name("name")
+                value = current.child_by_field_name("type")
+                if name is not None and value is not None:
+                    out.append((node_text(name), value))
+            elif current.type in ("mod_item", "declaration_list"):
+                stack.extend(current.named_children)
+    return out
