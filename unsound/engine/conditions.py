@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
 
@@ -18,6 +18,7 @@ from unsound.engine.generics import has_bound, is_unconstrained
 from unsound.engine.relations import relate
 from unsound.engine.shapes import SHAPE_TESTS, lifetimes_in_type, type_names_in
 from unsound.engine.syntax import declared_type, enclosing_function, enclosing_impl, type_base_name
+from unsound.engine.variance import has_crate_bound, is_exposed, is_internal_type, is_stored
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,8 @@ def _test(condition: ast.Cond, bound: Bound, node: Node, context: MatchContext) 
     if isinstance(condition, ast.IsShape):
         if condition.shape == "static-mut":
             return context.crate.is_static_mut(bound.text())
+        if condition.shape in _VARIANCE_SHAPES:
+            return _VARIANCE_SHAPES[condition.shape](context.crate, node)
         return SHAPE_TESTS[condition.shape](node)
     if isinstance(condition, ast.MatchesRegex):
         return _matches(condition, bound, context)
@@ -115,6 +118,15 @@ def _test(condition: ast.Cond, bound: Bound, node: Node, context: MatchContext) 
         name = _type_name(node)
         return name is not None and context.crate.implements(name, condition.trait)
     raise AssertionError(f"unhandled condition {condition!r}")
+
+
+_VARIANCE_SHAPES: dict[str, Callable[[CrateIndex, Node], bool]] = {
+    "internal-type": is_internal_type,
+    "crate-bounded": has_crate_bound,
+    "stored-param": is_stored,
+    "exposed-param": partial(is_exposed, by_reference=False),
+    "lent-param": partial(is_exposed, by_reference=True),
+}
 
 
 def _type_name(node: Node) -> str | None:
