@@ -17,7 +17,13 @@ from unsound.engine.dataflow import flows_into_node, flows_into_return
 from unsound.engine.generics import has_bound, is_unconstrained
 from unsound.engine.relations import relate
 from unsound.engine.shapes import SHAPE_TESTS, lifetimes_in_type, type_names_in
-from unsound.engine.syntax import declared_type, enclosing_function, enclosing_impl, type_base_name
+from unsound.engine.syntax import (
+    declared_type,
+    enclosing_function,
+    enclosing_impl,
+    node_text,
+    type_base_name,
+)
 from unsound.engine.variance import has_crate_bound, is_exposed, is_internal_type, is_stored
 
 
@@ -131,6 +137,8 @@ _VARIANCE_SHAPES: dict[str, Callable[[CrateIndex, Node], bool]] = {
 
 def _type_name(node: Node) -> str | None:
     name = type_base_name(declared_type(node))
+    if name is None and node.type == "identifier" and node_text(node)[:1].isupper():
+        name = node_text(node)  # a tuple-struct constructor in an expression: `Wrapper(x)`
     if name == "Self":
         impl = enclosing_impl(node)
         self_type = impl.child_by_field_name("type") if impl is not None else None
