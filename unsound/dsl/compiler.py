@@ -57,12 +57,12 @@ class CompiledRule:
         return all(p.search(data) for p in self.prefilter)
 
     def may_match_region(self, data: bytes) -> bool:
-        """`may_match` for a short region (a macro's arguments or transcriber): also every word of
-        one of the patterns must be in it, common keywords included (`fn`, `impl`), which
-        are useless on whole files but rule out most macro arguments."""
-        if not any(all(w in data for w in p.all_words) for p in self.patterns):
-            return False
-        return self.may_match(data)
+        """Whether a region of a file this rule wants (a macro's arguments or transcriber) can
+        hold a match: every word of one of the patterns must be in it, common keywords included
+        (`fn`, `impl`), which rules out most macro arguments. The rule's file prefilter is not
+        asked again: its `where` words (`unsafe` for `is static-mut`) may lie outside the region.
+        """
+        return any(all(w in data for w in p.all_words) for p in self.patterns)
 
 
 def required_relations(rule: CompiledRule) -> list[tuple[Pattern, ...]]:

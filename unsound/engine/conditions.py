@@ -26,6 +26,7 @@ from unsound.engine.syntax import (
     node_text,
     type_base_name,
 )
+from unsound.engine.variance import has_crate_bound, is_exposed, is_internal_type, is_stored
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,8 @@ def _test(condition: ast.Cond, bound: Bound, node: Node, context: MatchContext) 
             if local is not None:
                 return local
             return context.crate.is_static_mut(bound.text())
+        if condition.shape in _VARIANCE_SHAPES:
+            return _VARIANCE_SHAPES[condition.shape](context.crate, node)
         return SHAPE_TESTS[condition.shape](node)
     if isinstance(condition, ast.MatchesRegex):
         return _matches(condition, bound, context)
@@ -172,11 +175,22 @@ def _nearest_static_text(data: bytes, before: int, name: str) -> bool | None:
     return None if last is None else last.group(1) is not None
 
 
+_VARIANCE_SHAPES: dict[str, Callable[[CrateIndex, Node], bool]] = {
+    "internal-type": is_internal_type,
+    "crate-bounded": has_crate_bound,
+    "stored-param": is_stored,
+    "exposed-param": partial(is_exposed, by_reference=False),
+    "lent-param": partial(is_exposed, by_reference=True),
+}
+
+
 def _type_name(node: Node) -> str | None:
     if node.type in ("identifier", "scoped_identifier") and _in_pattern(node):
         # A struct named in a pattern (`let Handle(p, _) = h;`) is spelled as a path.
         return node_text(node).rsplit("::", 1)[-1]
     name = type_base_name(declared_type(node))
+    if name is None and node.type == "identifier" and node_text(node)[:1].isupper():
+        name = node_text(node)  # a tuple-struct constructor in an expression: `Wrapper(x)`
     if name == "Self":
         impl = enclosing_impl(node)
         self_type = impl.child_by_field_name("type") if impl is not None else None

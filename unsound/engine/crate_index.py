@@ -48,6 +48,16 @@ def _definitions_query() -> Query:
 
 
 @cache
+def _impl_blocks_query() -> Query:
+    return Query(rust_language(), "(impl_item type: (_) @type) @item")
+
+
+@cache
+def _traits_query() -> Query:
+    return Query(rust_language(), "(trait_item name: (type_identifier) @name)")
+
+
+@cache
 def _impls_query() -> Query:
     return Query(rust_language(), _IMPLS)
 
@@ -60,22 +70,27 @@ class TypeDefinition:
 
     def field_types(self) -> list[tuple[Node, Node]]:
         """(field declaration, its type) for every field, including enum variants' fields."""
-        out = []
-        stack = [self.item]
-        while stack:
-            node = stack.pop()
-            if node.type == "field_declaration":
-                declared = node.child_by_field_name("type")
-                if declared is not None:
-                    out.append((node, declared))
-                continue
-            if node.type == "ordered_field_declaration_list":
-                for child in node.named_children:
-                    if child.type not in ("attribute_item", "visibility_modifier"):
-                        out.append((child, child))
-                continue
-            stack.extend(reversed(node.named_children))
-        return out
+        return field_types_of(self.item)
+
+
+def field_types_of(item: Node) -> list[tuple[Node, Node]]:
+    """(field declaration, its type) for every field of a struct, enum or union item."""
+    out = []
+    stack = [item]
+    while stack:
+        node = stack.pop()
+        if node.type == "field_declaration":
+            declared = node.child_by_field_name("type")
+            if declared is not None:
+                out.append((node, declared))
+            continue
+        if node.type == "ordered_field_declaration_list":
+            for child in node.named_children:
+                if child.type not in ("attribute_item", "visibility_modifier"):
+                    out.append((child, child))
+            continue
+        stack.extend(reversed(node.named_children))
+    return out
 
 
 @dataclass
@@ -104,6 +119,84 @@ class CrateIndex:
             self._answers[("definitions", name)] = found
         return found  # type: ignore[return-value]
 
+    def impls_of(self, type_name: str) -> list[Node]:
+        """Every `impl` block of the crate whose self type is `type_name` (inherent and trait
+        impls, by the last path segment)."""
+        found = self._answers.get(("impls-of", type_name))
+        if found is None:
+            header = re.compile(rb"\bimpl\b[^{;]*\b" + re.escape(type_name.encode()) + rb"\b")
+            if self.sources is None:
+                units = list(self.load())
+            else:
+                units = [parse() for data, parse in self.sources if header.search(data)]
+            found = [
+                captures["item"][0]
+                for unit in units
+                for _, captures in QueryCursor(_impl_blocks_query()).matches(unit.tree.root_node)
+                if type_base_name(captures["type"][0]) == type_name
+            ]
+            self._answers[("impls-of", type_name)] = found
+        return found  # type: ignore[return-value]
+
+    def definitions_mentioning(self, name: str) -> list[TypeDefinition]:
+        """Every struct, enum and union of the crate in a file whose text names `name` (the
+        candidates for a type that holds a `name` in a field)."""
+        found = self._answers.get(("mentioning", name))
+        if found is None:
+            word = re.compile(rb"\b" + re.escape(name.encode()) + rb"\b")
+            if self.sources is None:
+                units = list(self.load())
+            else:
+                units = [parse() for data, parse in self.sources if word.search(data)]
+            found = [definition for unit in units for definition in _definitions_in(unit)]
+            self._answers[("mentioning", name)] = found
+        return found  # type: ignore[return-value]
+
+    def module_is_public(self, module: str) -> bool:
+        """Whether some `mod module` declaration of the crate is `pub` (or none is found: a
+        `#[path]` module, read as public); `false` when every one is private or `pub(crate)`."""
+        found = self._answers.get(("pub-mod", module))
+        if found is None:
+            declaration = re.compile(
+                rb"(?m)^[ \t]*(pub\s*(?:\([^)]*\))?\s*)?mod\s+(?:r#)?"
+                + re.escape(module.encode())
+                + rb"\s*[;{]"
+            )
+            visibilities = [
+                (match.group(1) or b"").strip()
+                for data in self._texts()
+                for match in declaration.finditer(data)
+            ]
+            found = not visibilities or any(v == b"pub" for v in visibilities)
+            self._answers[("pub-mod", module)] = found
+        return bool(found)
+
+    def reexports(self, name: str, module: str) -> list[str]:
+        """Files (relative paths) with a `pub use` naming `name`, or a glob `pub use` of
+        `module`."""
+        found = self._answers.get(("pub-use", f"{module}::{name}"))
+        if found is None:
+            pattern = re.compile(
+                rb"\bpub\s+use\s[^;]*(\b"
+                + re.escape(name.encode())
+                + rb"\b|\b"
+                + re.escape(module.encode())
+                + rb"::\*)"
+            )
+            found = [unit.rel_path for unit in self._units_matching(pattern)]
+            self._answers[("pub-use", f"{module}::{name}")] = found
+        return found  # type: ignore[return-value]
+
+    def _units_matching(self, pattern: re.Pattern[bytes]) -> list[ParsedFile]:
+        if self.sources is None:
+            return [unit for unit in self.load() if pattern.search(unit.data)]
+        return [parse() for data, parse in self.sources if pattern.search(data)]
+
+    def _texts(self) -> list[bytes]:
+        if self.sources is None:
+            return [unit.data for unit in self.load()]
+        return [data for data, _ in self.sources]
+
     def implements(self, type_name: str, trait: str) -> bool:
         """Whether the crate has `impl … trait for type_name` (by last path segment)."""
         traits = self._answers.get(("impls", type_name))
@@ -129,6 +222,18 @@ class CrateIndex:
             ]
             self._answers[("supertraits", trait)] = bounds
         return bounds  # type: ignore[return-value]
+
+    def declares_trait(self, trait: str) -> bool:
+        """Whether the crate declares `trait NAME` (by the path's last segment)."""
+        found = self._answers.get(("trait", trait))
+        if found is None:
+            found = any(
+                node_text(captures["name"][0]) == trait
+                for unit in self._files_declaring(_TRAIT_DECLARATION, trait)
+                for _, captures in QueryCursor(_traits_query()).matches(unit.tree.root_node)
+            )
+            self._answers[("trait", trait)] = found
+        return bool(found)
 
     def is_static_mut(self, name: str) -> bool:
         """Whether the crate declares `static mut NAME` (by the path's last segment)."""

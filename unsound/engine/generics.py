@@ -77,6 +77,15 @@ def has_bound(
     return False
 
 
+def bounds_of(node: Node) -> list[str]:
+    """Every bound written for the type parameter named by `node`, in the generics and `where`
+    clauses of its item and the enclosing items, as written (`core::marker::Send`, `View<'a>`)."""
+    name = parameter_name(node)
+    if name is None:
+        return []
+    return [bound for owner in _owners(node) for bound in _bounds_of(owner, name)]
+
+
 def _same_trait(bound: str, wanted: str) -> bool:
     bound = bound.split("<", 1)[0].strip()
     if "::" in wanted:
