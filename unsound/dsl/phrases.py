@@ -36,6 +36,9 @@ _PHRASE_KINDS = frozenset(
         "index_expression",
         "type_cast_expression",
         "pointer_type",
+        # `pub type`: attributes come before the visibility, generics after the name.
+        "visibility_modifier",
+        "type_item",
     }
 )
 _BREAK = None
@@ -44,7 +47,7 @@ _BREAK = None
 def phrase_regex(pattern: Pattern, word: str | None) -> str | None:
     """The regex of the longest phrase (two tokens or more) of the pattern, if it holds `word`
     (the pattern's rarest word, when it has one); else None."""
-    special = _function_with_lifetime(pattern.root)
+    special = _function_with_lifetime(pattern.root) or _destructuring_let(pattern.root)
     if special is not None and word is None:
         return special
     tokens: list[str | None] = []
@@ -99,3 +102,19 @@ def _function_with_lifetime(root: PatternNode) -> str | None:
     if first is None or first.kind != "lifetime_parameter":
         return None
     return r"\bfn" + _GAP + r"[^\s<(]+" + _GAP + "<" + _GAP + "'"
+
+
+_NAME = r"(?:r#)?[A-Za-z_][A-Za-z0-9_]*"
+
+
+def _destructuring_let(root: PatternNode) -> str | None:
+    """`let Name(` / `let path::Name {` (generic arguments allowed) for a `let` pattern that
+    destructures a tuple struct or a struct: `let` is followed directly by its pattern."""
+    if root.kind != "let_declaration" or root.var is not None:
+        return None
+    target = next((c for c in root.children if c.field == "pattern"), None)
+    if target is None or target.kind not in ("tuple_struct_pattern", "struct_pattern"):
+        return None
+    path = _NAME + "(?:" + _GAP + "::" + _GAP + _NAME + ")*"
+    generics = "(?:" + _GAP + "(?:::" + _GAP + ")?<[^;=]*?>)?"
+    return r"\blet" + _GAP + path + generics + _GAP + "[({]"
