@@ -176,6 +176,11 @@ def _trait_names(bounds: Node | None) -> list[str]:
             inner = child.child_by_field_name("type")
             if inner is not None:
                 names.append(node_text(inner))
+        elif child.type == "function_type":
+            # `F: FnMut(&T) -> U`: the closure trait, written with its sugar.
+            trait = child.child_by_field_name("trait")
+            if trait is not None:
+                names.append(node_text(trait))
     return names
 
 
