@@ -14,7 +14,12 @@ from unsound.engine.bindings import Bindings, Bound
 from unsound.engine.comments import has_doc_section, has_safety_comment
 from unsound.engine.crate_index import CrateIndex, TypeDefinition, resolve_visible
 from unsound.engine.dataflow import flows_into_node, flows_into_return
-from unsound.engine.generics import has_bound, has_lifetime_bound, is_unconstrained
+from unsound.engine.generics import (
+    has_bound,
+    has_lifetime_bound,
+    is_unconstrained,
+    type_parameters_in_scope,
+)
 from unsound.engine.relations import relate
 from unsound.engine.shapes import SHAPE_TESTS, is_phantom_data, lifetimes_in_type, type_names_in
 from unsound.engine.syntax import (
@@ -187,7 +192,10 @@ def _elided_lifetime(node: Node, bound: Bound, context: MatchContext) -> Bound |
     The name is resolved as the file sees it (its own module, then its `use`s); a name that
     stays ambiguous counts only if every candidate has a lifetime (tokio's `Arc<Inner>` is not
     the `Inner<'a, T>` of another module)."""
+    parameters = type_parameters_in_scope(node)
     for name in type_names_in(node):
+        if name in parameters:
+            continue  # `Dependent` in `impl<Owner, Dependent>` is a parameter, not a crate type
         candidates = resolve_visible(context.crate.definitions(name), bound.unit, node)
         lifetimes = [_first_lifetime_parameter(d) for d in candidates]
         if lifetimes and all(lifetime is not None for lifetime in lifetimes):
@@ -209,8 +217,10 @@ def _named_crate_types(node: Node, bound: Bound, context: MatchContext) -> list[
     """The crate's definitions of the types named in a type (`Self` resolved), as the file at
     `node` resolves each name; an ambiguous name contributes every candidate."""
     out = []
+    parameters = type_parameters_in_scope(node)
     for name in dict.fromkeys(type_names_in(node)):
-        out.extend(resolve_visible(context.crate.definitions(name), bound.unit, node))
+        if name not in parameters:
+            out.extend(resolve_visible(context.crate.definitions(name), bound.unit, node))
     return out
 
 

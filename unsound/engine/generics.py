@@ -49,6 +49,12 @@ def is_type_parameter(node: Node) -> bool:
     return any(name in _declared_names(owner) for owner in _owners(node))
 
 
+def type_parameters_in_scope(node: Node) -> set[str]:
+    """Names of the generic type parameters declared by the items around a node (the function,
+    its impl, …): a type written with such a name is the parameter, never a crate type."""
+    return {name for owner in _owners(node) for name in _declared_names(owner)}
+
+
 def has_bound(
     node: Node,
     trait: str,
