@@ -33,6 +33,9 @@ def test_every_condition_kind_is_exercised() -> None:
     for word in (
         " is type-parameter",
         " has bound ",
+        " has bound '$",
+        " has marker lifetime",
+        " has safe method using unsafe",
         " has `",
         " within ",
         " has safety comment",

@@ -109,6 +109,34 @@ class HasBound:
 
 
 @dataclass(frozen=True)
+class HasLifetimeBound:
+    """`$T has bound '$a`: a generic type parameter bounded by that lifetime (`F: 'a`, in the
+    item's generics, its `where` clause or an enclosing impl's)."""
+
+    var: str
+    lifetime_var: str
+    span: SrcSpan
+
+
+@dataclass(frozen=True)
+class HasMarkerLifetime:
+    """`$T has marker lifetime`: the crate type that carries the lifetime in `$T` uses each of
+    its lifetime parameters only inside `PhantomData` fields (it holds no real borrow)."""
+
+    var: str
+    span: SrcSpan
+
+
+@dataclass(frozen=True)
+class SafeMethodUsesUnsafe:
+    """`$T has safe method using unsafe`: a crate type named in `$T` has a method that is not an
+    `unsafe fn` and holds an `unsafe` block (its safe API relies on its fields)."""
+
+    var: str
+    span: SrcSpan
+
+
+@dataclass(frozen=True)
 class HasDocSection:
     var: str
     section: str
@@ -166,6 +194,9 @@ Cond = (
     | HasKind
     | Relation
     | HasBound
+    | HasLifetimeBound
+    | HasMarkerLifetime
+    | SafeMethodUsesUnsafe
     | HasDocSection
     | HasSafetyComment
     | Implements

@@ -57,6 +57,8 @@ CONDITION_WORDS = (
     "follows",
     "precedes",
     "has bound",
+    "has marker lifetime",
+    "has safe method using unsafe",
     "has doc section",
     "has safety comment",
     "implements",
@@ -475,6 +477,16 @@ class _ToAst(Transformer[Token, Any]):
 
     def has_bound(self, meta: Any, children: list[Any]) -> ast.Cond:
         return ast.HasBound(_var(children[0]), children[1], _meta_span(meta, self.path))
+
+    def has_lifetime_bound(self, meta: Any, children: list[Any]) -> ast.Cond:
+        lifetime = str(children[1])[2:]
+        return ast.HasLifetimeBound(_var(children[0]), lifetime, _meta_span(meta, self.path))
+
+    def has_marker_lifetime(self, meta: Any, children: list[Any]) -> ast.Cond:
+        return ast.HasMarkerLifetime(_var(children[0]), _meta_span(meta, self.path))
+
+    def safe_method_uses_unsafe(self, meta: Any, children: list[Any]) -> ast.Cond:
+        return ast.SafeMethodUsesUnsafe(_var(children[0]), _meta_span(meta, self.path))
 
     def has_doc_section(self, meta: Any, children: list[Any]) -> ast.Cond:
         return ast.HasDocSection(_var(children[0]), children[1], _meta_span(meta, self.path))

@@ -13,12 +13,17 @@ from unsound.dsl import ast
 from unsound.dsl.compiler import CompiledRule
 from unsound.engine.bindings import Bindings, Bound
 from unsound.engine.comments import has_doc_section, has_safety_comment
-from unsound.engine.crate_index import CrateIndex
+from unsound.engine.crate_index import CrateIndex, TypeDefinition, resolve_visible
 from unsound.engine.dataflow import flows_into_node, flows_into_return
-from unsound.engine.generics import has_bound, is_unconstrained
+from unsound.engine.generics import (
+    has_bound,
+    has_lifetime_bound,
+    is_unconstrained,
+    type_parameters_in_scope,
+)
 from unsound.engine.raw_origins import mismatched_origins
 from unsound.engine.relations import relate
-from unsound.engine.shapes import SHAPE_TESTS, lifetimes_in_type, type_names_in
+from unsound.engine.shapes import SHAPE_TESTS, is_phantom_data, lifetimes_in_type, type_names_in
 from unsound.engine.syntax import (
     declared_type,
     enclosing_function,
@@ -78,6 +83,11 @@ def solutions(condition: ast.Cond, bindings: Bindings, context: MatchContext) ->
     elif isinstance(condition, ast.Holds):
         if not _imported_from_another_crate(bound, _type_name(node)):
             yield from _holds(condition, node, bindings, context)
+    elif isinstance(condition, ast.HasLifetimeBound):
+        bound_lifetime = bindings.get(condition.lifetime_var)
+        lifetime_node = bound_lifetime.node if bound_lifetime is not None else None
+        if lifetime_node is not None and has_lifetime_bound(node, node_text(lifetime_node)):
+            yield bindings
     elif isinstance(condition, ast.Relation):
         # A `$..XS` binding relates through each of its nodes (`$..PARAMS has `&mut $T``),
         # and a pattern through each context it is valid in (expression, type).
@@ -133,6 +143,10 @@ def _test(condition: ast.Cond, bound: Bound, node: Node, context: MatchContext) 
     if isinstance(condition, ast.Implements):
         name = _type_name(node)
         return name is not None and context.crate.implements(name, condition.trait)
+    if isinstance(condition, ast.HasMarkerLifetime):
+        return _has_marker_lifetime(node, bound, context)
+    if isinstance(condition, ast.SafeMethodUsesUnsafe):
+        return _safe_method_uses_unsafe(node, bound, context)
     raise AssertionError(f"unhandled condition {condition!r}")
 
 
@@ -227,7 +241,7 @@ def _has_lifetime(
 ) -> Iterator[Bindings]:
     lifetimes = [Bound(bound.unit, (lifetime,)) for lifetime in lifetimes_in_type(node)]
     if not lifetimes:
-        elided = _elided_lifetime(node, context)
+        elided = _elided_lifetime(node, bound, context)
         lifetimes = [elided] if elided is not None else []
     if condition.lifetime_var is None:
         if lifetimes:
@@ -237,17 +251,21 @@ def _has_lifetime(
         yield {**bindings, condition.lifetime_var: found}
 
 
-def _elided_lifetime(node: Node, context: MatchContext) -> Bound | None:
+def _elided_lifetime(node: Node, bound: Bound, context: MatchContext) -> Bound | None:
     """A lifetime parameter of a crate type named without its lifetime (`-> Data` for
-    `struct Data<'a>`, which `elided_lifetimes_in_paths` allows by default)."""
+    `struct Data<'a>`, which `elided_lifetimes_in_paths` allows by default).
+
+    The name is resolved as the file sees it (its own module, then its `use`s); a name that
+    stays ambiguous counts only if every candidate has a lifetime (tokio's `Arc<Inner>` is not
+    the `Inner<'a, T>` of another module)."""
+    parameters = type_parameters_in_scope(node)
     for name in type_names_in(node):
-        for definition in context.crate.definitions(name):
-            parameters = definition.item.child_by_field_name("type_parameters")
-            if parameters is None:
-                continue
-            for parameter in parameters.named_children:
-                if parameter.type == "lifetime_parameter" and parameter.named_child_count:
-                    return Bound(definition.unit, (parameter.named_children[0],))
+        if name in parameters:
+            continue  # `Dependent` in `impl<Owner, Dependent>` is a parameter, not a crate type
+        candidates = resolve_visible(context.crate.definitions(name), bound.unit, node)
+        lifetimes = [_first_lifetime_parameter(d) for d in candidates]
+        if lifetimes and all(lifetime is not None for lifetime in lifetimes):
+            return lifetimes[0]
     return None
 
 
@@ -262,6 +280,68 @@ def _flows_from_other(
             yield bindings
             return
         yield {**bindings, condition.via: Bound(origin.unit, (origin.site,))}
+
+
+def _first_lifetime_parameter(definition: TypeDefinition) -> Bound | None:
+    parameters = definition.item.child_by_field_name("type_parameters")
+    if parameters is None:
+        return None
+    for parameter in parameters.named_children:
+        if parameter.type == "lifetime_parameter" and parameter.named_child_count:
+            return Bound(definition.unit, (parameter.named_children[0],))
+    return None
+
+
+def _named_crate_types(node: Node, bound: Bound, context: MatchContext) -> list[TypeDefinition]:
+    """The crate's definitions of the types named in a type (`Self` resolved), as the file at
+    `node` resolves each name; an ambiguous name contributes every candidate."""
+    out = []
+    parameters = type_parameters_in_scope(node)
+    for name in dict.fromkeys(type_names_in(node)):
+        if name not in parameters:
+            out.extend(resolve_visible(context.crate.definitions(name), bound.unit, node))
+    return out
+
+
+def _has_marker_lifetime(node: Node, bound: Bound, context: MatchContext) -> bool:
+    """The first crate type in `node` with lifetime parameters uses them only in PhantomData."""
+    for definition in _named_crate_types(node, bound, context):
+        parameters = definition.item.child_by_field_name("type_parameters")
+        names = {
+            node_text(p.named_children[0])
+            for p in (parameters.named_children if parameters is not None else [])
+            if p.type == "lifetime_parameter" and p.named_child_count
+        }
+        if not names:
+            continue
+        for _, field_type in definition.field_types():
+            if is_phantom_data(field_type):
+                continue
+            if any(node_text(lt) in names for lt in _lifetimes_written(field_type)):
+                return False
+        return True
+    return False
+
+
+def _lifetimes_written(node: Node) -> list[Node]:
+    out = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current.type == "lifetime":
+            out.append(current)
+            continue
+        stack.extend(current.children)
+    return out
+
+
+def _safe_method_uses_unsafe(node: Node, bound: Bound, context: MatchContext) -> bool:
+    """Some crate type named in `node` has a safe method with an `unsafe` block; a type the
+    crate does not define (std, a macro's `$name`) cannot be told, and counts as having one."""
+    definitions = _named_crate_types(node, bound, context)
+    if not definitions:
+        return True
+    return any(context.crate.safe_method_uses_unsafe(d.name) for d in definitions)
 
 
 def _flows_into(

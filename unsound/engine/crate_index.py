@@ -42,6 +42,14 @@ _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _NAME_KINDS = frozenset({"identifier", "field_identifier", "type_identifier"})
 
 
+_IDENTIFIER_BYTES = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
+_IMPL_HEADER = re.compile(rb"\bimpl\b([^{;]*)\{")
+_METHODS = """
+(impl_item type: (_) @type body: (declaration_list (function_item) @function))
+"""
+_UNSAFE_BLOCKS = "(unsafe_block) @block"
+
+
 @cache
 def _definitions_query() -> Query:
     return Query(rust_language(), _DEFINITIONS)
@@ -55,6 +63,16 @@ def _impl_blocks_query() -> Query:
 @cache
 def _traits_query() -> Query:
     return Query(rust_language(), "(trait_item name: (type_identifier) @name)")
+
+
+@cache
+def _methods_query() -> Query:
+    return Query(rust_language(), _METHODS)
+
+
+@cache
+def _unsafe_blocks_query() -> Query:
+    return Query(rust_language(), _UNSAFE_BLOCKS)
 
 
 @cache
@@ -286,6 +304,35 @@ class CrateIndex:
             self._answers[("mentions", name)] = found = nodes
         return found  # type: ignore[return-value]
 
+    def safe_method_uses_unsafe(self, type_name: str) -> bool:
+        """Whether a method of `type_name` (in an inherent or trait impl anywhere in the crate)
+        that is not an `unsafe fn` holds an `unsafe` block: the type's safe API relies on what
+        its fields point to."""
+        found = self._answers.get(("safe-unsafe", type_name))
+        if found is None:
+            found = any(
+                _safe_method_uses_unsafe(function)
+                for unit in self._files_with_impl_naming(type_name)
+                for function in _methods_in(unit, type_name)
+            )
+            self._answers[("safe-unsafe", type_name)] = found
+        return bool(found)
+
+    def _files_with_impl_naming(self, name: str) -> list[ParsedFile]:
+        """Parsed files with an `impl` header that mentions `name` (a superset: the header's
+        every identifier is a key)."""
+        if self.sources is None:
+            return list(self.load())
+        table = self._tables.get(_IMPL_HEADER.pattern)
+        if table is None:
+            table = {}
+            for index, (data, _) in enumerate(self.sources):
+                for match in _IMPL_HEADER.finditer(data):
+                    for word in _IDENTIFIER_BYTES.findall(match.group(1)):
+                        table.setdefault(word.decode("utf-8", "replace"), []).append(index)
+            self._tables[_IMPL_HEADER.pattern] = table
+        return [self.sources[i][1]() for i in dict.fromkeys(table.get(name, []))]
+
     def _files_declaring(self, declaration: re.Pattern[bytes], name: str) -> list[ParsedFile]:
         """Parsed files whose text declares `name` with this kind of declaration.
 
@@ -310,6 +357,25 @@ def _definitions_in(unit: ParsedFile) -> list[TypeDefinition]:
         name = node_text(captures["name"][0])
         out.append(TypeDefinition(name, captures["item"][0], unit))
     return out
+
+
+def _methods_in(unit: ParsedFile, type_name: str) -> list[Node]:
+    """`fn` items of every impl (inherent or trait) whose self type is `type_name`."""
+    out = []
+    for _, captures in QueryCursor(_methods_query()).matches(unit.tree.root_node):
+        if type_base_name(captures["type"][0]) == type_name:
+            out.extend(captures["function"])
+    return out
+
+
+def _safe_method_uses_unsafe(function: Node) -> bool:
+    modifiers = next((c for c in function.children if c.type == "function_modifiers"), None)
+    if modifiers is not None and any(c.type == "unsafe" for c in modifiers.children):
+        return False
+    body = function.child_by_field_name("body")
+    if body is None:
+        return False
+    return bool(QueryCursor(_unsafe_blocks_query()).captures(body))
 
 
 def _impl_captures(unit: ParsedFile) -> list[dict[str, list[Node]]]:
@@ -358,3 +424,147 @@ def _aliases_in(unit: ParsedFile) -> list[tuple[str, Node]]:
             elif current.type in ("mod_item", "declaration_list"):
                 stack.extend(current.named_children)
     return out
+
+
+# --- Name resolution for a type named without its path (`-> Arc<Inner>`) ---------------------
+#
+# `definitions(name)` finds every type of that name in the crate. A crate often has several
+# (tokio has about fifteen `Inner`s); the one a file means is the one in its own module, or the
+# one its `use` declarations import. `visible_definitions` narrows to those, and callers treat
+# what stays ambiguous as unknown.
+
+_PATH_PREFIXES = frozenset({"crate", "self", "super"})
+
+
+def module_chain(node: Node) -> tuple[str, ...]:
+    """Names of the inline `mod name { … }` blocks around a node, outermost first."""
+    names: list[str] = []
+    current = node.parent
+    while current is not None:
+        if current.type == "mod_item":
+            name = current.child_by_field_name("name")
+            if name is not None:
+                names.append(node_text(name))
+        current = current.parent
+    return tuple(reversed(names))
+
+
+def file_module_path(rel_path: str) -> tuple[str, ...]:
+    """The module path a file's position suggests: `tokio/src/sync/rwlock.rs` → sync, rwlock
+    (`mod.rs`, `lib.rs` and `main.rs` name their folder's module; a file outside `src/` is read
+    as a crate root)."""
+    parts = rel_path.replace("\\", "/").split("/")
+    if "src" not in parts:
+        return ()  # a target root outside `src/` (tests/, benches/, build.rs, a snippet)
+    parts = parts[len(parts) - parts[::-1].index("src") :]
+    if not parts:
+        return ()
+    last = parts[-1].removesuffix(".rs")
+    parts = parts[:-1] if last in ("mod", "lib", "main") else [*parts[:-1], last]
+    return tuple(parts)
+
+
+def _flatten_use(node: Node, prefix: tuple[str, ...]) -> list[tuple[tuple[str, ...], str]]:
+    """(full path, name it is visible as) for each item a use tree imports; globs are left out."""
+    kind = node.type
+    if kind in ("identifier", "type_identifier", "crate", "self", "super"):
+        segment = node_text(node)
+        if kind == "self" and prefix:  # `use a::b::{self}` imports `b`
+            return [(prefix, prefix[-1])]
+        return [((*prefix, segment), segment)]
+    if kind == "scoped_identifier":
+        path = tuple(s for s in node_text(node).replace(" ", "").split("::") if s)
+        return [((*prefix, *path), path[-1])] if path else []
+    if kind == "use_as_clause":
+        inner = node.child_by_field_name("path")
+        alias = node.child_by_field_name("alias")
+        if inner is None or alias is None:
+            return []
+        return [(path, node_text(alias)) for path, _ in _flatten_use(inner, prefix)]
+    if kind == "scoped_use_list":
+        path_node = node.child_by_field_name("path")
+        path = (
+            tuple(s for s in node_text(path_node).replace(" ", "").split("::") if s)
+            if path_node is not None
+            else ()
+        )
+        listed = node.child_by_field_name("list")
+        return _flatten_use(listed, (*prefix, *path)) if listed is not None else []
+    if kind == "use_list":
+        out: list[tuple[tuple[str, ...], str]] = []
+        for child in node.named_children:
+            out.extend(_flatten_use(child, prefix))
+        return out
+    return []  # `use a::*`: a glob says nothing about one name
+
+
+def imported_paths(unit: ParsedFile, node: Node, name: str) -> list[tuple[str, ...]]:
+    """Paths of the `use` declarations of the module `node` is in (the innermost inline `mod`,
+    else the file's top level: a module does not see its parent's imports) that make `name`
+    visible."""
+    scope: Node = unit.tree.root_node
+    current = node.parent
+    while current is not None:
+        body = current.child_by_field_name("body") if current.type == "mod_item" else None
+        if body is not None:
+            scope = body
+            break
+        current = current.parent
+    out: list[tuple[str, ...]] = []
+    for child in scope.named_children:
+        if child.type != "use_declaration":
+            continue
+        argument = child.child_by_field_name("argument")
+        if argument is None:
+            continue
+        out.extend(path for path, local in _flatten_use(argument, ()) if local == name)
+    return out
+
+
+def _module_of(definition: TypeDefinition) -> tuple[str, ...]:
+    return file_module_path(definition.unit.rel_path) + module_chain(definition.item)
+
+
+def _imports_definition(
+    path: tuple[str, ...], here: tuple[str, ...], there: tuple[str, ...]
+) -> bool:
+    """Whether `use PATH` written in module `here` names a type defined in module `there`."""
+    segments = list(path[:-1])
+    if segments and segments[0] == "crate":
+        return tuple(segments[1:]) == there
+    base = list(here)
+    relative = False
+    while segments and segments[0] in ("self", "super"):
+        relative = True
+        if segments.pop(0) == "super" and base:
+            base.pop()
+    if relative:
+        return tuple(base + segments) == there
+    # `use inner::Type` (2018 paths: a child module or an extern crate): a suffix match.
+    return not segments or there[-len(segments) :] == tuple(segments)
+
+
+def resolve_visible(
+    found: list[TypeDefinition], unit: ParsedFile, node: Node
+) -> list[TypeDefinition]:
+    """The definitions among `found` (all of one name) that the code at `node` can mean.
+
+    One candidate: it. Otherwise the one in the same module (same file, same inline `mod`s), else
+    those a `use` in scope imports; if neither narrows it, every candidate (still ambiguous).
+    """
+    if len(found) <= 1:
+        return found
+    scope = module_chain(node)
+    same = [d for d in found if d.unit.rel_path == unit.rel_path and module_chain(d.item) == scope]
+    if same:
+        return same
+    name = found[0].name
+    here = file_module_path(unit.rel_path) + scope
+    imported = [
+        d
+        for path in imported_paths(unit, node, name)
+        for d in found
+        if _imports_definition(path, here, _module_of(d))
+    ]
+    unique = list({id(d.item): d for d in imported}.values())
+    return unique or found

@@ -49,6 +49,12 @@ def is_type_parameter(node: Node) -> bool:
     return any(name in _declared_names(owner) for owner in _owners(node))
 
 
+def type_parameters_in_scope(node: Node) -> set[str]:
+    """Names of the generic type parameters declared by the items around a node (the function,
+    its impl, …): a type written with such a name is the parameter, never a crate type."""
+    return {name for owner in _owners(node) for name in _declared_names(owner)}
+
+
 def has_bound(
     node: Node,
     trait: str,
@@ -84,6 +90,47 @@ def bounds_of(node: Node) -> list[str]:
     if name is None:
         return []
     return [bound for owner in _owners(node) for bound in _bounds_of(owner, name)]
+
+
+def has_lifetime_bound(node: Node, lifetime: str) -> bool:
+    """Whether the type parameter named by `node` is bounded by `lifetime` (`F: 'a`,
+    `where F: Fn() + 'a`) in the item's generics, its `where` clause or an enclosing impl's."""
+    name = parameter_name(node)
+    if name is None:
+        return False
+    wanted = lifetime.strip()
+    return any(
+        wanted in _lifetime_names(bounds)
+        for owner in _owners(node)
+        for bounds in _bound_lists_of(owner, name)
+    )
+
+
+def _bound_lists_of(owner: Node, name: str) -> list[Node]:
+    """The `trait_bounds` nodes written for `name` in the owner's generics and `where` clause."""
+    out: list[Node] = []
+    parameters = owner.child_by_field_name("type_parameters")
+    if parameters is not None:
+        for child in parameters.named_children:
+            if child.type in ("constrained_type_parameter", "type_parameter") and (
+                parameter_name(child) == name
+            ):
+                bounds = child.child_by_field_name("bounds")
+                if bounds is not None:
+                    out.append(bounds)
+    for child in owner.children:
+        if child.type != "where_clause":
+            continue
+        for predicate in child.named_children:
+            left = predicate.child_by_field_name("left")
+            bounds = predicate.child_by_field_name("bounds")
+            if left is not None and bounds is not None and node_text(left) == name:
+                out.append(bounds)
+    return out
+
+
+def _lifetime_names(bounds: Node) -> set[str]:
+    return {node_text(child).strip() for child in bounds.named_children if child.type == "lifetime"}
 
 
 def _same_trait(bound: str, wanted: str) -> bool:
@@ -144,6 +191,11 @@ def _trait_names(bounds: Node | None) -> list[str]:
             inner = child.child_by_field_name("type")
             if inner is not None:
                 names.append(node_text(inner))
+        elif child.type == "function_type":
+            # `F: FnMut(&T) -> U`: the closure trait, written with its sugar.
+            trait = child.child_by_field_name("trait")
+            if trait is not None:
+                names.append(node_text(trait))
     return names
 
 
