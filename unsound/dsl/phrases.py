@@ -47,8 +47,9 @@ _BREAK = None
 def phrase_regex(pattern: Pattern, word: str | None) -> str | None:
     """The regex of the longest phrase (two tokens or more) of the pattern, if it holds `word`
     (the pattern's rarest word, when it has one); else None."""
-    special = _function_with_lifetime(pattern.root) or _destructuring_let(pattern.root)
-    if special is not None and word is None:
+    if (special := _function_with_lifetime(pattern.root)) is not None:
+        return special  # rarer than any word such a pattern has (`self`)
+    if word is None and (special := _destructuring_let(pattern.root)) is not None:
         return special
     tokens: list[str | None] = []
     _tokens(pattern.root, False, tokens)
@@ -63,12 +64,10 @@ def phrase_regex(pattern: Pattern, word: str | None) -> str | None:
             run.append(token)
     if not best or (word is not None and word not in best):
         return None
-    if word is not None:
+    if word is not None and len(best[best.index(word) :]) >= 2:
         # Start at the word: a regex that begins with a literal word is searched fast; one that
         # begins with `::` or `.` is tried at every such character of the file.
         best = best[best.index(word) :]
-        if len(best) < 2:
-            return None
     body = _GAP.join(re.escape(t) for t in best)
     return rf"\b{body}" if re.match(r"\w", best[0]) else body
 
