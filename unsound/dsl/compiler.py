@@ -86,6 +86,25 @@ def required_relations(rule: CompiledRule) -> list[tuple[Pattern, ...]]:
     return required
 
 
+def required_impls(rule: CompiledRule) -> tuple[str, ...]:
+    """Traits named by `where $V implements "T"` lines whose `$V` is in the matched file: a
+    pattern's metavariable, `$MATCH`, or one bound by a relation of those (`inside impl $S`).
+    The file must then spell the name of a type the crate implements `T` for."""
+    local = {MATCH_VAR}
+    if rule.patterns:
+        local |= set.intersection(*(p.metavariables() for p in rule.patterns))
+    traits: list[str] = []
+    for condition in rule.ast.conditions:
+        parts = condition.parts if isinstance(condition, ast.And) else (condition,)
+        for part in parts:
+            if isinstance(part, ast.Relation) and part.var in local:
+                patterns = rule.relations[part.pattern]
+                local |= set.intersection(*(p.metavariables() for p in patterns))
+            elif isinstance(part, ast.Implements) and part.var in local:
+                traits.append(part.trait)
+    return tuple(dict.fromkeys(traits))
+
+
 def _local_relation_patterns(
     condition: ast.Cond, local: set[str], relations: dict[CodeBlock, tuple[Pattern, ...]]
 ) -> tuple[Pattern, ...] | None:

@@ -34,7 +34,7 @@ _IMPLS = """
 _TYPE_DECLARATION = re.compile(rb"\b(?:struct|enum|union)\s+([A-Za-z_][A-Za-z0-9_]*)")
 _TRAIT_DECLARATION = re.compile(rb"\btrait\s+([A-Za-z_][A-Za-z0-9_]*)")
 _STATIC_MUT_DECLARATION = re.compile(rb"\bstatic\s+mut\s+([A-Za-z_][A-Za-z0-9_]*)")
-_IMPL_FOR = re.compile(
+IMPL_FOR = re.compile(
     rb"\bimpl\b[^{;]*?\bfor\s+(?:[A-Za-z_][A-Za-z0-9_]*::)*([A-Za-z_][A-Za-z0-9_]*)"
 )
 _TYPE_ALIAS_DECLARATION = re.compile(rb"\btype\s+([A-Za-z_][A-Za-z0-9_]*)\s*(?:<[^;=]*>)?\s*=")
@@ -221,7 +221,7 @@ class CrateIndex:
         if traits is None:
             traits = {
                 trait_name
-                for unit in self._files_declaring(_IMPL_FOR, type_name)
+                for unit in self._files_declaring(IMPL_FOR, type_name)
                 for self_name, trait_name in _impls_in(unit)
                 if self_name == type_name
             }

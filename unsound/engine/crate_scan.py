@@ -117,15 +117,18 @@ def scan_crate(
         lambda: [unit_for(i) for i in range(len(task.files))],
         [(job.data, partial(unit_for, i)) for i, job in enumerate(task.files)],
     )
+    crate_impls = matcher.impl_gate.for_crate([job.data for job in task.files])
     outcomes: list[FileOutcome] = []
     for index, job in enumerate(task.files):
         if not job.scan:
             continue
         if mark is not None:
             mark(index)
-        wanted = prefilter.wanted(job.data)
+        # `gated`: a rule was left out because of what other files implement, so the outcome
+        # depends on the crate (the cache must redo it when another file changes).
+        wanted, gated = crate_impls.filter(prefilter.wanted(job.data), job.data)
         if not wanted:
-            outcomes.append(FileOutcome(job.rel_path))
+            outcomes.append(FileOutcome(job.rel_path, crate_dependent=gated))
             continue
         tracked = _TrackedIndex(crate_index)
         try:
@@ -148,7 +151,7 @@ def scan_crate(
                 job.rel_path,
                 tuple(findings),
                 (broken,) if broken is not None else (),
-                tracked.used,
+                tracked.used or gated,
             )
         )
     return outcomes

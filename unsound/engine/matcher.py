@@ -18,6 +18,7 @@ from unsound.engine.bindings import Bindings, Bound
 from unsound.engine.conditions import MatchContext, all_hold
 from unsound.engine.crate_index import CrateIndex
 from unsound.engine.findings import build_finding
+from unsound.engine.impl_gate import ImplGate
 from unsound.engine.macros import REGION_PATTERNS, macro_units
 from unsound.engine.matching import match_pattern
 from unsound.engine.units import ParsedFile
@@ -86,6 +87,10 @@ class RuleSetMatcher:
         self.rules = tuple(rules)
         self._combined = _QueryPlan(self.rules)
         self._single: dict[str, _QueryPlan] = {}
+
+    @cached_property
+    def impl_gate(self) -> ImplGate:
+        return ImplGate(self.rules)
 
     @cached_property
     def rule_ids(self) -> frozenset[str]:
