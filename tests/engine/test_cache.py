@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_scan_support import scan_folder, seeded_copy
+from test_scan_support import count_parses, scan_folder, seeded_copy
 
 from unsound.dsl.loader import compile_rule_files, load_rules
 from unsound.engine import cache as cache_module
@@ -34,31 +33,15 @@ def private_key_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def parses(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+def parses(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Sizes of the files the (in-process) scan parses."""
-    seen: list[int] = []
-    real = crate_scan.parse_rust
-
-    def counting(data: bytes):  # type: ignore[no-untyped-def]
-        seen.append(len(data))
-        return real(data)
-
-    monkeypatch.setattr(crate_scan, "parse_rust", counting)
-    yield seen
+    return count_parses(monkeypatch, crate_scan)
 
 
 @pytest.fixture
-def discovery_parses(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+def discovery_parses(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Sizes of the files source discovery parses to find their `mod` declarations."""
-    seen: list[int] = []
-    real = sources_module.parse_rust
-
-    def counting(data: bytes):  # type: ignore[no-untyped-def]
-        seen.append(len(data))
-        return real(data)
-
-    monkeypatch.setattr(sources_module, "parse_rust", counting)
-    yield seen
+    return count_parses(monkeypatch, sources_module)
 
 
 def cache_files(root: Path) -> list[Path]:

@@ -6,11 +6,10 @@ type the crate implements `Drop` for; the implementing impl may be in another fi
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_scan_support import scan_folder
+from test_scan_support import count_parses, scan_folder
 from ws_helpers import package, write_tree
 
 from unsound.dsl.loader import load_rules
@@ -64,16 +63,8 @@ pub fn split(p: Plain) -> Plain {
 
 
 @pytest.fixture
-def parsed(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
-    sizes: list[int] = []
-    real = crate_scan.parse_rust
-
-    def counting(data: bytes):  # type: ignore[no-untyped-def]
-        sizes.append(len(data))
-        return real(data)
-
-    monkeypatch.setattr(crate_scan, "parse_rust", counting)
-    yield sizes
+def parsed(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    return count_parses(monkeypatch, crate_scan)
 
 
 def crate(tmp_path: Path) -> Path:

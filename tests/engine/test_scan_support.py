@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from types import ModuleType
+
+import pytest
 
 from unsound.dsl.compiler import CompiledRule
 from unsound.dsl.loader import load_rules
@@ -43,3 +46,16 @@ def seeded_copy(tmp_path: Path) -> Path:
     copy = tmp_path / "seeded"
     shutil.copytree(SEEDED, copy, ignore=shutil.ignore_patterns("target"))
     return copy
+
+
+def count_parses(monkeypatch: pytest.MonkeyPatch, module: ModuleType) -> list[int]:
+    """Sizes of the files `module` parses from now on (its `parse_rust`, counted)."""
+    seen: list[int] = []
+    real = module.parse_rust
+
+    def counting(data: bytes):  # type: ignore[no-untyped-def]
+        seen.append(len(data))
+        return real(data)
+
+    monkeypatch.setattr(module, "parse_rust", counting)
+    return seen
