@@ -70,6 +70,8 @@ def test_comments_full_of_separators_do_not_make_the_search_blow_up() -> None:
         (r"\&\s*\*", r"\bunsafe\b"),
         (r"CString",),
         (r"\*\s*(?:const|mut)\b|NonNull",),
+        (r"unsafe\b|NonNull",),  # a word first, but the other branch needs no word
+        (r"read(?:_exact|_to_end)?\s*\(",),
     ],
 )
 def test_a_needle_finds_what_its_regex_finds(alternatives: tuple[str, ...]) -> None:
@@ -85,6 +87,7 @@ def test_a_needle_finds_what_its_regex_finds(alternatives: tuple[str, ...]) -> N
         b"* const u8",
         b"NonNull<T>",
         b"bread(",
+        b"read_exact (buf)",
         b"",
     ]
     for text in texts:

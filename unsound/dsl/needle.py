@@ -24,7 +24,7 @@ class Needle:
         generic: list[str] = []
         for alternative in alternatives:
             leading = _LEADING_WORD.match(alternative)
-            if leading is None:
+            if leading is None or _has_top_level_bar(alternative):
                 generic.append(alternative)
                 continue
             compiled = re.compile(alternative.encode("utf-8"))
@@ -45,3 +45,25 @@ class Needle:
 
     def __repr__(self) -> str:
         return f"Needle({self.pattern!r})"
+
+
+def _has_top_level_bar(regex: str) -> bool:
+    """Whether `a|b` branches at the top: then the leading word is not in every match."""
+    depth, index, in_class = 0, 0, False
+    while index < len(regex):
+        char = regex[index]
+        if char == "\\":
+            index += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            return True
+        index += 1
+    return False
