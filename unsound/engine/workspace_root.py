@@ -57,11 +57,11 @@ def is_excluded(root: Manifest, manifest_path: Path) -> bool:
     Both lists are compared as path prefixes, component by component, without glob expansion.
     """
     folder = root.folder
-    excluded = any(
-        _starts_with(manifest_path, folder / entry) for entry in _strings(root, "exclude")
+    if not any(_starts_with(manifest_path, folder / entry) for entry in _strings(root, "exclude")):
+        return False  # most packages: the member list (often long) need not be read
+    return not any(
+        _starts_with(manifest_path, folder / entry) for entry in _strings(root, "members")
     )
-    member = any(_starts_with(manifest_path, folder / entry) for entry in _strings(root, "members"))
-    return excluded and not member
 
 
 def _strings(root: Manifest, key: str) -> list[str]:
