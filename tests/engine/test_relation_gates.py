@@ -59,9 +59,9 @@ def candidates(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     seen: list[str] = []
     real = matcher_module._first_finding
 
-    def counting(root, unit, pattern, context):  # type: ignore[no-untyped-def]
+    def counting(root, unit, pattern, context, shared=None):  # type: ignore[no-untyped-def]
         seen.append(context.rule.id)
-        return real(root, unit, pattern, context)
+        return real(root, unit, pattern, context, shared)
 
     monkeypatch.setattr(matcher_module, "_first_finding", counting)
     return seen

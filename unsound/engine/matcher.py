@@ -6,7 +6,7 @@ number of rules; Python only looks at the candidates the query returns.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import cached_property
 
 from tree_sitter import Node, Query, QueryCursor
@@ -20,7 +20,7 @@ from unsound.engine.crate_index import CrateIndex
 from unsound.engine.findings import build_finding
 from unsound.engine.impl_gate import ImplGate
 from unsound.engine.macros import REGION_PATTERNS, macro_units
-from unsound.engine.matching import match_pattern
+from unsound.engine.matching import Env, match_pattern
 from unsound.engine.units import ParsedFile
 from unsound.model import Finding
 
@@ -145,6 +145,7 @@ class RuleSetMatcher:
     ) -> list[tuple[str, Node]]:
         """Add the unit's findings; return its macro regions (name, token tree)."""
         regions: list[tuple[str, Node]] | None = None
+        shared: dict[tuple[int, int], list[Env]] = {}
         for plan in plans:
             matches = QueryCursor(plan.query).matches(unit.tree.root_node)
             if regions is None:
@@ -167,7 +168,7 @@ class RuleSetMatcher:
                         continue
                     context = MatchContext(rule, crate)
                     for root in captures.get("root", []):
-                        finding = _first_finding(root, unit, pattern, context)
+                        finding = _first_finding(root, unit, pattern, context, shared)
                         if finding is None:
                             continue
                         span = finding.primary.span
@@ -177,10 +178,27 @@ class RuleSetMatcher:
 
 
 def _first_finding(
-    root: object, unit: ParsedFile, pattern: Pattern, context: MatchContext
+    root: object,
+    unit: ParsedFile,
+    pattern: Pattern,
+    context: MatchContext,
+    shared: dict[tuple[int, int], list[Env]] | None = None,
 ) -> Finding | None:
+    """The first finding the pattern and the rule's conditions make at `root`, if any.
+
+    `shared` holds the structural matches already made in this unit, by (pattern shape, node):
+    rules that spell the same pattern (`fn $F($..P) -> $R { $..B }`) match each node once.
+    """
     assert isinstance(root, Node)
-    for env in match_pattern(pattern, root):
+    if shared is None:
+        envs: Iterable[Env] = match_pattern(pattern, root)
+    else:
+        key = (_shape_key(pattern), root.id)
+        cached = shared.get(key)
+        if cached is None:
+            cached = shared[key] = list(match_pattern(pattern, root))
+        envs = cached
+    for env in envs:
         initial: Bindings = {
             name: Bound(
                 unit, value if isinstance(value, tuple) else (value,), isinstance(value, tuple)
@@ -194,3 +212,16 @@ def _first_finding(
             if finding is not None:
                 return finding
     return None
+
+
+_SHAPES: dict[tuple[object, ...], int] = {}
+
+
+def _shape_key(pattern: Pattern) -> int:
+    """A small id per distinct pattern shape (its node tree and required attributes): two rules'
+    patterns compiled from the same code get the same id."""
+    key = pattern.__dict__.get("_shape_key")
+    if key is None:
+        key = _SHAPES.setdefault((pattern.root, pattern.attributes), len(_SHAPES))
+        object.__setattr__(pattern, "_shape_key", key)
+    return key
