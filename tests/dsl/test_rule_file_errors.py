@@ -64,6 +64,16 @@ def test_unbound_metavariable_in_a_condition() -> None:
     assert rendered.splitlines()[-1] == "  |         ^^"
 
 
+def test_unbound_type_of_flows_from_allocation() -> None:
+    text = GOOD.replace(
+        "where $T is raw-pointer", "where $P flows from allocation other than $NOPE"
+    )
+    assert error_for(text).splitlines()[0] == (
+        "demo.rules:5:45: error: metavariable `$NOPE` is used but never bound — bind it in every "
+        "`match` pattern, or with `via` / `has lifetime` before using it"
+    )
+
+
 def test_unbound_placeholder_in_the_message() -> None:
     text = GOOD.replace('message "`{P}` is a raw pointer"', 'message "`{X}` is a raw pointer"')
     assert error_for(text).splitlines()[0] == (

@@ -252,6 +252,8 @@ def _check_condition(condition: ast.Cond, bound: set[str], lines: list[str]) -> 
             raise _unbound(var, node.span, lines)
         if isinstance(node, ast.FlowsInto) and node.target and node.target not in bound:
             raise _unbound(node.target, node.span, lines)
+        if isinstance(node, ast.FlowsInto) and node.unlike and node.unlike not in bound:
+            raise _unbound(node.unlike, node.span, lines)
         if isinstance(node, ast.HasKind) and node.kind not in _node_kinds():
             close = difflib.get_close_matches(node.kind, sorted(_node_kinds()), n=1)
             raise RuleError(
