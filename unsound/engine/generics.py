@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from tree_sitter import Node
 
@@ -108,25 +108,31 @@ def has_lifetime_bound(node: Node, lifetime: str) -> bool:
 
 def _bound_lists_of(owner: Node, name: str) -> list[Node]:
     """The `trait_bounds` nodes written for `name` in the owner's generics and `where` clause."""
-    out: list[Node] = []
+    return [
+        bounds
+        for declaring, bounded, bounds in written_bounds(owner)
+        if bounded == name
+        and declaring.type in ("constrained_type_parameter", "type_parameter", "where_predicate")
+    ]
+
+
+def written_bounds(owner: Node) -> Iterator[tuple[Node, str | None, Node]]:
+    """(declaring node, bounded name, bounds) for every bound list of an item's generics
+    (`<T: Send>`) and `where` clause (`where T: Send`)."""
     parameters = owner.child_by_field_name("type_parameters")
     if parameters is not None:
         for child in parameters.named_children:
-            if child.type in ("constrained_type_parameter", "type_parameter") and (
-                parameter_name(child) == name
-            ):
-                bounds = child.child_by_field_name("bounds")
-                if bounds is not None:
-                    out.append(bounds)
+            bounds = child.child_by_field_name("bounds")
+            if bounds is not None:
+                yield child, parameter_name(child), bounds
     for child in owner.children:
         if child.type != "where_clause":
             continue
         for predicate in child.named_children:
             left = predicate.child_by_field_name("left")
             bounds = predicate.child_by_field_name("bounds")
-            if left is not None and bounds is not None and node_text(left) == name:
-                out.append(bounds)
-    return out
+            if left is not None and bounds is not None:
+                yield predicate, node_text(left), bounds
 
 
 def _lifetime_names(bounds: Node) -> set[str]:

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from tree_sitter import Node
 
 from unsound.engine.crate_index import CrateIndex, TypeDefinition, field_types_of
-from unsound.engine.generics import bounds_of, parameter_name
+from unsound.engine.generics import bounds_of, parameter_name, written_bounds
 from unsound.engine.syntax import enclosing_impl, has_token, node_text, type_base_name
 
 _NOT_STORED = frozenset({"function_type", "dynamic_type", "bounded_type"})
@@ -488,20 +488,9 @@ def _is_param_value(node: Node, impl: Node, name: str) -> bool:
 def _method_bounds(method: Node, name: str) -> Iterator[Node]:
     """The bounds of the method's own generics (`F: Fn(&T)`), not a bound on the impl's
     parameter itself (`where T: Clone` restricts the method; it hands nothing out)."""
-    generics = method.child_by_field_name("type_parameters")
-    if generics is not None:
-        for child in generics.named_children:
-            bounds = child.child_by_field_name("bounds")
-            if bounds is not None and parameter_name(child) != name:
-                yield bounds
-    for clause in method.children:
-        if clause.type != "where_clause":
-            continue
-        for predicate in clause.named_children:
-            left = predicate.child_by_field_name("left")
-            bounds = predicate.child_by_field_name("bounds")
-            if left is not None and bounds is not None and node_text(left) != name:
-                yield bounds
+    for _, bounded, bounds in written_bounds(method):
+        if bounded != name:
+            yield bounds
 
 
 def _shared_references(node: Node) -> Iterator[Node]:
