@@ -12,7 +12,7 @@ from unsound.dsl import ast
 from unsound.dsl.ast import CodeBlock
 from unsound.dsl.needle import Needle
 from unsound.dsl.parser import MAX_CONDITION_DEPTH
-from unsound.dsl.pattern import Pattern, compile_pattern_variants
+from unsound.dsl.pattern import Pattern, VarConstraint, compile_pattern_variants, constrained
 from unsound.dsl.phrases import phrase_regex
 from unsound.dsl.shapes import CRATE_SHAPES, SHAPES
 from unsound.errors import RuleError
@@ -48,6 +48,8 @@ class CompiledRule:
     ]  # patterns of `inside`/`has`/`follows`/`precedes`
     regexes: dict[str, regex.Pattern[str]]
     prefilter: tuple[Needle, ...]  # every one must be found in a file's bytes
+    # Every one must be found in a macro region's bytes (from `where` lines about its own code).
+    region_prefilter: tuple[Needle, ...] = ()
 
     @property
     def id(self) -> str:
@@ -59,10 +61,14 @@ class CompiledRule:
     def may_match_region(self, data: bytes) -> bool:
         """Whether a region of a file this rule wants (a macro's arguments or transcriber) can
         hold a match: every word of one of the patterns must be in it, common keywords included
-        (`fn`, `impl`), which rules out most macro arguments. The rule's file prefilter is not
-        asked again: its `where` words (`unsafe` for `is static-mut`) may lie outside the region.
+        (`fn`, `impl`), which rules out most macro arguments, and the words of every `where`
+        line about the region's own code (`$FN matches "transmute"`, `$MATCH follows
+        `$Q::read($S)``). The rule's file prefilter is not asked again: its other `where` words
+        (`unsafe` for `is static-mut`) may lie outside the region.
         """
-        return any(all(w in data for w in p.all_words) for p in self.patterns)
+        return any(all(w in data for w in p.all_words) for p in self.patterns) and all(
+            needle.search(data) for needle in self.region_prefilter
+        )
 
 
 def required_relations(rule: CompiledRule) -> list[tuple[Pattern, ...]]:
@@ -90,19 +96,35 @@ def required_impls(rule: CompiledRule) -> tuple[str, ...]:
     """Traits named by `where $V implements "T"` lines whose `$V` is in the matched file: a
     pattern's metavariable, `$MATCH`, or one bound by a relation of those (`inside impl $S`).
     The file must then spell the name of a type the crate implements `T` for."""
+    parts = _required_local_parts(rule)
+    return tuple(dict.fromkeys(p.trait for p in parts if isinstance(p, ast.Implements)))
+
+
+def requires_static_mut(rule: CompiledRule) -> bool:
+    """Whether a `where $V is static-mut` line of a `$V` in the matched file must hold: the file
+    must then spell the name of a `static mut` the crate declares."""
+    return any(
+        isinstance(part, ast.IsShape) and part.shape == "static-mut"
+        for part in _required_local_parts(rule)
+    )
+
+
+def _required_local_parts(rule: CompiledRule) -> list[ast.Cond]:
+    """The `where` lines (and parts of `and` lines) that every finding satisfies, about a
+    variable whose node is in the matched file."""
     local = {MATCH_VAR}
     if rule.patterns:
         local |= set.intersection(*(p.metavariables() for p in rule.patterns))
-    traits: list[str] = []
+    required: list[ast.Cond] = []
     for condition in rule.ast.conditions:
         parts = condition.parts if isinstance(condition, ast.And) else (condition,)
         for part in parts:
             if isinstance(part, ast.Relation) and part.var in local:
                 patterns = rule.relations[part.pattern]
                 local |= set.intersection(*(p.metavariables() for p in patterns))
-            elif isinstance(part, ast.Implements) and part.var in local:
-                traits.append(part.trait)
-    return tuple(dict.fromkeys(traits))
+            elif getattr(part, "var", None) in local:
+                required.append(part)
+    return required
 
 
 def _local_relation_patterns(
@@ -128,6 +150,8 @@ def compile_rule(rule: ast.RuleAst, pack: str, source_text: str) -> CompiledRule
     """Compile and check one rule; raise `RuleError` with a caret at the first problem."""
     lines = source_text.splitlines()
     patterns = tuple(p for block in rule.patterns for p in compile_pattern_variants(block))
+    constraints = _var_constraints(rule.conditions)
+    patterns = tuple(constrained(p, constraints) for p in patterns)
     relations = _relation_patterns(rule)
     bound = _bound_names(patterns, rule.conditions, relations)
     for condition in (*rule.conditions, *(s.cond for s in rule.severity_ifs)):
@@ -146,6 +170,7 @@ def compile_rule(rule: ast.RuleAst, pack: str, source_text: str) -> CompiledRule
         relations=relations,
         regexes=regexes,
         prefilter=_prefilter(patterns, rule.conditions, relations),
+        region_prefilter=_region_prefilter(patterns, rule.conditions, relations),
     )
 
 
@@ -384,10 +409,61 @@ def _prefilter(
     return tuple(Needle(r) for r in dict.fromkeys(required))
 
 
+def _var_constraints(conditions: tuple[ast.Cond, ...]) -> dict[str, VarConstraint]:
+    """What the `where` lines every finding satisfies demand of single metavariables: a kind
+    (`$V kind identifier`) or a word in the text (`$FN matches "(^|::)transmute"`), for the
+    candidate queries."""
+    kinds: dict[str, str] = {}
+    words: dict[str, str] = {}
+    for condition in conditions:
+        for part in condition.parts if isinstance(condition, ast.And) else (condition,):
+            if isinstance(part, ast.HasKind):
+                kinds.setdefault(part.var, part.kind)
+            elif isinstance(part, ast.MatchesRegex):
+                word = _regex_literal(part.regex)
+                if word is not None and len(word) > len(words.get(part.var, "")):
+                    words[part.var] = word
+    return {
+        var: VarConstraint(kind=kinds.get(var), word=words.get(var))
+        for var in kinds.keys() | words.keys()
+    }
+
+
+def _region_prefilter(
+    patterns: tuple[Pattern, ...],
+    conditions: tuple[ast.Cond, ...],
+    relations: dict[CodeBlock, tuple[Pattern, ...]],
+) -> tuple[Needle, ...]:
+    """What a macro region must all contain, beyond its patterns' words, for this rule to match
+    in it: the text of every `where` line about a node of the match itself (`$MATCH`, or a
+    variable every pattern binds). A region is parsed on its own, so such a node, and whatever
+    a relation of it finds, is inside the region."""
+    local = {MATCH_VAR}
+    if patterns:
+        local |= set.intersection(*(p.metavariables() for p in patterns))
+    required: list[tuple[str, ...]] = []
+    for condition in conditions:
+        parts = condition.parts if isinstance(condition, ast.And) else (condition,)
+        for part in parts:
+            needed = _required_text(part, relations, local)
+            if needed:
+                required.append(needed)
+    return tuple(Needle(r) for r in dict.fromkeys(required))
+
+
 def _required_text(
-    condition: ast.Cond, relations: dict[CodeBlock, tuple[Pattern, ...]]
+    condition: ast.Cond,
+    relations: dict[CodeBlock, tuple[Pattern, ...]],
+    local: set[str] | None = None,
 ) -> tuple[str, ...] | None:
-    """Regexes one of which the file must contain when the condition holds, or None."""
+    """Regexes one of which the file must contain when the condition holds, or None.
+
+    With `local`, only conditions about those variables count, and no `is` shape (a `static
+    mut`'s `unsafe` may be outside the matched code)."""
+    if local is not None:
+        var = getattr(condition, "var", None)
+        if isinstance(condition, ast.IsShape) or (var is not None and var not in local):
+            return None
     if isinstance(condition, ast.IsShape):
         shape = _SHAPE_WORDS.get(condition.shape)
         return (shape,) if shape else None
@@ -398,12 +474,12 @@ def _required_text(
         return (re.escape(word),) if word else None
     if isinstance(condition, ast.And):
         for part in condition.parts:
-            needed = _required_text(part, relations)
+            needed = _required_text(part, relations, local)
             if needed:
                 return needed
         return None
     if isinstance(condition, ast.Or):
-        alternatives = [_required_text(part, relations) for part in condition.parts]
+        alternatives = [_required_text(part, relations, local) for part in condition.parts]
         if all(alternatives):
             return tuple(dict.fromkeys(a for group in alternatives if group for a in group))
     return None

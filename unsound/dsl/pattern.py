@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 from tree_sitter import Node
@@ -336,18 +336,57 @@ _TEXT_KINDS = frozenset(
 )
 
 
-def _query_for(root: PatternNode) -> str:
+@dataclass(frozen=True)
+class VarConstraint:
+    """What a rule's `where` lines demand of a metavariable's node, written into the query:
+    its kind (`$V kind identifier`) and a word its text contains (`$FN matches "transmute"`)."""
+
+    kind: str | None = None
+    word: str | None = None
+
+
+def constrained(pattern: Pattern, constraints: dict[str, VarConstraint]) -> Pattern:
+    """The pattern with a query that also checks what `constraints` demand of its
+    metavariables: fewer candidates reach the matcher, and none that could match is lost."""
+    query = _query_for(pattern.root, constraints)
+    return pattern if query == pattern.query else replace(pattern, query=query)
+
+
+def _query_for(root: PatternNode, constraints: dict[str, VarConstraint] | None = None) -> str:
     """A tree-sitter query that every match of the pattern satisfies (a relaxation of it).
 
     It keeps node kinds, nesting and literal identifiers down to a few levels; metavariables,
-    sequences and anonymous tokens are left out. The matcher then checks the candidate exactly.
+    sequences and anonymous tokens are left out, except a metavariable in a field (one child
+    position) that `constraints` say something about. The matcher then checks the candidate
+    exactly.
     """
     counter = iter(range(1_000_000))
-    body = _query_node(root, 0, counter)
+    body = _query_node(root, 0, counter, constraints or {})
     return f"{body} @root" if body else "(_) @root"
 
 
-def _query_node(node: PatternNode, depth: int, counter: Iterator[int]) -> str | None:
+def _constrained_var(node: PatternNode, constraint: VarConstraint, counter: Iterator[int]) -> str:
+    capture = f"_v{next(counter)}"
+    node_query = f"({constraint.kind})" if constraint.kind else "_"
+    predicate = ""
+    if constraint.word:
+        regex = re.escape(constraint.word).replace("\\", "\\\\").replace('"', '\\"')
+        predicate = f' (#match? @{capture} "{regex}")'
+    return f"{node.field}: {node_query} @{capture}{predicate}"
+
+
+def _query_node(
+    node: PatternNode, depth: int, counter: Iterator[int], constraints: dict[str, VarConstraint]
+) -> str | None:
+    if (
+        depth > 0
+        and node.var
+        and not node.sequence
+        and not node.lifetime
+        and node.field is not None
+        and node.var in constraints
+    ):
+        return _constrained_var(node, constraints[node.var], counter)
     if depth > 0 and node.var is not None and not node.sequence and node.field in _REQUIRED_FIELDS:
         # `-> $R`: any node, but there must be one (a function without a return type is not
         # even a candidate).
@@ -367,7 +406,7 @@ def _query_node(node: PatternNode, depth: int, counter: Iterator[int]) -> str | 
     parts = []
     if depth < _MAX_QUERY_DEPTH:
         for child in node.children:
-            part = _query_node(child, depth + 1, counter)
+            part = _query_node(child, depth + 1, counter, constraints)
             if part is not None:
                 parts.append(part)
     return f"({node.kind}{' ' if parts else ''}{' '.join(parts)})"

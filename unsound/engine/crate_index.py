@@ -33,7 +33,8 @@ _IMPLS = """
 
 _TYPE_DECLARATION = re.compile(rb"\b(?:struct|enum|union)\s+([A-Za-z_][A-Za-z0-9_]*)")
 _TRAIT_DECLARATION = re.compile(rb"\btrait\s+([A-Za-z_][A-Za-z0-9_]*)")
-_STATIC_MUT_DECLARATION = re.compile(rb"\bstatic\s+mut\s+([A-Za-z_][A-Za-z0-9_]*)")
+# Not preceded by `'`: `&'static mut T` is a reference type, not a `static mut T`.
+STATIC_MUT_DECLARATION = re.compile(rb"(?<!')\bstatic\s+mut\s+([A-Za-z_][A-Za-z0-9_]*)")
 IMPL_FOR = re.compile(
     rb"\bimpl\b[^{;]*?\bfor\s+(?:[A-Za-z_][A-Za-z0-9_]*::)*([A-Za-z_][A-Za-z0-9_]*)"
 )
@@ -262,7 +263,7 @@ class CrateIndex:
         if found is None:
             found = any(
                 last in _static_muts_in(unit)
-                for unit in self._files_declaring(_STATIC_MUT_DECLARATION, last)
+                for unit in self._files_declaring(STATIC_MUT_DECLARATION, last)
             )
             self._answers[("static-mut", last)] = found
         return bool(found)

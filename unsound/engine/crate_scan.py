@@ -117,16 +117,16 @@ def scan_crate(
         lambda: [unit_for(i) for i in range(len(task.files))],
         [(job.data, partial(unit_for, i)) for i, job in enumerate(task.files)],
     )
-    crate_impls = matcher.impl_gate.for_crate([job.data for job in task.files])
+    crate_names = matcher.crate_gate.for_crate([job.data for job in task.files])
     outcomes: list[FileOutcome] = []
     for index, job in enumerate(task.files):
         if not job.scan:
             continue
         if mark is not None:
             mark(index)
-        # `gated`: a rule was left out because of what other files implement, so the outcome
+        # `gated`: a rule was left out because of what other files declare, so the outcome
         # depends on the crate (the cache must redo it when another file changes).
-        wanted, gated = crate_impls.filter(prefilter.wanted(job.data), job.data)
+        wanted, gated = crate_names.filter(prefilter.wanted(job.data), job.data)
         if not wanted:
             outcomes.append(FileOutcome(job.rel_path, crate_dependent=gated))
             continue
@@ -135,7 +135,7 @@ def scan_crate(
             unit = unit_for(index)
             if mark is not None:
                 mark(index)
-            raw = matcher.run(unit, cast(CrateIndex, tracked), wanted)
+            raw = matcher.run(unit, cast(CrateIndex, tracked), wanted, crate_names)
             # Inline `// unsound: allow(rule): reason` comments; suppressed findings stay in the
             # outcome (marked with their suppression) so the report can list them for review.
             sorted_out = apply_suppressions(unit, raw, active_rules=matcher.rule_ids)

@@ -16,9 +16,9 @@ from unsound.dsl.pattern import Pattern
 from unsound.dsl.rust_parser import rust_language
 from unsound.engine.bindings import Bindings, Bound
 from unsound.engine.conditions import MatchContext, all_hold
+from unsound.engine.crate_gate import CrateGate, CrateNames
 from unsound.engine.crate_index import CrateIndex
 from unsound.engine.findings import build_finding
-from unsound.engine.impl_gate import ImplGate
 from unsound.engine.macros import REGION_PATTERNS, macro_units
 from unsound.engine.matching import Env, match_pattern
 from unsound.engine.units import ParsedFile
@@ -55,6 +55,10 @@ class _QueryPlan:
         for rule in rules:
             gates = []
             for alternatives in required_relations(rule):
+                if not all(_selective(pattern.query) for pattern in alternatives):
+                    # `(block)`, `(let_declaration value: (_))`: present in nearly every file,
+                    # so the gate would cost its matches and reject nothing.
+                    continue
                 indices = set()
                 for pattern in alternatives:
                     index = position.get(pattern.query)
@@ -89,8 +93,8 @@ class RuleSetMatcher:
         self._single: dict[str, _QueryPlan] = {}
 
     @cached_property
-    def impl_gate(self) -> ImplGate:
-        return ImplGate(self.rules)
+    def crate_gate(self) -> CrateGate:
+        return CrateGate(self.rules)
 
     @cached_property
     def rule_ids(self) -> frozenset[str]:
@@ -104,9 +108,18 @@ class RuleSetMatcher:
         """Ids of the rules whose literal prefilter the file passes."""
         return {rule.id for rule in self.rules if rule.may_match(data)}
 
-    def run(self, unit: ParsedFile, crate: CrateIndex, wanted: set[str]) -> list[Finding]:
+    def run(
+        self,
+        unit: ParsedFile,
+        crate: CrateIndex,
+        wanted: set[str],
+        crate_names: CrateNames | None = None,
+    ) -> list[Finding]:
         """Findings of the wanted rules in one file (its code and its macro bodies and
-        arguments, read as Rust), one per (rule, primary location)."""
+        arguments, read as Rust), one per (rule, primary location).
+
+        `crate_names` filters macro regions as it filtered the file: a region that spells no
+        name a rule's crate facts need is not parsed for that rule."""
         wanted = wanted & self.rule_ids
         if not wanted:
             return []
@@ -114,7 +127,14 @@ class RuleSetMatcher:
         plans = self._plans(wanted)
         regions = self._collect(plans, unit, crate, wanted, findings)
         rules = [rule for rule in self.rules if rule.id in wanted]
-        accepts = lambda text: any(r.may_match_region(text) for r in rules)  # noqa: E731
+
+        def accepts(text: bytes) -> bool:
+            return any(
+                rule.may_match_region(text)
+                and (crate_names is None or crate_names.allows(rule.id, text))
+                for rule in rules
+            )
+
         for derived in macro_units(unit, regions, accepts):
             self._collect(plans, derived, crate, wanted, findings)
         return sorted(findings.values(), key=Finding.sort_key)
@@ -212,6 +232,12 @@ def _first_finding(
             if finding is not None:
                 return finding
     return None
+
+
+def _selective(query: str) -> bool:
+    """Whether a candidate query names something a file may lack: a literal identifier or a
+    word a metavariable's text must contain."""
+    return "(#eq? " in query or "(#match? " in query
 
 
 _SHAPES: dict[tuple[object, ...], int] = {}

@@ -1,0 +1,95 @@
+"""Crate-level prefilters: rules whose `where` needs a fact only some names of the crate have.
+
+`raw-handle-escapes-drop-owner` and `handle-duplicated-by-destructuring` match every `&self`
+method or destructuring `let`, then keep only types that implement `Drop`; `static-mut-reference`
+matches every `&x` and method call, then keeps only names of a `static mut`. Such a name is
+spelled in the matched file (or macro region), so a file that spells none of the crate's
+implementing types, or none of its `static mut`s, cannot match: it is not even parsed for these
+rules. The names come from the same regexes the crate index uses to answer `implements` and
+`is static-mut` (`impl … for NAME` filtered by the trait's word in the header; `static mut
+NAME`): a superset of what those conditions can say yes to. The answer depends on other files,
+so an outcome it shaped is crate-dependent.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from unsound.dsl.compiler import CompiledRule, required_impls, requires_static_mut
+from unsound.engine.crate_index import IMPL_FOR, STATIC_MUT_DECLARATION
+
+# The key of the `static mut` fact among the trait names of `CrateGate.needs`.
+_STATIC_MUT = "static mut"
+
+
+class CrateGate:
+    """The crate facts each rule requires of a name spelled in the matched file."""
+
+    def __init__(self, rules: Sequence[CompiledRule]) -> None:
+        self.needs: dict[str, tuple[str, ...]] = {}
+        for rule in rules:
+            facts = (*required_impls(rule), *([_STATIC_MUT] if requires_static_mut(rule) else []))
+            if facts:
+                self.needs[rule.id] = facts
+
+    def for_crate(self, texts: Sequence[bytes]) -> CrateNames:
+        return CrateNames(self.needs, texts)
+
+
+class CrateNames:
+    """One crate's names per fact (implementing types per trait, `static mut`s), computed when
+    first asked."""
+
+    def __init__(self, needs: dict[str, tuple[str, ...]], texts: Sequence[bytes]) -> None:
+        self._needs = needs
+        self._texts = texts
+        self._names: dict[str, re.Pattern[bytes] | None] = {}
+
+    def filter(self, wanted: set[str], data: bytes) -> tuple[set[str], bool]:
+        """The wanted rules whose required facts have a name spelled in `data`, and whether
+        any crate-level fact was consulted."""
+        consulted = False
+        kept = set()
+        for rule_id in wanted:
+            if rule_id in self._needs:
+                consulted = True
+                if not self.allows(rule_id, data):
+                    continue
+            kept.add(rule_id)
+        return kept, consulted
+
+    def allows(self, rule_id: str, data: bytes) -> bool:
+        """Whether `data` (a file or a macro region) spells a name of every fact the rule needs."""
+        return all(self._named_in(fact, data) for fact in self._needs.get(rule_id, ()))
+
+    def _named_in(self, fact: str, data: bytes) -> bool:
+        if fact not in self._names:
+            names = self._static_muts() if fact == _STATIC_MUT else self._implementors(fact)
+            self._names[fact] = _any_word(names)
+        pattern = self._names[fact]
+        return pattern is not None and pattern.search(data) is not None
+
+    def _implementors(self, trait: str) -> set[bytes]:
+        word = re.compile(rb"\b" + re.escape(trait.rsplit("::", 1)[-1].encode()) + rb"\b")
+        return {
+            match.group(1)
+            for text in self._texts
+            for match in IMPL_FOR.finditer(text)
+            if word.search(text, match.start(), match.end())
+        }
+
+    def _static_muts(self) -> set[bytes]:
+        return {
+            match.group(1)
+            for text in self._texts
+            if b"static" in text
+            for match in STATIC_MUT_DECLARATION.finditer(text)
+        }
+
+
+def _any_word(names: set[bytes]) -> re.Pattern[bytes] | None:
+    if not names:
+        return None
+    alternatives = b"|".join(re.escape(n) for n in sorted(names))
+    return re.compile(rb"\b(?:" + alternatives + rb")\b")
