@@ -51,6 +51,30 @@ def test_a_function_without_lifetime_generics_is_rejected(text: str) -> None:
     assert not phrase("fn $F<'$a, $..G>($..P) -> $R { $..B }").search(text)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "pub unsafe fn f(",
+        'pub const unsafe extern "C" fn f(',
+        "unsafe extern fn f(",
+        "unsafe /* why */\n    fn f(",
+    ],
+)
+def test_an_unsafe_function_phrase_passes_every_spelling(text: str) -> None:
+    assert phrase("unsafe fn $F($..P) { $..B }", "unsafe").search(text)
+
+
+@pytest.mark.parametrize("text", ["unsafe { f() }", "unsafe impl Send for X {}", "fn unsafe_f("])
+def test_an_unsafe_function_phrase_rejects_other_unsafe_code(text: str) -> None:
+    assert not phrase("unsafe fn $F($..P) { $..B }", "unsafe").search(text)
+
+
+def test_an_unsafe_trait_phrase() -> None:
+    regex = phrase("unsafe trait $T { $..I }", "unsafe")
+    assert regex.search("pub unsafe trait Alloc {") and regex.search("unsafe auto trait Tag {}")
+    assert not regex.search("unsafe impl Alloc for X {}")
+
+
 def test_a_pattern_without_a_phrase_has_none() -> None:
     pattern = compile_pattern(CodeBlock("&$X", SrcSpan("t.rules", 1, 1, 1, 1), 1, 1))
     assert phrase_regex(pattern, None) is None

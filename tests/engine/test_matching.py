@@ -113,6 +113,26 @@ def test_keywords_written_in_a_pattern_are_required() -> None:
     assert matches("pub fn $F() { $..B }", code) == ["pub fn c() {}"]
 
 
+def test_modifiers_written_in_a_pattern_must_be_there_others_may_be() -> None:
+    code = (
+        "pub const unsafe fn a() {}\n"
+        'unsafe extern "C" fn b() {}\n'
+        "const fn c() {}\n"
+        'extern "C" fn d() {}\n'
+        "async unsafe fn e() {}\n"
+    )
+    assert matches("unsafe fn $F() { $..B }", code) == [
+        "pub const unsafe fn a() {}",
+        'unsafe extern "C" fn b() {}',
+        "async unsafe fn e() {}",
+    ]
+    assert matches('extern "C" fn $F() { $..B }', code) == [
+        'unsafe extern "C" fn b() {}',
+        'extern "C" fn d() {}',
+    ]
+    assert matches("const unsafe fn $F() { $..B }", code) == ["pub const unsafe fn a() {}"]
+
+
 def test_lone_generic_metavariable_matches_bounded_parameters() -> None:
     code = "unsafe impl<T: Send, 'a, U> Send for X<T, U> {}"
     compiled = compile_pattern(

@@ -18,10 +18,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from functools import cached_property
 
-from tree_sitter import Node
+from tree_sitter import Node, Query, QueryError
 
 from unsound.dsl.ast import CodeBlock
-from unsound.dsl.rust_parser import parse_rust
+from unsound.dsl.rust_parser import parse_rust, rust_language
 from unsound.errors import RuleError
 
 # Keywords rare enough in Rust source to be worth prefiltering on (`fn`, `impl`, `mut` are not).
@@ -349,7 +349,15 @@ def constrained(pattern: Pattern, constraints: dict[str, VarConstraint]) -> Patt
     """The pattern with a query that also checks what `constraints` demand of its
     metavariables: fewer candidates reach the matcher, and none that could match is lost."""
     query = _query_for(pattern.root, constraints)
-    return pattern if query == pattern.query else replace(pattern, query=query)
+    if query == pattern.query:
+        return pattern
+    try:
+        Query(rust_language(), query)
+    except QueryError:
+        # The kind cannot stand there (`$C kind identifier` in the type variant `$C($..A)`,
+        # whose `$C` is a type): keep the plain query; the condition still decides.
+        return pattern
+    return replace(pattern, query=query)
 
 
 def _query_for(root: PatternNode, constraints: dict[str, VarConstraint] | None = None) -> str:

@@ -51,6 +51,8 @@ def phrase_regex(pattern: Pattern, word: str | None) -> str | None:
         return special  # rarer than any word such a pattern has (`self`)
     if word is None and (special := _destructuring_let(pattern.root)) is not None:
         return special
+    if word == "unsafe" and (special := _unsafe_item(pattern.root)) is not None:
+        return special
     tokens: list[str | None] = []
     _tokens(pattern.root, False, tokens)
     best: list[str] = []
@@ -101,6 +103,24 @@ def _function_with_lifetime(root: PatternNode) -> str | None:
     if first is None or first.kind != "lifetime_parameter":
         return None
     return r"\bfn" + _GAP + r"[^\s<(]+" + _GAP + "<" + _GAP + "'"
+
+
+def _unsafe_item(root: PatternNode) -> str | None:
+    """`unsafe fn` / `unsafe extern "C" fn` / `unsafe trait`: a function pattern with `unsafe`
+    among its modifiers matches only functions with it, and Rust writes the modifiers in the
+    order `const async unsafe extern "ABI"`, so only an `extern` can stand between `unsafe` and
+    `fn`; a trait's `unsafe` comes just before `trait` (or `auto trait`)."""
+    if root.var is not None:
+        return None
+    if root.kind in ("function_item", "function_signature_item"):
+        modifiers = next((c for c in root.children if c.kind == "function_modifiers"), None)
+        if modifiers is None or not any(c.text == "unsafe" for c in modifiers.children):
+            return None
+        abi = "(?:extern" + _GAP + '(?:"[^"]*"' + _GAP + ")?)?"
+        return r"\bunsafe" + _GAP + abi + r"fn\b"
+    if root.kind == "trait_item" and any(c.text == "unsafe" for c in root.children):
+        return r"\bunsafe" + _GAP + "(?:auto" + _GAP + r")?trait\b"
+    return None
 
 
 _NAME = r"(?:r#)?[A-Za-z_][A-Za-z0-9_]*"

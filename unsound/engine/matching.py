@@ -48,6 +48,11 @@ def match_node(pattern: PatternNode, target: Node, env: Env) -> Iterator[Env]:
             # A named leaf in the pattern may be a node with tokens in the target (`self`).
             yield env
         return
+    if pattern.kind == "function_modifiers":
+        # `unsafe fn` matches `pub const unsafe extern "C" fn`: the modifiers a pattern writes
+        # must be there, in order; the others may be too (as visibility and generics may).
+        yield from _match_subsequence(list(pattern.children), 0, target.children, 0, env)
+        return
     targets = _target_children(pattern, target)
     patterns = _pattern_children(pattern, targets)
     if len(patterns) != len(targets) and not any(p.sequence for p in patterns):
@@ -80,6 +85,18 @@ def _match_sequence(
         return
     for matched in match_node(current, targets[ti], env):
         yield from _match_sequence(patterns, pi + 1, targets, ti + 1, matched)
+
+
+def _match_subsequence(
+    patterns: list[PatternNode], pi: int, targets: list[Node], ti: int, env: Env
+) -> Iterator[Env]:
+    """Each pattern child matched by a target child, in order, other target children skipped."""
+    if pi == len(patterns):
+        yield env
+        return
+    for index in range(ti, len(targets)):
+        for matched in match_node(patterns[pi], targets[index], env):
+            yield from _match_subsequence(patterns, pi + 1, targets, index + 1, matched)
 
 
 def _bind(name: str, node: Node, env: Env) -> Iterator[Env]:

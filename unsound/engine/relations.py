@@ -33,9 +33,29 @@ def relate(
 ) -> Iterator[Bindings]:
     """The bindings extended by each related node the pattern matches, nearest first."""
     env = _env(bindings, unit)
+    # A metavariable bound already must match code with the same text inside the candidate: a
+    # candidate without that text is rejected by a substring search instead of a tree match
+    # (`inside fn $F(.., $C: $CT, ..)` for each call `$C(..)` of a file).
+    required = [
+        value.text
+        for name, value in env.items()
+        if name in _metavariables(pattern) and isinstance(value, Node) and value.text
+    ]
+    data = unit.data
     for candidate in _candidates(relation, pattern, node, within):
+        start, end = candidate.start_byte, candidate.end_byte
+        if any(data.find(text, start, end) == -1 for text in required):
+            continue
         for matched in match_pattern(pattern, candidate, env):
             yield _extend(bindings, matched, unit)
+
+
+def _metavariables(pattern: Pattern) -> frozenset[str]:
+    names = pattern.__dict__.get("_metavariable_names")
+    if names is None:
+        names = frozenset(pattern.metavariables())
+        object.__setattr__(pattern, "_metavariable_names", names)
+    return names
 
 
 def _candidates(relation: str, pattern: Pattern, node: Node, within: int | None) -> Iterator[Node]:

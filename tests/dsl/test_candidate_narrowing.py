@@ -1,0 +1,82 @@
+"""What a rule's `where` lines add to its candidate queries and its macro-region prefilter.
+
+A required `$V kind K` or a word of `$V matches "..."` goes into the tree-sitter query, so fewer
+candidates reach the Python matcher; the `where` words about the match's own code must be in a
+macro region before the region is parsed. Neither may lose a finding.
+"""
+
+from __future__ import annotations
+
+from tree_sitter import Query, QueryCursor
+
+from unsound.dsl.compiler import CompiledRule
+from unsound.dsl.loader import compile_rule_files, load_rules
+from unsound.dsl.rust_parser import parse_rust, rust_language
+
+RULE = """rule transmute-call {
+  title "Transmute"
+  severity warning
+  match `$FN($X)`
+  where $FN matches "(^|::)transmute(::<.*>)?$"
+  where $X kind identifier
+  message "transmute of {X}"
+  location $MATCH "here"
+  example bad `fn f(x: u32) -> f32 { unsafe { std::mem::transmute(x) } } // ruleid: transmute-call`
+  example good `fn f(x: u32) -> u32 { g(x) } fn g(x: u32) -> u32 { x }`
+  help \"\"\"
+  ## What it does
+  x
+  \"\"\"
+}
+"""
+
+CODE = b"""fn f(x: u32, v: &[u32]) -> f32 {
+    let a = g(x);
+    let b = std::mem::transmute::<u32, f32>(x);
+    let c = transmute(v[0]);
+    let d = mem::transmute(a);
+    b
+}
+"""
+
+
+def compiled() -> CompiledRule:
+    (rule,) = compile_rule_files([("demo", "demo.rules", RULE)])
+    return rule
+
+
+def test_kind_and_word_conditions_narrow_the_candidate_query() -> None:
+    pattern = compiled().patterns[0]
+    assert '(#match? @_v0 "transmute")' in pattern.query
+    assert "(arguments (identifier)" not in pattern.query  # `$X` sits in no field: left out
+    tree = parse_rust(CODE)
+    found = [
+        node.text
+        for _, captures in QueryCursor(Query(rust_language(), pattern.query)).matches(
+            tree.root_node
+        )
+        for node in captures["root"]
+    ]
+    assert found == [
+        b"std::mem::transmute::<u32, f32>(x)",
+        b"transmute(v[0])",
+        b"mem::transmute(a)",
+    ]
+
+
+def test_a_kind_that_cannot_stand_in_a_variant_keeps_its_plain_query() -> None:
+    # `$C($..ARGS)` is also a function type, whose `$C` is a type: `(identifier)` is impossible
+    # there, so that variant keeps the query without it (and still compiles).
+    (rule,) = [r for r in load_rules() if r.id == "panic-safety-duplicated-ownership"]
+    queries = [p.query for p in rule.patterns]
+    assert any("function: (identifier) @_v0" in q for q in queries)
+    assert all(Query(rust_language(), q) for q in queries)
+
+
+def test_a_macro_region_needs_the_words_of_where_lines_about_its_own_code() -> None:
+    (rule,) = [r for r in load_rules() if r.id == "panic-safety-duplicated-ownership"]
+    assert not rule.may_match_region(b"fn f<F: FnOnce()>(g: F) { g() }")
+    assert rule.may_match_region(b"fn f<F: FnOnce()>(g: F) { let v = ptr::read(p); g() }")
+    # `is static-mut`'s `unsafe` may be outside the region: it is not asked of the region.
+    (static,) = [r for r in load_rules() if r.id == "static-mut-reference"]
+    assert static.may_match_region(b"(&COUNTER)")
