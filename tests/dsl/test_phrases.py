@@ -8,7 +8,7 @@ import pytest
 
 from unsound.dsl.ast import CodeBlock, SrcSpan
 from unsound.dsl.needle import Needle
-from unsound.dsl.pattern import compile_pattern
+from unsound.dsl.pattern import compile_pattern, compile_pattern_variants
 from unsound.dsl.phrases import phrase_regex
 
 
@@ -73,6 +73,32 @@ def test_an_unsafe_trait_phrase() -> None:
     regex = phrase("unsafe trait $T { $..I }", "unsafe")
     assert regex.search("pub unsafe trait Alloc {") and regex.search("unsafe auto trait Tag {}")
     assert not regex.search("unsafe impl Alloc for X {}")
+
+
+def test_a_called_name_is_not_a_method_of_the_same_name() -> None:
+    regex = phrase("$Q::read($SRC)", "read")
+    assert regex.search("ptr::read(src)") and regex.search("read(src)")
+    assert regex.search("0..read(n)")  # a range before a call
+    assert not regex.search("file.read(&mut buf)")
+    assert Needle((regex.pattern,)).search(b"file.read(&mut buf); ptr::read(src)")
+    assert not Needle((regex.pattern,)).search(b"file.read(&mut buf)")
+
+
+def test_a_trait_impl_phrase_is_the_trait_and_for() -> None:
+    regex = phrase("unsafe impl<$..G> Send for $T<$..A> {}", "Send")
+    assert regex.search("unsafe impl<T: ?Sized> Send for Wrapper<T> {}")
+    assert regex.search("unsafe impl Send /* raw */ for Wrapper {}")
+    assert not regex.search("fn spawn<F: FnOnce() + Send>(f: F) {}")
+
+
+def test_a_call_pattern_is_not_also_read_as_an_fn_type() -> None:
+    code = CodeBlock("$Q::read($SRC)", SrcSpan("t.rules", 1, 1, 1, 1), 1, 1)
+    assert [p.root.kind for p in compile_pattern_variants(code)] == ["call_expression"]
+    fn_type = CodeBlock("FnOnce($A)", SrcSpan("t.rules", 1, 1, 1, 1), 1, 1)
+    assert [p.root.kind for p in compile_pattern_variants(fn_type)] == [
+        "call_expression",
+        "function_type",
+    ]
 
 
 def test_a_pattern_without_a_phrase_has_none() -> None:

@@ -171,6 +171,8 @@ def compile_pattern_variants(block: CodeBlock) -> tuple[Pattern, ...]:
                 ) from None
             if variants and pnode.var is not None:
                 continue
+            if variants and _call_read_as_function_type(pnode, variants):
+                continue
             variants.append(
                 Pattern(
                     root=pnode,
@@ -185,6 +187,19 @@ def compile_pattern_variants(block: CodeBlock) -> tuple[Pattern, ...]:
         return tuple(variants)
     line, column = first_error or (0, 0)
     raise _pattern_error(block, line, column)
+
+
+_FN_TRAITS = frozenset({"Fn", "FnMut", "FnOnce"})
+
+
+def _call_read_as_function_type(root: PatternNode, variants: list[Pattern]) -> bool:
+    """Whether a type variant is only the `Fn(A)` sugar reading of a call (`ptr::read($S)`): a
+    rule that writes a call means a call, unless it names an `Fn` trait."""
+    if root.kind != "function_type" or not any(v.root.kind == "call_expression" for v in variants):
+        return False
+    trait = next((c for c in root.children if c.field == "trait"), None)
+    last = trait.children[-1] if trait is not None and trait.children else trait
+    return last is None or last.text not in _FN_TRAITS
 
 
 def _pattern_error(block: CodeBlock, line: int, column: int) -> RuleError:

@@ -36,6 +36,10 @@ _PHRASE_KINDS = frozenset(
         "index_expression",
         "type_cast_expression",
         "pointer_type",
+        # `path::Name` and a function type's `Name(..)` (`$Q::read($SRC)` read as a type):
+        # nothing comes between their tokens either.
+        "scoped_type_identifier",
+        "function_type",
         # `pub type`: attributes come before the visibility, generics after the name.
         "visibility_modifier",
         "type_item",
@@ -53,34 +57,66 @@ def phrase_regex(pattern: Pattern, word: str | None) -> str | None:
         return special
     if word == "unsafe" and (special := _unsafe_item(pattern.root)) is not None:
         return special
-    tokens: list[str | None] = []
-    _tokens(pattern.root, False, tokens)
-    best: list[str] = []
-    run: list[str] = []
-    for token in [*tokens, _BREAK]:
-        if token is None:
-            if len(run) >= 2 and len("".join(run)) > len("".join(best)):
+    if word is not None and (special := _impl_trait_for(pattern.root, word)) is not None:
+        return special
+    leaves: list[PatternNode | None] = []
+    _tokens(pattern.root, False, leaves)
+    best: list[PatternNode] = []
+    run: list[PatternNode] = []
+    for leaf in [*leaves, _BREAK]:
+        if leaf is None:
+            if len(run) >= 2 and len(_text(run)) > len(_text(best)):
                 best = run
             run = []
         else:
-            run.append(token)
-    if not best or (word is not None and word not in best):
+            run.append(leaf)
+    texts = [leaf.text for leaf in best]
+    if not best or (word is not None and word not in texts):
         return None
-    if word is not None and len(best[best.index(word) :]) >= 2:
+    if word is not None and len(texts[texts.index(word) :]) >= 2:
         # Start at the word: a regex that begins with a literal word is searched fast; one that
         # begins with `::` or `.` is tried at every such character of the file.
-        best = best[best.index(word) :]
-    body = _GAP.join(re.escape(t) for t in best)
-    return rf"\b{body}" if re.match(r"\w", best[0]) else body
+        best = best[texts.index(word) :]
+    first = best[0]
+    body = _GAP.join(re.escape(leaf.text) for leaf in best)
+    if not re.match(r"\w", first.text):
+        return body
+    if first.kind in ("identifier", "type_identifier"):
+        # A path or a name called (`read(src)`, `ptr::read(src)`), never a method or a field:
+        # in Rust a name right after one `.` (not `..`) is a field or method name, so
+        # `v.read(buf)` does not count. (A name after `. ` with a space still passes.)
+        escaped = re.escape(first.text)
+        body = escaped + rf"(?<![^.]\.{escaped})" + body[len(escaped) :]
+    return rf"\b{body}"
 
 
-def _tokens(node: PatternNode, in_phrase: bool, out: list[str | None]) -> None:
+def _text(leaves: list[PatternNode]) -> str:
+    return "".join(leaf.text for leaf in leaves)
+
+
+def _impl_trait_for(root: PatternNode, word: str) -> str | None:
+    """`Send for` in `unsafe impl<T> Send for Wrapper<T>`: in an impl, nothing stands between the
+    trait (when it is a plain or qualified name) and `for`."""
+    if root.kind != "impl_item" or root.var is not None:
+        return None
+    trait = next((c for c in root.children if c.field == "trait"), None)
+    if trait is None or trait.var is not None:
+        return None
+    last = trait if trait.kind == "type_identifier" else None
+    if trait.kind == "scoped_type_identifier" and trait.children:
+        last = trait.children[-1]
+    if last is None or last.var is not None or last.text != word:
+        return None
+    return rf"\b{re.escape(word)}" + _GAP + r"for\b"
+
+
+def _tokens(node: PatternNode, in_phrase: bool, out: list[PatternNode | None]) -> None:
     """The pattern's leaves in order; a break where a phrase cannot continue."""
     if node.var is not None:
         out.append(_BREAK)
         return
     if not node.children:
-        out.append(node.text if in_phrase else _BREAK)
+        out.append(node if in_phrase else _BREAK)
         return
     inside = node.kind in _PHRASE_KINDS
     if not inside:
