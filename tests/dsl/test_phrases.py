@@ -101,6 +101,31 @@ def test_a_call_pattern_is_not_also_read_as_an_fn_type() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "fn get(&mut self) -> &'a mut T {",
+        "fn get(&mut self) ->&'_ mut T {",
+        "fn get(&mut self) -> /* note */ &'static\n        mut T {",
+    ],
+)
+def test_a_return_type_phrase_passes_every_spelling(text: str) -> None:
+    assert phrase("fn $F(&mut self, $..P) -> &'$a mut $T { $..B }", "self").search(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["fn get(&mut self) -> &'a T {", "fn get(&mut self) -> &mut T {", "x: &'a mut T"]
+)
+def test_a_return_type_phrase_rejects_other_returns(text: str) -> None:
+    assert not phrase("fn $F(&mut self, $..P) -> &'$a mut $T { $..B }", "self").search(text)
+
+
+def test_a_generic_return_type_phrase_is_rarer_than_its_word() -> None:
+    regex = phrase("fn $F(&self) -> Option<&'$a $T> { $..B }", "Option")
+    assert regex.search("fn get(&self) -> Option<&'a u8> {")
+    assert not regex.search("fn get(&self) -> Option<u8> {")
+
+
 def test_a_pattern_without_a_phrase_has_none() -> None:
     pattern = compile_pattern(CodeBlock("&$X", SrcSpan("t.rules", 1, 1, 1, 1), 1, 1))
     assert phrase_regex(pattern, None) is None

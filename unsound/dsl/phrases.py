@@ -59,6 +59,9 @@ def phrase_regex(pattern: Pattern, word: str | None) -> str | None:
         return special
     if word is not None and (special := _impl_trait_for(pattern.root, word)) is not None:
         return special
+    special = _return_type(pattern.root)
+    if special is not None and (word in (None, "self", "Self") or f"{word}\\b" in special):
+        return special  # `-> &'a mut`, `-> Option<&'a`: rarer than `self` or `Option`
     leaves: list[PatternNode | None] = []
     _tokens(pattern.root, False, leaves)
     best: list[PatternNode] = []
@@ -88,6 +91,45 @@ def phrase_regex(pattern: Pattern, word: str | None) -> str | None:
         escaped = re.escape(first.text)
         body = escaped + rf"(?<![^.]\.{escaped})" + body[len(escaped) :]
     return rf"\b{body}"
+
+
+def _return_type(root: PatternNode) -> str | None:
+    """`-> &'a mut`, `-> Option<&'a`: a function pattern's `->` and the leading tokens of the
+    return type it spells, up to its first metavariable. The matcher compares a return type
+    exactly (no `mut` or path the pattern leaves out), so a match spells the same tokens."""
+    if root.kind not in ("function_item", "function_signature_item") or root.var is not None:
+        return None
+    returned = next((c for c in root.children if c.field == "return_type"), None)
+    if returned is None:
+        return None
+    pieces: list[str] = []
+    _leading_type_tokens(returned, pieces)
+    if not pieces:
+        return None
+    return "->" + _GAP + _GAP.join(pieces)
+
+
+def _leading_type_tokens(node: PatternNode, out: list[str]) -> bool:
+    """Append the regexes of the type's leading tokens; False once a part of unknown spelling
+    (a metavariable) ends them."""
+    if node.var is not None and not node.lifetime:
+        return False
+    if node.kind == "type_identifier":
+        out.append(re.escape(node.text) + r"\b")
+        return True
+    if node.kind == "lifetime":
+        # `'a` or `'static`; a lifetime metavariable stands for any name.
+        name = r"[A-Za-z_][A-Za-z0-9_]*" if node.var is not None else re.escape(node.text[1:])
+        out.append("'" + name + r"\b")
+        return True
+    if node.kind in ("reference_type", "generic_type", "type_arguments", "pointer_type"):
+        for child in node.children:
+            if not child.children and child.var is None and child.kind != "type_identifier":
+                out.append(re.escape(child.text) + (r"\b" if child.text.isalpha() else ""))
+            elif not _leading_type_tokens(child, out):
+                return False
+        return True
+    return False
 
 
 def _text(leaves: list[PatternNode]) -> str:
