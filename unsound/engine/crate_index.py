@@ -31,20 +31,32 @@ _IMPLS = """
 """
 
 
-_TYPE_DECLARATION = re.compile(rb"\b(?:struct|enum|union)\s+([A-Za-z_][A-Za-z0-9_]*)")
-_TRAIT_DECLARATION = re.compile(rb"\btrait\s+([A-Za-z_][A-Za-z0-9_]*)")
+def _after_keyword(keyword: str, rest: bytes, not_after: str = "") -> re.Pattern[bytes]:
+    """`keyword` as a whole word, then `rest`: written so that the regex starts with the literal
+    keyword (the lookbehind plays the leading `\\b`), which `re` searches for with a fast scan
+    instead of trying every position of the file (7-10x on wasmtime)."""
+    word = keyword.encode()
+    before = re.escape(not_after.encode())
+    return re.compile(word + rb"(?<![\w" + before + rb"]" + word + rb")" + rest)
+
+
+_NAME_GROUP = rb"\s+([A-Za-z_][A-Za-z0-9_]*)"
+_TYPE_DECLARATIONS = tuple(_after_keyword(k, _NAME_GROUP) for k in ("struct", "enum", "union"))
+_TRAIT_DECLARATIONS = (_after_keyword("trait", _NAME_GROUP),)
 # Not preceded by `'`: `&'static mut T` is a reference type, not a `static mut T`.
-STATIC_MUT_DECLARATION = re.compile(rb"(?<!')\bstatic\s+mut\s+([A-Za-z_][A-Za-z0-9_]*)")
-IMPL_FOR = re.compile(
-    rb"\bimpl\b[^{;]*?\bfor\s+(?:[A-Za-z_][A-Za-z0-9_]*::)*([A-Za-z_][A-Za-z0-9_]*)"
+STATIC_MUT_DECLARATION = _after_keyword("static", rb"\s+mut" + _NAME_GROUP, not_after="'")
+IMPL_FOR = _after_keyword(
+    "impl", rb"\b[^{;]*?\bfor\s+(?:[A-Za-z_][A-Za-z0-9_]*::)*([A-Za-z_][A-Za-z0-9_]*)"
 )
-_TYPE_ALIAS_DECLARATION = re.compile(rb"\btype\s+([A-Za-z_][A-Za-z0-9_]*)\s*(?:<[^;=]*>)?\s*=")
+_TYPE_ALIAS_DECLARATIONS = (
+    _after_keyword("type", rb"\s+([A-Za-z_][A-Za-z0-9_]*)\s*(?:<[^;=]*>)?\s*="),
+)
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _NAME_KINDS = frozenset({"identifier", "field_identifier", "type_identifier"})
 
 
 _IDENTIFIER_BYTES = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
-_IMPL_HEADER = re.compile(rb"\bimpl\b([^{;]*)\{")
+_IMPL_HEADER = _after_keyword("impl", rb"\b([^{;]*)\{")
 _METHODS = """
 (impl_item type: (_) @type body: (declaration_list (function_item) @function))
 """
@@ -131,7 +143,7 @@ class CrateIndex:
         if found is None:
             found = [
                 definition
-                for unit in self._files_declaring(_TYPE_DECLARATION, name)
+                for unit in self._files_declaring(_TYPE_DECLARATIONS, name)
                 for definition in _definitions_in(unit)
                 if definition.name == name
             ]
@@ -222,7 +234,7 @@ class CrateIndex:
         if traits is None:
             traits = {
                 trait_name
-                for unit in self._files_declaring(IMPL_FOR, type_name)
+                for unit in self._files_declaring((IMPL_FOR,), type_name)
                 for self_name, trait_name in _impls_in(unit)
                 if self_name == type_name
             }
@@ -235,7 +247,7 @@ class CrateIndex:
         if bounds is None:
             bounds = [
                 bound
-                for unit in self._files_declaring(_TRAIT_DECLARATION, trait)
+                for unit in self._files_declaring(_TRAIT_DECLARATIONS, trait)
                 for name, bound in _supertraits_in(unit)
                 if name == trait
             ]
@@ -248,7 +260,7 @@ class CrateIndex:
         if found is None:
             found = any(
                 node_text(captures["name"][0]) == trait
-                for unit in self._files_declaring(_TRAIT_DECLARATION, trait)
+                for unit in self._files_declaring(_TRAIT_DECLARATIONS, trait)
                 for _, captures in QueryCursor(_traits_query()).matches(unit.tree.root_node)
             )
             self._answers[("trait", trait)] = found
@@ -263,7 +275,7 @@ class CrateIndex:
         if found is None:
             found = any(
                 last in _static_muts_in(unit)
-                for unit in self._files_declaring(STATIC_MUT_DECLARATION, last)
+                for unit in self._files_declaring((STATIC_MUT_DECLARATION,), last)
             )
             self._answers[("static-mut", last)] = found
         return bool(found)
@@ -275,7 +287,7 @@ class CrateIndex:
         if found is None:
             found = [
                 value
-                for unit in self._files_declaring(_TYPE_ALIAS_DECLARATION, name)
+                for unit in self._files_declaring(_TYPE_ALIAS_DECLARATIONS, name)
                 for alias, value in _aliases_in(unit)
                 if alias == name
             ]
@@ -334,7 +346,9 @@ class CrateIndex:
             self._tables[_IMPL_HEADER.pattern] = table
         return [self.sources[i][1]() for i in dict.fromkeys(table.get(name, []))]
 
-    def _files_declaring(self, declaration: re.Pattern[bytes], name: str) -> list[ParsedFile]:
+    def _files_declaring(
+        self, declarations: tuple[re.Pattern[bytes], ...], name: str
+    ) -> list[ParsedFile]:
         """Parsed files whose text declares `name` with this kind of declaration.
 
         One regex pass over the crate's text per kind builds a name → files table, so each
@@ -342,13 +356,16 @@ class CrateIndex:
         """
         if self.sources is None:
             return list(self.load())
-        table = self._tables.get(declaration.pattern)
+        key = b"|".join(d.pattern for d in declarations)
+        table = self._tables.get(key)
         if table is None:
             table = {}
             for index, (data, _) in enumerate(self.sources):
-                for match in declaration.finditer(data):
-                    table.setdefault(match.group(1).decode("utf-8", "replace"), []).append(index)
-            self._tables[declaration.pattern] = table
+                for declaration in declarations:
+                    for match in declaration.finditer(data):
+                        found = match.group(1).decode("utf-8", "replace")
+                        table.setdefault(found, []).append(index)
+            self._tables[key] = table
         return [self.sources[i][1]() for i in dict.fromkeys(table.get(name, []))]
 
 

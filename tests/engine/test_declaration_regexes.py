@@ -1,0 +1,26 @@
+"""The crate index's declaration regexes start with their keyword, yet match whole words."""
+
+from __future__ import annotations
+
+from unsound.engine.crate_gate import _any_word
+from unsound.engine.crate_index import IMPL_FOR, STATIC_MUT_DECLARATION
+
+
+def test_impl_for_is_a_whole_word_anywhere_in_the_file() -> None:
+    assert [m.group(1) for m in IMPL_FOR.finditer(b"impl Drop for A {}")] == [b"A"]
+    assert [m.group(1) for m in IMPL_FOR.finditer(b"x;impl<T> Send for B<T> {}")] == [b"B"]
+    assert not IMPL_FOR.search(b"fn simpl() { for x in y {} }")
+    assert not IMPL_FOR.search(b"let impl_ = 1; for x in y {}")
+
+
+def test_static_mut_is_not_a_static_reference_type() -> None:
+    text = b"static mut A: u8 = 0;\nfn f() -> &'static mut u8 {}\nlet nonstatic mut_b = 1;"
+    assert [m.group(1) for m in STATIC_MUT_DECLARATION.finditer(text)] == [b"A"]
+
+
+def test_any_word_matches_whole_names_only() -> None:
+    names = _any_word({b"Handle", b"Raw"})
+    assert names is not None
+    assert names.search(b"let h: Handle = x;") and names.search(b"Raw(p)")
+    assert not names.search(b"let h: HandleSet = x; RawFd")
+    assert not names.search(b"MyHandle")
