@@ -85,11 +85,11 @@ def _line_hashes_cached(text: str) -> tuple[str, ...]:
     """Cached so that calling `primary_location_line_hash` per finding stays linear per file."""
     units = _code_units(text)
     starts = _line_starts(units)
-    window_hashes = _window_hashes(units)
+    window_hashes = _window_hashes(units, starts)
     counts: dict[str, int] = {}
     out = []
-    for start in starts:
-        value = format(window_hashes[start], "x")
+    for window_hash in window_hashes:
+        value = format(window_hash, "x")
         counts[value] = counts.get(value, 0) + 1
         out.append(f"{value}:{counts[value]}")
     return tuple(out)
@@ -115,8 +115,9 @@ def _line_starts(units: list[int]) -> list[int]:
     return [0, *(i + 1 for i, unit in enumerate(units) if unit == _LF)]
 
 
-def _window_hashes(units: list[int]) -> list[int]:
-    """For each index i, the hash of units[i:i+100] (zero-padded), as sum(u * 37^(99-k)) mod 2^64.
+def _window_hashes(units: list[int], starts: list[int]) -> list[int]:
+    """For each index i of `starts`, the hash of units[i:i+100] (zero-padded), as
+    sum(u * 37^(99-k)) mod 2^64.
 
     One rolling pass over the units, then the padding: the same values the JS window produces.
     """
@@ -127,4 +128,4 @@ def _window_hashes(units: list[int]) -> list[int]:
         leaving = padded[j - _BLOCK_SIZE] if j >= _BLOCK_SIZE else 0
         value = (value * _BASE + unit - leaving * _FIRST_MOD) & _MASK
         ends.append(value)
-    return [ends[i + _BLOCK_SIZE - 1] for i in range(len(units))]
+    return [ends[i + _BLOCK_SIZE - 1] for i in starts]
