@@ -80,3 +80,21 @@ def test_a_macro_region_needs_the_words_of_where_lines_about_its_own_code() -> N
     # `is static-mut`'s `unsafe` may be outside the region: it is not asked of the region.
     (static,) = [r for r in load_rules() if r.id == "static-mut-reference"]
     assert static.may_match_region(b"(&COUNTER)")
+
+
+def test_a_pointer_shape_of_a_type_narrows_the_query_but_not_of_an_expression() -> None:
+    (by_type,) = [r for r in load_rules() if r.id == "not-unsafe-ptr-arg-deref"]
+    assert all('(#match? @_v0 "\\\\*|NonNull")' in p.query for p in by_type.patterns)
+    tree = parse_rust(
+        b"pub fn a(p: *mut u8) {}\npub fn b(n: usize) {}\npub fn c(p: NonNull<u8>) {}"
+    )
+    query = Query(rust_language(), by_type.patterns[0].query)
+    found = [
+        node.text.split(b"(")[0]
+        for _, captures in QueryCursor(query).matches(tree.root_node)
+        for node in captures["root"]
+    ]
+    assert found == [b"pub fn a", b"pub fn c"]
+    # `$X is static-mut`-like shapes of an expression come from its declaration: left out.
+    (by_expression,) = [r for r in load_rules() if r.id == "static-mut-reference"]
+    assert not any("#match?" in p.query for p in by_expression.patterns)

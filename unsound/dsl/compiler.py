@@ -36,6 +36,16 @@ _SHAPE_WORDS: dict[str, str] = {
 }
 
 
+# What the text of a type has when it has the shape (`engine.shapes`): a pointer type starts
+# with `*`, a `NonNull` names it (also inside an `Option`).
+_SHAPE_TYPE_TEXT: dict[str, str] = {
+    "raw-pointer": r"\*|NonNull",
+    "mut-pointer": r"\*",
+    "const-pointer": r"\*",
+    "non-null": r"NonNull",
+}
+
+
 @dataclass(frozen=True)
 class CompiledRule:
     """A rule ready to run: its metadata, compiled patterns, conditions and prefilter."""
@@ -415,17 +425,20 @@ def _var_constraints(conditions: tuple[ast.Cond, ...]) -> dict[str, VarConstrain
     candidate queries."""
     kinds: dict[str, str] = {}
     words: dict[str, str] = {}
+    type_texts: dict[str, str] = {}
     for condition in conditions:
         for part in condition.parts if isinstance(condition, ast.And) else (condition,):
-            if isinstance(part, ast.HasKind):
+            if isinstance(part, ast.IsShape) and part.shape in _SHAPE_TYPE_TEXT:
+                type_texts.setdefault(part.var, _SHAPE_TYPE_TEXT[part.shape])
+            elif isinstance(part, ast.HasKind):
                 kinds.setdefault(part.var, part.kind)
             elif isinstance(part, ast.MatchesRegex):
                 word = _regex_literal(part.regex)
                 if word is not None and len(word) > len(words.get(part.var, "")):
                     words[part.var] = word
     return {
-        var: VarConstraint(kind=kinds.get(var), word=words.get(var))
-        for var in kinds.keys() | words.keys()
+        var: VarConstraint(kind=kinds.get(var), word=words.get(var), type_text=type_texts.get(var))
+        for var in kinds.keys() | words.keys() | type_texts.keys()
     }
 
 

@@ -358,6 +358,9 @@ class VarConstraint:
 
     kind: str | None = None
     word: str | None = None
+    # A regex the text of a *type* must match (`$T is raw-pointer`: `\*|NonNull`); not used
+    # where the metavariable is an expression, whose shape comes from its declaration.
+    type_text: str | None = None
 
 
 def constrained(pattern: Pattern, constraints: dict[str, VarConstraint]) -> Pattern:
@@ -391,11 +394,15 @@ def _query_for(root: PatternNode, constraints: dict[str, VarConstraint] | None =
 def _constrained_var(node: PatternNode, constraint: VarConstraint, counter: Iterator[int]) -> str:
     capture = f"_v{next(counter)}"
     node_query = f"({constraint.kind})" if constraint.kind else "_"
-    predicate = ""
-    if constraint.word:
-        regex = re.escape(constraint.word).replace("\\", "\\\\").replace('"', '\\"')
-        predicate = f' (#match? @{capture} "{regex}")'
-    return f"{node.field}: {node_query} @{capture}{predicate}"
+    regexes = [re.escape(constraint.word)] if constraint.word else []
+    if constraint.type_text and node.kind == "type_identifier":
+        regexes.append(constraint.type_text)
+    predicates = "".join(f' (#match? @{capture} "{_query_string(regex)}")' for regex in regexes)
+    return f"{node.field}: {node_query} @{capture}{predicates}"
+
+
+def _query_string(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
 def _query_node(
