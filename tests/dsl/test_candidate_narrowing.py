@@ -11,6 +11,7 @@ from tree_sitter import Query, QueryCursor
 
 from unsound.dsl.compiler import CompiledRule
 from unsound.dsl.loader import compile_rule_files, load_rules
+from unsound.dsl.pattern import query_predicate
 from unsound.dsl.rust_parser import parse_rust, rust_language
 
 RULE = """rule transmute-call {
@@ -47,13 +48,13 @@ def compiled() -> CompiledRule:
 
 def test_kind_and_word_conditions_narrow_the_candidate_query() -> None:
     pattern = compiled().patterns[0]
-    assert '(#match? @_v0 "transmute")' in pattern.query
+    assert '(#bytes-match? @_v0 "transmute")' in pattern.query
     assert "(arguments (identifier)" not in pattern.query  # `$X` sits in no field: left out
     tree = parse_rust(CODE)
     found = [
         node.text
         for _, captures in QueryCursor(Query(rust_language(), pattern.query)).matches(
-            tree.root_node
+            tree.root_node, predicate=query_predicate
         )
         for node in captures["root"]
     ]
@@ -84,17 +85,26 @@ def test_a_macro_region_needs_the_words_of_where_lines_about_its_own_code() -> N
 
 def test_a_pointer_shape_of_a_type_narrows_the_query_but_not_of_an_expression() -> None:
     (by_type,) = [r for r in load_rules() if r.id == "not-unsafe-ptr-arg-deref"]
-    assert all('(#match? @_v0 "\\\\*|NonNull")' in p.query for p in by_type.patterns)
+    assert all('(#bytes-match? @_v0 "\\\\*|NonNull")' in p.query for p in by_type.patterns)
     tree = parse_rust(
         b"pub fn a(p: *mut u8) {}\npub fn b(n: usize) {}\npub fn c(p: NonNull<u8>) {}"
     )
     query = Query(rust_language(), by_type.patterns[0].query)
     found = [
         node.text.split(b"(")[0]
-        for _, captures in QueryCursor(query).matches(tree.root_node)
+        for _, captures in QueryCursor(query).matches(tree.root_node, predicate=query_predicate)
         for node in captures["root"]
     ]
     assert found == [b"pub fn a", b"pub fn c"]
     # `$X is static-mut`-like shapes of an expression come from its declaration: left out.
     (by_expression,) = [r for r in load_rules() if r.id == "static-mut-reference"]
     assert not any("#match?" in p.query for p in by_expression.patterns)
+
+
+def test_a_word_predicate_reads_bytes_that_are_not_utf8() -> None:
+    # tree-sitter's own `#match?` decodes the text and fails on `\x80`; the scan must not.
+    (by_type,) = [r for r in load_rules() if r.id == "not-unsafe-ptr-arg-deref"]
+    tree = parse_rust(b"pub fn a(f: impl\x80Fn(), p: *mut u8) {}\npub fn b(q: impl\x80Fn()) {}")
+    query = Query(rust_language(), by_type.patterns[0].query)
+    matches = QueryCursor(query).matches(tree.root_node, predicate=query_predicate)
+    assert [captures["root"][0].start_point for _, captures in matches] == [(0, 0)]

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from functools import cached_property
+from functools import cache, cached_property
 
 from tree_sitter import Node, Query, QueryError
 
@@ -397,8 +397,32 @@ def _constrained_var(node: PatternNode, constraint: VarConstraint, counter: Iter
     regexes = [re.escape(constraint.word)] if constraint.word else []
     if constraint.type_text and node.kind == "type_identifier":
         regexes.append(constraint.type_text)
-    predicates = "".join(f' (#match? @{capture} "{_query_string(regex)}")' for regex in regexes)
+    predicates = "".join(
+        f' (#{BYTES_MATCH} @{capture} "{_query_string(regex)}")' for regex in regexes
+    )
     return f"{node.field}: {node_query} @{capture}{predicates}"
+
+
+# Our own regex predicate, on the node's bytes: tree-sitter's `#match?` decodes the text as
+# UTF-8 and fails on a file with invalid bytes, which the scan must read like any other.
+BYTES_MATCH = "bytes-match?"
+
+
+def query_predicate(
+    name: str, args: list[tuple[str, str]], pattern_index: int, captures: dict[str, list[Node]]
+) -> bool:
+    """The `predicate` callable of `QueryCursor.matches` for the predicates queries hold beyond
+    tree-sitter's own: `(#bytes-match? @capture "regex")`."""
+    if name != BYTES_MATCH:
+        raise ValueError(f"unknown query predicate #{name}")
+    (capture, _), (regex, _) = args
+    compiled = _byte_regex(regex)
+    return all(compiled.search(node.text or b"") for node in captures.get(capture, []))
+
+
+@cache
+def _byte_regex(regex: str) -> re.Pattern[bytes]:
+    return re.compile(regex.encode("utf-8"))
 
 
 def _query_string(text: str) -> str:

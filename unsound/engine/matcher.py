@@ -12,7 +12,7 @@ from functools import cached_property
 from tree_sitter import Node, Query, QueryCursor
 
 from unsound.dsl.compiler import MATCH_VAR, CompiledRule, required_relations
-from unsound.dsl.pattern import Pattern
+from unsound.dsl.pattern import Pattern, query_predicate
 from unsound.dsl.rust_parser import rust_language
 from unsound.engine.bindings import Bindings, Bound
 from unsound.engine.conditions import MatchContext, all_hold
@@ -167,7 +167,9 @@ class RuleSetMatcher:
         regions: list[tuple[str, Node]] | None = None
         shared: dict[tuple[int, int], list[Env]] = {}
         for plan in plans:
-            matches = QueryCursor(plan.query).matches(unit.tree.root_node)
+            matches = QueryCursor(plan.query).matches(
+                unit.tree.root_node, predicate=query_predicate
+            )
             if regions is None:
                 regions = [
                     (name, node)
