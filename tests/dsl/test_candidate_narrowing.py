@@ -54,7 +54,7 @@ def test_kind_and_word_conditions_narrow_the_candidate_query() -> None:
     found = [
         node.text
         for _, captures in QueryCursor(Query(rust_language(), pattern.query)).matches(
-            tree.root_node, predicate=query_predicate
+            tree.root_node, query_predicate
         )
         for node in captures["root"]
     ]
@@ -91,8 +91,8 @@ def test_a_pointer_shape_of_a_type_narrows_the_query_but_not_of_an_expression() 
     )
     query = Query(rust_language(), by_type.patterns[0].query)
     found = [
-        node.text.split(b"(")[0]
-        for _, captures in QueryCursor(query).matches(tree.root_node, predicate=query_predicate)
+        (node.text or b"").split(b"(")[0]
+        for _, captures in QueryCursor(query).matches(tree.root_node, query_predicate)
         for node in captures["root"]
     ]
     assert found == [b"pub fn a", b"pub fn c"]
@@ -106,5 +106,5 @@ def test_a_word_predicate_reads_bytes_that_are_not_utf8() -> None:
     (by_type,) = [r for r in load_rules() if r.id == "not-unsafe-ptr-arg-deref"]
     tree = parse_rust(b"pub fn a(f: impl\x80Fn(), p: *mut u8) {}\npub fn b(q: impl\x80Fn()) {}")
     query = Query(rust_language(), by_type.patterns[0].query)
-    matches = QueryCursor(query).matches(tree.root_node, predicate=query_predicate)
+    matches = QueryCursor(query).matches(tree.root_node, query_predicate)
     assert [captures["root"][0].start_point for _, captures in matches] == [(0, 0)]

@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from functools import cache, cached_property
+from typing import Literal
 
 from tree_sitter import Node, Query, QueryError
 
@@ -409,12 +410,15 @@ BYTES_MATCH = "bytes-match?"
 
 
 def query_predicate(
-    name: str, args: list[tuple[str, str]], pattern_index: int, captures: dict[str, list[Node]]
+    predicate: str,
+    args: list[tuple[str, Literal["capture", "string"]]],
+    pattern_index: int,
+    captures: dict[str, list[Node]],
 ) -> bool:
     """The `predicate` callable of `QueryCursor.matches` for the predicates queries hold beyond
     tree-sitter's own: `(#bytes-match? @capture "regex")`."""
-    if name != BYTES_MATCH:
-        raise ValueError(f"unknown query predicate #{name}")
+    if predicate != BYTES_MATCH:
+        raise ValueError(f"unknown query predicate #{predicate}")
     (capture, _), (regex, _) = args
     compiled = _byte_regex(regex)
     return all(compiled.search(node.text or b"") for node in captures.get(capture, []))

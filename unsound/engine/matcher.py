@@ -167,9 +167,7 @@ class RuleSetMatcher:
         regions: list[tuple[str, Node]] | None = None
         shared: dict[tuple[int, int], list[Env]] = {}
         for plan in plans:
-            matches = QueryCursor(plan.query).matches(
-                unit.tree.root_node, predicate=query_predicate
-            )
+            matches = QueryCursor(plan.query).matches(unit.tree.root_node, query_predicate)
             if regions is None:
                 regions = [
                     (name, node)
