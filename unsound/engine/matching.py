@@ -106,7 +106,7 @@ def _bind(name: str, node: Node, env: Env) -> Iterator[Env]:
     previous = env.get(name)
     if previous is None:
         yield {**env, name: node}
-    elif _binding_text(previous) == _text(node):
+    elif binding_text(previous) == _text(node):
         yield env
 
 
@@ -117,7 +117,7 @@ def _bind_sequence(name: str, nodes: tuple[Node, ...], env: Env) -> Iterator[Env
     previous = env.get(name)
     if previous is None:
         yield {**env, name: nodes}
-    elif _binding_text(previous) == _binding_text(nodes):
+    elif binding_text(previous) == binding_text(nodes):
         yield env
 
 
@@ -187,7 +187,7 @@ def _text(node: Node) -> str:
     return node.text.decode("utf-8", "replace") if node.text is not None else ""
 
 
-def _binding_text(binding: Binding) -> str:
+def binding_text(binding: Binding) -> str:
     if isinstance(binding, tuple):
         return "\x00".join(_text(n) for n in binding)
     return _text(binding)

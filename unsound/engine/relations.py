@@ -9,13 +9,14 @@ checks candidates; `inside` climbs the ancestors, which is cheap.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import cast
 
 from tree_sitter import Node, Query, QueryCursor
 
 from unsound.dsl.pattern import Pattern
 from unsound.dsl.rust_parser import rust_language
 from unsound.engine.bindings import Bindings, Bound
-from unsound.engine.matching import Env, match_pattern
+from unsound.engine.matching import Env, binding_text, match_pattern
 from unsound.engine.syntax import enclosing_statement
 from unsound.engine.units import ParsedFile
 
@@ -42,12 +43,29 @@ def relate(
         if name in _metavariables(pattern) and isinstance(value, Node) and value.text
     ]
     data = unit.data
+    # Every method of an impl asks whether it is `inside impl<$..G> $S { $..I }`: the answer
+    # for one enclosing node, given the texts of the pattern's variables bound already, is
+    # matched once per unit (as the new bindings it makes).
+    memo = unit.relation_memo if relation == "inside" else None
+    names = _metavariables(pattern)
+    bound_texts = tuple((n, binding_text(env[n])) for n in sorted(names) if n in env)
     for candidate in _candidates(relation, pattern, node, within):
         start, end = candidate.start_byte, candidate.end_byte
         if any(data.find(text, start, end) == -1 for text in required):
             continue
-        for matched in match_pattern(pattern, candidate, env):
-            yield _extend(bindings, matched, unit)
+        if memo is None:
+            for matched in match_pattern(pattern, candidate, env):
+                yield _extend(bindings, matched, unit)
+            continue
+        key = (id(pattern), candidate.id, bound_texts)
+        made = memo.get(key)
+        if made is None:
+            made = memo[key] = [
+                {name: value for name, value in matched.items() if name not in env}
+                for matched in match_pattern(pattern, candidate, env)
+            ]
+        for new_bindings in made:
+            yield _extend(bindings, cast(Env, new_bindings), unit)
 
 
 def _metavariables(pattern: Pattern) -> frozenset[str]:

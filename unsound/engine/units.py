@@ -24,6 +24,10 @@ class ParsedFile:
     # GitHub's per-line hashes, computed on the first finding (one per unit, never shared:
     # a memo keyed by `id()` handed a freed unit's hashes to the next file at that address).
     _line_hashes: list[str] = field(default_factory=list, compare=False, repr=False)
+    # `inside` relations already matched in this unit's tree (see `relations.relate`).
+    relation_memo: dict[object, list[dict[str, object]]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def __post_init__(self) -> None:
         if self._line_starts:
