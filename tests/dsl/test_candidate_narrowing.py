@@ -108,3 +108,19 @@ def test_a_word_predicate_reads_bytes_that_are_not_utf8() -> None:
     query = Query(rust_language(), by_type.patterns[0].query)
     matches = QueryCursor(query).matches(tree.root_node, query_predicate)
     assert [captures["root"][0].start_point for _, captures in matches] == [(0, 0)]
+
+
+def test_a_file_with_invalid_utf8_is_scanned_with_the_same_narrowed_queries() -> None:
+    from pathlib import Path
+
+    from unsound.engine.scan import scan_sources
+    from unsound.engine.sources import SourceFile
+
+    rules = [r for r in load_rules() if r.id == "not-unsafe-ptr-arg-deref"]
+    data = b"// caf\xe9\npub fn deref(p: *mut u8) -> u8 {\n    unsafe { *p }\n}\n"
+    source = SourceFile(Path("/t/src/lib.rs"), "src/lib.rs", "t", data, None)
+    findings, problems = scan_sources([source], rules)
+    assert problems == []
+    assert [
+        (f.rule_id, f.primary.span.start_line, f.primary.span.start_column) for f in findings
+    ] == [("not-unsafe-ptr-arg-deref", 2, 1)]

@@ -12,7 +12,7 @@ from functools import cached_property
 from tree_sitter import Node, Query, QueryCursor
 
 from unsound.dsl.compiler import MATCH_VAR, CompiledRule, required_relations
-from unsound.dsl.pattern import Pattern, query_predicate
+from unsound.dsl.pattern import BYTES_MATCH, Pattern, query_predicate
 from unsound.dsl.rust_parser import rust_language
 from unsound.engine.bindings import Bindings, Bound
 from unsound.engine.conditions import MatchContext, all_hold
@@ -76,7 +76,20 @@ class _QueryPlan:
 
     @cached_property
     def query(self) -> Query:
+        """The query for valid UTF-8 source: tree-sitter's own `#match?`, checked in C."""
+        source = "\n".join(self.queries).replace(f"(#{BYTES_MATCH} ", "(#match? ")
+        return Query(rust_language(), source)
+
+    @cached_property
+    def bytes_query(self) -> Query:
+        """The query for a file with invalid UTF-8, on which `#match?` fails: the same regexes,
+        checked on bytes by `query_predicate`."""
         return Query(rust_language(), "\n".join(self.queries))
+
+    def matches(self, unit: ParsedFile) -> list[tuple[int, dict[str, list[Node]]]]:
+        if unit.utf8:
+            return QueryCursor(self.query).matches(unit.tree.root_node)
+        return QueryCursor(self.bytes_query).matches(unit.tree.root_node, query_predicate)
 
 
 class RuleSetMatcher:
@@ -167,7 +180,7 @@ class RuleSetMatcher:
         regions: list[tuple[str, Node]] | None = None
         shared: dict[tuple[int, int], list[Env]] = {}
         for plan in plans:
-            matches = QueryCursor(plan.query).matches(unit.tree.root_node, query_predicate)
+            matches = plan.matches(unit)
             if regions is None:
                 regions = [
                     (name, node)

@@ -29,6 +29,21 @@ class ParsedFile:
         default_factory=dict, compare=False, repr=False
     )
 
+    # Whether `data` is valid UTF-8 (tree-sitter's `#match?` then works on it), or None until
+    # first asked; a derived unit takes its file's answer.
+    _utf8: list[bool] = field(default_factory=list, compare=False, repr=False)
+
+    @property
+    def utf8(self) -> bool:
+        if not self._utf8:
+            try:
+                self.data.decode("utf-8")
+            except UnicodeDecodeError:
+                self._utf8.append(False)
+            else:
+                self._utf8.append(True)
+        return self._utf8[0]
+
     def __post_init__(self) -> None:
         if self._line_starts:
             return  # shared with the file this unit was derived from
@@ -41,7 +56,15 @@ class ParsedFile:
 
     def derived(self, data: bytes, tree: Tree) -> ParsedFile:
         """A unit over a same-length rewrite of this file, sharing its line table."""
-        return ParsedFile(self.rel_path, self.crate, data, tree, self.data, self._line_starts)
+        return ParsedFile(
+            self.rel_path,
+            self.crate,
+            data,
+            tree,
+            self.data,
+            self._line_starts,
+            _utf8=[self.utf8],  # a rewrite changes only ASCII (`$x` → `_x`)
+        )
 
     def line_hashes(self) -> list[str]:
         if not self._line_hashes:
