@@ -123,4 +123,4 @@ def test_a_file_with_invalid_utf8_is_scanned_with_the_same_narrowed_queries() ->
     assert problems == []
     assert [
         (f.rule_id, f.primary.span.start_line, f.primary.span.start_column) for f in findings
-    ] == [("not-unsafe-ptr-arg-deref", 2, 1)]
+    ] == [("not-unsafe-ptr-arg-deref", 2, 14)]  # at the parameter `p`
