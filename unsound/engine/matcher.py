@@ -6,6 +6,7 @@ number of rules; Python only looks at the candidates the query returns.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from functools import cached_property
 
@@ -27,7 +28,7 @@ from unsound.model import Finding
 # What one more tree-sitter query pass costs, in patterns' worth of matching: measured on
 # wasmtime, one pattern over every file took 1.5 s and 134 patterns 5.3 s, so a pass's fixed
 # walk of the tree costs about as much as 50 patterns do.
-_PASS_COST = 50
+_PASS_COST = 25
 
 
 class _QueryPlan:
@@ -75,21 +76,63 @@ class _QueryPlan:
         self.users.extend([] for _ in REGION_PATTERNS)
 
     @cached_property
+    def _merged(self) -> tuple[list[str], list[list[int]]]:
+        """The queries with the same shape and different literals as one query each (an
+        `#any-of?` of their literals), and which queries each merged one stands for.
+
+        A query's cost in tree-sitter grows with its patterns, and many differ only in a name
+        (`ptr::read(..)`, `ptr::copy(..)`, `slice::from_raw_parts(..)`): each of those starts a
+        match at every call. A merged pattern's candidate goes to every query it stands for,
+        whose structural match checks the name exactly (a mixed combination of two queries'
+        literals is a candidate that none of them matches).
+        """
+        groups: dict[str, list[int]] = {}
+        for index, query in enumerate(self.queries):
+            groups.setdefault(_LITERAL.sub(r"(#eq? @\1 ?)", query), []).append(index)
+        merged: list[str] = []
+        members: list[list[int]] = []
+        for indices in groups.values():
+            if len(indices) == 1:
+                merged.append(self.queries[indices[0]])
+            else:
+                literals: dict[str, set[str]] = {}
+                for index in indices:
+                    for capture, literal in _LITERAL.findall(self.queries[index]):
+                        literals.setdefault(capture, set()).add(literal)
+
+                def any_of(match: re.Match[str], literals: dict[str, set[str]] = literals) -> str:
+                    names = " ".join(f'"{n}"' for n in sorted(literals[match.group(1)]))
+                    return f"(#any-of? @{match.group(1)} {names})"
+
+                merged.append(_LITERAL.sub(any_of, self.queries[indices[0]]))
+            members.append(indices)
+        return merged, members
+
+    @property
+    def size(self) -> int:
+        """Patterns in the query tree-sitter runs (what its cost grows with)."""
+        return len(self._merged[0])
+
+    @cached_property
     def query(self) -> Query:
         """The query for valid UTF-8 source: tree-sitter's own `#match?`, checked in C."""
-        source = "\n".join(self.queries).replace(f"(#{BYTES_MATCH} ", "(#match? ")
+        source = "\n".join(self._merged[0]).replace(f"(#{BYTES_MATCH} ", "(#match? ")
         return Query(rust_language(), source)
 
     @cached_property
     def bytes_query(self) -> Query:
         """The query for a file with invalid UTF-8, on which `#match?` fails: the same regexes,
         checked on bytes by `query_predicate`."""
-        return Query(rust_language(), "\n".join(self.queries))
+        return Query(rust_language(), "\n".join(self._merged[0]))
 
     def matches(self, unit: ParsedFile) -> list[tuple[int, dict[str, list[Node]]]]:
+        """(index into `queries`, captures) of every candidate of the unit."""
         if unit.utf8:
-            return QueryCursor(self.query).matches(unit.tree.root_node)
-        return QueryCursor(self.bytes_query).matches(unit.tree.root_node, query_predicate)
+            found = QueryCursor(self.query).matches(unit.tree.root_node)
+        else:
+            found = QueryCursor(self.bytes_query).matches(unit.tree.root_node, query_predicate)
+        members = self._merged[1]
+        return [(index, captures) for merged, captures in found for index in members[merged]]
 
 
 class RuleSetMatcher:
@@ -163,8 +206,8 @@ class RuleSetMatcher:
                 if plan is None:
                     plan = self._single[rule.id] = _QueryPlan([rule])
                 singles.append(plan)
-        single_cost = sum(_PASS_COST + len(plan.queries) for plan in singles)
-        if single_cost < _PASS_COST + len(self._combined.queries):
+        single_cost = sum(_PASS_COST + plan.size for plan in singles)
+        if single_cost < _PASS_COST + self._combined.size:
             return singles
         return [self._combined]
 
@@ -245,6 +288,10 @@ def _first_finding(
             if finding is not None:
                 return finding
     return None
+
+
+# A literal of a candidate query: `(#eq? @_t0 "read")` (names are plain identifiers).
+_LITERAL = re.compile(r'\(#eq\? @(_t\d+) "([A-Za-z0-9_]*)"\)')
 
 
 def _selective(query: str) -> bool:
