@@ -135,3 +135,21 @@ def test_a_worker_death_exits_3_through_the_cli(
 def test_the_crash_hook_is_not_consulted_in_process(crash_on: list[str]) -> None:
     crash_on.append("crates/napi-shim/src/lib.rs")
     assert scan_folder(SEEDED).complete
+
+
+def test_crates_streamed_from_discovery_give_the_all_at_once_scan() -> None:
+    from unsound.engine.scan import scan_crates, scan_sources
+    from unsound.engine.sources import CrateSources, collect_sources
+    from unsound.engine.workspace import find_manifest, load_workspace, select_packages
+
+    workspace = load_workspace(find_manifest(manifest_path=None, path=SEEDED, cwd=SEEDED))
+    packages = select_packages(workspace, packages=[], workspace=True, exclude=[])
+    assert len(packages) > 1
+    rules = load_rules()
+    sources, _ = collect_sources(packages, workspace.root)
+    findings, problems = scan_sources(sources, rules)
+    stream = CrateSources(packages, workspace.root)
+    streamed, streamed_findings, streamed_problems = scan_crates(stream, rules, jobs=2)
+    assert [s.rel_path for s in streamed] == [s.rel_path for s in sources]
+    assert streamed_findings == findings and findings
+    assert streamed_problems == problems

@@ -15,8 +15,9 @@ left out of the rerun. Tasks that were merely queued go back to a fresh full poo
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
@@ -115,7 +116,7 @@ def _warm_up() -> None:
 
 
 def run_tasks(
-    tasks: Sequence[CrateTask],
+    tasks: Iterable[CrateTask],
     rules: Sequence[CompiledRule],
     jobs: int,
     on_result: OnResult,
@@ -123,30 +124,42 @@ def run_tasks(
 ) -> list[ScanProblem]:
     """Run every task, calling `on_result` for each; problems for files that killed a worker.
 
-    `pool`, if given, is used first (and closed); pools started after a crash have
-    `jobs` workers at most.
+    `tasks` may be a generator that is still finding files (source discovery): each task is
+    submitted as soon as it is made, so the workers scan the first crates while the parent
+    reads the next. `pool`, if given, is used first (and closed); pools started after a crash
+    have `jobs` workers at most.
     """
     problems: list[ScanProblem] = []
-    queue = list(tasks)
-    if not queue and pool is not None:
-        pool.close()
-    while queue:
-        pool = pool or WorkerPool(rules, max(1, min(jobs, len(queue))))
-        queue, suspects = _run_pool(pool, queue, on_result)
-        pool = None
+    remaining = iter(tasks)
+    first = next(remaining, None)
+    if first is None:  # nothing to scan (all cached): no pool to start
+        if pool is not None:
+            pool.close()
+        return problems
+    queue, suspects = _run_pool(
+        pool or WorkerPool(rules, jobs), itertools.chain([first], remaining), on_result
+    )
+    while True:
         for task in suspects:
             problems.extend(_isolate(task, rules, on_result))
-    return problems
+        if not queue:
+            return problems
+        queue, suspects = _run_pool(
+            WorkerPool(rules, max(1, min(jobs, len(queue)))), queue, on_result
+        )
 
 
 def _run_pool(
-    pool: WorkerPool, tasks: list[CrateTask], on_result: OnResult
+    pool: WorkerPool, tasks: Iterable[CrateTask], on_result: OnResult
 ) -> tuple[list[CrateTask], list[CrateTask]]:
     """Run tasks until done or the pool breaks; then (tasks to rerun on a new pool, suspects)."""
     pending: dict[Future[list[FileOutcome]], CrateTask] = {}
     finished: set[int] = set()
+    submitted: list[CrateTask] = []
+    remaining = iter(tasks)
     try:
-        for task in tasks:
+        for task in remaining:
+            submitted.append(task)
             pending[pool.executor.submit(_run_task, task)] = task
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -166,12 +179,14 @@ def _run_pool(
         pass
     finally:
         pool.close()
-    unfinished = [task for task in tasks if task.task_id not in finished]
+    never_submitted = list(remaining)  # the pool broke while discovery went on
+    unfinished = [task for task in submitted if task.task_id not in finished]
     in_flight = pool.in_flight()
     suspects = [task for task in unfinished if task.task_id in in_flight]
     if unfinished and not suspects:  # died outside a task: no way to tell, suspect them all
-        return [], unfinished
-    return [task for task in unfinished if task.task_id not in in_flight], suspects
+        return never_submitted, unfinished
+    rerun = [task for task in unfinished if task.task_id not in in_flight]
+    return [*rerun, *never_submitted], suspects
 
 
 def _broken(future: Future[list[FileOutcome]]) -> bool:

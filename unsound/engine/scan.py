@@ -14,9 +14,10 @@ dies on it, is recorded as a `ScanProblem` (not scanned) and the scan goes on.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,7 +27,7 @@ from unsound.engine.cache import ScanCache, crate_hash
 from unsound.engine.crate_scan import CrateTask, FileJob, FileOutcome, OnResult, scan_crate
 from unsound.engine.hashing import content_hash
 from unsound.engine.progress import NoProgress, Progress
-from unsound.engine.sources import SourceFile, collect_sources
+from unsound.engine.sources import CrateSources, SourceFile, collect_sources
 from unsound.engine.suppressions import SUPPRESSION_RULES
 from unsound.engine.workspace import Package, Workspace
 from unsound.model import Finding, ProblemKind, Report, ScanProblem
@@ -60,14 +61,23 @@ def scan_workspace(
     pool = start_pool(rules, jobs) if jobs > 0 else None  # forked while the parent is small
     try:
         cache = ScanCache.open(workspace.root, rules) if use_cache else None
-        sources, problems = collect_sources(
-            packages, workspace.root, all_files=all_files, store=cache
-        )
-        if pool is not None:  # workers parse for themselves: free discovery's trees
-            sources = tuple(dataclasses.replace(source, tree=None) for source in sources)
-        findings, scan_problems = scan_sources(
-            sources, rules, jobs=jobs, cache=cache, progress=progress, pool=pool
-        )
+        if pool is not None and not all_files and len(packages) > 1:
+            # Each crate goes to the workers as soon as it is read: discovery (a second of
+            # parsing `mod` declarations on wasmtime) overlaps the scan of the first crates.
+            stream = CrateSources(packages, workspace.root, store=cache)
+            sources, findings, scan_problems = scan_crates(
+                stream, rules, jobs=jobs, cache=cache, progress=progress, pool=pool
+            )
+            problems = stream.problems
+        else:
+            sources, problems = collect_sources(
+                packages, workspace.root, all_files=all_files, store=cache
+            )
+            if pool is not None:  # workers parse for themselves: free discovery's trees
+                sources = tuple(dataclasses.replace(source, tree=None) for source in sources)
+            findings, scan_problems = scan_sources(
+                sources, rules, jobs=jobs, cache=cache, progress=progress, pool=pool
+            )
     finally:
         if pool is not None:
             pool.close()
@@ -138,8 +148,76 @@ def scan_sources(
     return findings, [*per_file, *problems]  # files that killed a worker last
 
 
+# A crate this big is cut into one task per job when crates arrive one at a time.
+_SLICE_BYTES = 2_000_000
+
+
+def scan_crates(
+    crates: Iterable[list[SourceFile]],
+    rules: Sequence[CompiledRule],
+    *,
+    jobs: int,
+    cache: ScanCache | None = None,
+    progress: Progress | None = None,
+    pool: WorkerPool | None = None,
+) -> tuple[tuple[SourceFile, ...], list[Finding], list[ScanProblem]]:
+    """`scan_sources` for files that arrive one crate at a time (each crate's files complete
+    and sorted, as `CrateSources` gives them): a crate's tasks are submitted to the workers as
+    soon as it arrives. Returns every source (sorted by rel_path) with the findings and problems;
+    the outcome is the same as `scan_sources` on all of them at once."""
+    progress = progress or NoProgress()
+    outcomes: dict[str, FileOutcome] = {}
+    keys: dict[str, tuple[str, str]] = {}
+    sources: list[SourceFile] = []
+    task_ids = itertools.count()
+    done = 0
+
+    def on_result(task: CrateTask, results: list[FileOutcome]) -> None:
+        nonlocal done
+        for outcome in results:
+            outcomes[outcome.rel_path] = outcome
+            if cache is not None and outcome.cacheable:
+                cache.put(task.crate, outcome.rel_path, *keys[outcome.rel_path], outcome)
+        done += task.scan_count
+        progress.update(min(done, len(sources)), len(sources))
+
+    def tasks() -> Iterator[CrateTask]:
+        nonlocal done
+        for crate in crates:
+            crate = [dataclasses.replace(source, tree=None) for source in crate]
+            sources.extend(crate)
+            cached: set[int] = set()
+            if cache is not None:
+                crate_keys = _CacheKeys(crate)
+                for index, source in enumerate(crate):
+                    keys[source.rel_path] = crate_keys.of(index)
+                    hit = cache.get(source.crate, source.rel_path, *keys[source.rel_path])
+                    if hit is not None:
+                        outcomes[source.rel_path] = hit
+                        cached.add(index)
+                done += len(cached)
+            progress.update(min(done, len(sources)), len(sources))
+            # The total is not known yet, so a crate is cut into one slice per job only when it
+            # is big enough to keep every worker busy alone (a one-crate workspace must not
+            # scan on one core); a smaller one goes whole (each slice re-reads the crate index).
+            todo = sum(len(s.data) for i, s in enumerate(crate) if i not in cached)
+            slices = jobs if todo >= _SLICE_BYTES else 1
+            for task in plan_tasks(crate, cached, slices):
+                yield dataclasses.replace(task, task_id=next(task_ids))
+
+    problems = _run(tasks(), sources, rules, jobs, on_result, pool)
+    progress.finish()
+    if cache is not None:
+        cache.save()
+    ordered = sorted(sources, key=lambda source: source.rel_path)
+    in_order = [outcomes[source.rel_path] for source in ordered if source.rel_path in outcomes]
+    findings = [finding for outcome in in_order for finding in outcome.findings]
+    per_file = [problem for outcome in in_order for problem in outcome.problems]
+    return tuple(ordered), findings, [*per_file, *problems]
+
+
 def _run(
-    tasks: list[CrateTask],
+    tasks: Iterable[CrateTask],
     sources: Sequence[SourceFile],
     rules: Sequence[CompiledRule],
     jobs: int,

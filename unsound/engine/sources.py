@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -80,6 +80,38 @@ def collect_sources(
     files = sorted(collector.files, key=lambda source: source.rel_path)
     problems = sorted(collector.problems, key=_problem_order)
     return tuple(files), tuple(problems)
+
+
+class CrateSources:
+    """The same files as `collect_sources` (without `--all-files`), one crate at a time: each
+    package's files, sorted by rel_path, as soon as its targets are followed, so its scan can
+    start while the next package is read. `problems` is complete once iterated to the end."""
+
+    def __init__(
+        self,
+        packages: Sequence[Package],
+        workspace_root: Path,
+        *,
+        store: DeclarationStore | None = None,
+    ) -> None:
+        root = workspace_root.absolute()
+        outside = [package.root for package in packages if not _below(package.root, root)]
+        self._packages = packages
+        self._collector = _Collector(root, SourceGuard.for_workspace(root, outside), store)
+
+    def __iter__(self) -> Iterator[list[SourceFile]]:
+        collector = self._collector
+        for package in self._packages:
+            before = len(collector.files)
+            for target in package.targets:
+                collector.follow(package, target)
+            found = sorted(collector.files[before:], key=lambda source: source.rel_path)
+            if found:
+                yield found
+
+    @property
+    def problems(self) -> tuple[ScanProblem, ...]:
+        return tuple(sorted(self._collector.problems, key=_problem_order))
 
 
 @dataclass
