@@ -124,3 +124,28 @@ def test_a_file_with_invalid_utf8_is_scanned_with_the_same_narrowed_queries() ->
     assert [
         (f.rule_id, f.primary.span.start_line, f.primary.span.start_column) for f in findings
     ] == [("not-unsafe-ptr-arg-deref", 2, 14)]  # at the parameter `p`
+
+
+def test_prefilters_and_queries_do_not_depend_on_the_hash_seed() -> None:
+    # Set order changes with PYTHONHASHSEED; a prefilter chosen from a set by a tie must not
+    # (the files a scan parses, and so its speed, would change from run to run).
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "from unsound.dsl.loader import load_rules\n"
+        "for r in load_rules():\n"
+        "    print(r.id, [n.pattern for n in (*r.prefilter, *r.region_prefilter)],"
+        " [p.query for p in r.patterns])\n"
+    )
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", script],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            check=True,
+        ).stdout
+        for seed in ("1", "2", "3")
+    }
+    assert len(outputs) == 1

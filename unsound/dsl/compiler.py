@@ -545,7 +545,10 @@ def _words_of(patterns: tuple[Pattern, ...]) -> tuple[str, ...] | None:
     for pattern in patterns:
         words = pattern.literal_words()
         # Its rarest word: an identifier before a keyword, then the longest.
-        word = min(words, key=lambda w: (w in _KEYWORDS, -len(w))) if words else None
+        # Ties: a function's name before a type's (a type is also named in signatures and
+        # imports), then the word itself: set order changes with each process's hash seed, and
+        # a prefilter must be the same in every run.
+        word = min(words, key=_rarity) if words else None
         # A phrase holding that word (`.as_ptr()`, `&mut *`) is rarer still.
         phrase = phrase_regex(pattern, word)
         if phrase is not None:
@@ -555,6 +558,12 @@ def _words_of(patterns: tuple[Pattern, ...]) -> tuple[str, ...] | None:
         else:
             return None
     return tuple(sorted(set(alternatives)))
+
+
+def _rarity(word: str) -> tuple[bool, int, bool, str]:
+    """Sort key of a pattern's literal words, rarest first (by a guess that holds in practice:
+    an identifier before a keyword, the longest, a lowercase name before a capitalized one)."""
+    return word in _KEYWORDS, -len(word), word[:1].isupper(), word
 
 
 def _find_column(lines: list[str], span: ast.SrcSpan, needle: str) -> int:
