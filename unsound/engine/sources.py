@@ -106,6 +106,8 @@ class CrateSources:
             for target in package.targets:
                 collector.follow(package, target)
             found = sorted(collector.files[before:], key=lambda source: source.rel_path)
+            # Handed over: the collector must not keep them (nor discovery's trees) alive.
+            del collector.files[before:]
             if found:
                 yield found
 
