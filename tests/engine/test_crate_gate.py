@@ -7,6 +7,7 @@ type the crate implements `Drop` for; one that needs `$X is static-mut` skips fi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from ws_helpers import package, write_tree
 from unsound.dsl.loader import load_rules
 from unsound.engine import crate_scan
 from unsound.engine.crate_gate import CrateGate
+from unsound.model import Finding
 
 HANDLE = """use std::marker::PhantomData;
 use std::ptr::NonNull;
@@ -68,18 +70,31 @@ def parsed(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return count_parses(monkeypatch, crate_scan)
 
 
-def crate(tmp_path: Path) -> Path:
+def write_crate(tmp_path: Path, name: str, modules: dict[str, str]) -> Path:
+    """A one-package workspace whose lib declares each module (`pub`, or private when its name
+    starts with `_`, which is dropped) in `src/<module>.rs`."""
+    declarations = "".join(
+        f"mod {module[1:]};\n" if module.startswith("_") else f"pub mod {module};\n"
+        for module in sorted(modules, key=lambda m: m.lstrip("_"))
+    )
+    files = {f"src/{module.lstrip('_')}.rs": text for module, text in modules.items()}
     return write_tree(
         tmp_path / "ws",
-        {
-            "Cargo.toml": package("handles"),
-            "src/lib.rs": "pub mod convert;\npub mod handle;\npub mod other;\nmod release;\n",
-            "src/handle.rs": HANDLE,
-            "src/release.rs": RELEASE,
-            "src/convert.rs": CONVERT,
-            "src/other.rs": OTHER,
-        },
+        {"Cargo.toml": package(name), "src/lib.rs": declarations, **files},
     )
+
+
+def located(findings: Sequence[Finding]) -> list[tuple[str, str, int, int]]:
+    """Each finding's rule, file, line and column."""
+    return [
+        (f.rule_id, f.primary.path, f.primary.span.start_line, f.primary.span.start_column)
+        for f in findings
+    ]
+
+
+def crate(tmp_path: Path) -> Path:
+    modules = {"handle": HANDLE, "_release": RELEASE, "convert": CONVERT, "other": OTHER}
+    return write_crate(tmp_path, "handles", modules)
 
 
 def test_the_implementors_come_from_the_whole_crate() -> None:
@@ -93,11 +108,9 @@ def test_the_implementors_come_from_the_whole_crate() -> None:
 def test_a_drop_impl_in_another_file_still_finds_the_bug(tmp_path: Path, parsed: list[int]) -> None:
     root = crate(tmp_path)
     rules = [r for r in load_rules() if r.id == "handle-duplicated-by-destructuring"]
-    report = scan_folder(root, rules=rules)
-    assert [
-        (f.rule_id, f.primary.path, f.primary.span.start_line, f.primary.span.start_column)
-        for f in report.findings
-    ] == [("handle-duplicated-by-destructuring", "src/convert.rs", 7, 9)]
+    assert located(scan_folder(root, rules=rules).findings) == [
+        ("handle-duplicated-by-destructuring", "src/convert.rs", 7, 9)
+    ]
     assert len(OTHER.encode()) not in parsed  # names no Drop type: never parsed
 
 
@@ -154,17 +167,8 @@ pub fn twice() -> u32 {
 
 
 def static_crate(tmp_path: Path) -> Path:
-    return write_tree(
-        tmp_path / "ws",
-        {
-            "Cargo.toml": package("statics"),
-            "src/lib.rs": "pub mod counter;\npub mod macros;\npub mod reader;\npub mod state;\n",
-            "src/state.rs": STATE,
-            "src/counter.rs": COUNTER,
-            "src/reader.rs": READER,
-            "src/macros.rs": MACROS,
-        },
-    )
+    modules = {"state": STATE, "counter": COUNTER, "reader": READER, "macros": MACROS}
+    return write_crate(tmp_path, "statics", modules)
 
 
 def test_the_static_muts_come_from_the_whole_crate() -> None:
@@ -186,11 +190,7 @@ def test_a_static_mut_in_another_file_still_finds_the_reference(
 ) -> None:
     root = static_crate(tmp_path)
     rules = [r for r in load_rules() if r.id == "static-mut-reference"]
-    report = scan_folder(root, rules=rules)
-    assert [
-        (f.rule_id, f.primary.path, f.primary.span.start_line, f.primary.span.start_column)
-        for f in report.findings
-    ] == [
+    assert located(scan_folder(root, rules=rules).findings) == [
         ("static-mut-reference", "src/counter.rs", 4, 14),
         ("static-mut-reference", "src/macros.rs", 8, 29),
     ]
