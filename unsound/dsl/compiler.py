@@ -89,9 +89,7 @@ def required_relations(rule: CompiledRule) -> list[tuple[Pattern, ...]]:
     nodes are in the file being matched, so the related node is too. A variable bound by
     `holds`, `has lifetime` and the like may be in another file of the crate.
     """
-    local = {MATCH_VAR}
-    if rule.patterns:
-        local |= set.intersection(*(p.metavariables() for p in rule.patterns))
+    local = _match_variables(rule.patterns)
     required = []
     for condition in rule.ast.conditions:
         parts = condition.parts if isinstance(condition, ast.And) else (condition,)
@@ -119,12 +117,18 @@ def requires_static_mut(rule: CompiledRule) -> bool:
     )
 
 
+def _match_variables(patterns: tuple[Pattern, ...]) -> set[str]:
+    """`$MATCH` and the metavariables every pattern binds: nodes of the matched code itself."""
+    local = {MATCH_VAR}
+    if patterns:
+        local |= set.intersection(*(p.metavariables() for p in patterns))
+    return local
+
+
 def _required_local_parts(rule: CompiledRule) -> list[ast.Cond]:
     """The `where` lines (and parts of `and` lines) that every finding satisfies, about a
     variable whose node is in the matched file."""
-    local = {MATCH_VAR}
-    if rule.patterns:
-        local |= set.intersection(*(p.metavariables() for p in rule.patterns))
+    local = _match_variables(rule.patterns)
     required: list[ast.Cond] = []
     for condition in rule.ast.conditions:
         parts = condition.parts if isinstance(condition, ast.And) else (condition,)
@@ -406,16 +410,9 @@ def _prefilter(
     words must be in the file too. `holds`, `implements` and the like may look at other files:
     never used.
     """
-    required: list[tuple[str, ...]] = []
     alternatives = _words_of(patterns)
-    if alternatives:
-        required.append(alternatives)
-    for condition in conditions:  # `where` lines are all required
-        parts = condition.parts if isinstance(condition, ast.And) else (condition,)
-        for part in parts:
-            needed = _required_text(part, relations)
-            if needed:
-                required.append(needed)
+    required = [alternatives] if alternatives else []
+    required += _required_texts(conditions, relations, None)
     return tuple(Needle(r) for r in dict.fromkeys(required))
 
 
@@ -451,17 +448,24 @@ def _region_prefilter(
     in it: the text of every `where` line about a node of the match itself (`$MATCH`, or a
     variable every pattern binds). A region is parsed on its own, so such a node, and whatever
     a relation of it finds, is inside the region."""
-    local = {MATCH_VAR}
-    if patterns:
-        local |= set.intersection(*(p.metavariables() for p in patterns))
-    required: list[tuple[str, ...]] = []
-    for condition in conditions:
-        parts = condition.parts if isinstance(condition, ast.And) else (condition,)
-        for part in parts:
+    required = _required_texts(conditions, relations, _match_variables(patterns))
+    return tuple(Needle(r) for r in dict.fromkeys(required))
+
+
+def _required_texts(
+    conditions: tuple[ast.Cond, ...],
+    relations: dict[CodeBlock, tuple[Pattern, ...]],
+    local: set[str] | None,
+) -> list[tuple[str, ...]]:
+    """For each `where` line (or part of an `and` line) that every finding satisfies, the
+    regexes one of which the text must contain (see `_required_text`)."""
+    required = []
+    for condition in conditions:  # `where` lines are all required
+        for part in condition.parts if isinstance(condition, ast.And) else (condition,):
             needed = _required_text(part, relations, local)
             if needed:
                 required.append(needed)
-    return tuple(Needle(r) for r in dict.fromkeys(required))
+    return required
 
 
 def _required_text(
