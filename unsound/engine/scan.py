@@ -198,8 +198,9 @@ def scan_crates(
                 done += len(cached)
             progress.update(min(done, len(sources)), len(sources))
             # The total is not known yet, so a crate is cut into one slice per job only when it
-            # is big enough to keep every worker busy alone (a one-crate workspace must not
-            # scan on one core); a smaller one goes whole (each slice re-reads the crate index).
+            # is big enough to keep every worker busy alone (a workspace that is mostly one
+            # crate must not scan on one core); a smaller one goes whole (each slice reads the
+            # crate index again).
             todo = sum(len(s.data) for i, s in enumerate(crate) if i not in cached)
             slices = jobs if todo >= _SLICE_BYTES else 1
             for task in plan_tasks(crate, cached, slices):
