@@ -34,20 +34,20 @@ def relate(
 ) -> Iterator[Bindings]:
     """The bindings extended by each related node the pattern matches, nearest first."""
     env = _env(bindings, unit)
+    names = _metavariables(pattern)
     # A metavariable bound already must match code with the same text inside the candidate: a
     # candidate without that text is rejected by a substring search instead of a tree match
     # (`inside fn $F(.., $C: $CT, ..)` for each call `$C(..)` of a file).
     required = [
         value.text
         for name, value in env.items()
-        if name in _metavariables(pattern) and isinstance(value, Node) and value.text
+        if name in names and isinstance(value, Node) and value.text
     ]
     data = unit.data
     # Every method of an impl asks whether it is `inside impl<$..G> $S { $..I }`: the answer
     # for one enclosing node, given the texts of the pattern's variables bound already, is
     # matched once per unit (as the new bindings it makes).
     memo = unit.relation_memo if relation == "inside" else None
-    names = _metavariables(pattern)
     bound_texts = tuple((n, binding_text(env[n])) for n in sorted(names) if n in env)
     for candidate in _candidates(relation, pattern, node, within):
         start, end = candidate.start_byte, candidate.end_byte

@@ -29,7 +29,7 @@ class ParsedFile:
         default_factory=dict, compare=False, repr=False
     )
 
-    # Whether `data` is valid UTF-8 (tree-sitter's `#match?` then works on it), or None until
+    # Whether `data` is valid UTF-8 (tree-sitter's `#match?` then works on it): empty until
     # first asked; a derived unit takes its file's answer.
     _utf8: list[bool] = field(default_factory=list, compare=False, repr=False)
 
