@@ -8,6 +8,7 @@ on text tomllib has already accepted, so it can be lenient: it never decides wha
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -27,10 +28,15 @@ class _Scanner:
     pos: int = 0
     found: dict[KeyPath, Position] = field(default_factory=dict)
     table_counts: dict[KeyPath, int] = field(default_factory=dict)
+    # Offsets where each line starts: a key's line is a bisection, not a count of every newline
+    # before it (quadratic on bevy's 3,000-line manifest: 0.2 s).
+    line_starts: list[int] = field(default_factory=list)
 
     def position(self, offset: int) -> Position:
-        line = self.text.count("\n", 0, offset) + 1
-        column = offset - (self.text.rfind("\n", 0, offset) + 1) + 1
+        if not self.line_starts:
+            self.line_starts = [0, *(m.end() for m in re.finditer("\n", self.text))]
+        line = bisect.bisect_right(self.line_starts, offset)
+        column = offset - self.line_starts[line - 1] + 1
         return line, column
 
     def record(self, path: KeyPath, offset: int) -> None:
