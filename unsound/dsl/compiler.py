@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import regex
 
@@ -17,6 +19,8 @@ from unsound.dsl.phrases import phrase_regex
 from unsound.dsl.shapes import CRATE_SHAPES, SHAPES
 from unsound.errors import RuleError
 from unsound.model import RuleInfo
+
+_T = TypeVar("_T")
 
 HELP_URI_BASE = "https://github.com/cargo-unsound/cargo-unsound/blob/main/docs/rules/"
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -145,19 +149,33 @@ def _local_relation_patterns(
     condition: ast.Cond, local: set[str], relations: dict[CodeBlock, tuple[Pattern, ...]]
 ) -> tuple[Pattern, ...] | None:
     """Patterns one of which must match in the file when `condition` holds, or None."""
-    if isinstance(condition, ast.Relation):
-        return relations[condition.pattern] if condition.var in local else None
+
+    def leaf(part: ast.Cond) -> tuple[Pattern, ...] | None:
+        if isinstance(part, ast.Relation) and part.var in local:
+            return relations[part.pattern]
+        return None
+
+    return _through_and_or(condition, leaf)
+
+
+def _through_and_or(
+    condition: ast.Cond, leaf: Callable[[ast.Cond], tuple[_T, ...] | None]
+) -> tuple[_T, ...] | None:
+    """What every finding needs when `condition` holds, one of a tuple of alternatives (or
+    None): `leaf`'s answer for a plain condition, the first answer of an `and`'s parts, and for
+    an `or` the alternatives of all its parts when each part has some."""
     if isinstance(condition, ast.And):
         for part in condition.parts:
-            found = _local_relation_patterns(part, local, relations)
+            found = _through_and_or(part, leaf)
             if found:
                 return found
         return None
     if isinstance(condition, ast.Or):
-        alternatives = [_local_relation_patterns(p, local, relations) for p in condition.parts]
+        alternatives = [_through_and_or(part, leaf) for part in condition.parts]
         if all(alternatives):
-            return tuple(p for patterns in alternatives if patterns for p in patterns)
-    return None
+            return tuple(dict.fromkeys(a for group in alternatives if group for a in group))
+        return None
+    return leaf(condition)
 
 
 def compile_rule(rule: ast.RuleAst, pack: str, source_text: str) -> CompiledRule:
@@ -477,29 +495,23 @@ def _required_text(
 
     With `local`, only conditions about those variables count, and no `is` shape (a `static
     mut`'s `unsafe` may be outside the matched code)."""
-    if local is not None:
-        var = getattr(condition, "var", None)
-        if isinstance(condition, ast.IsShape) or (var is not None and var not in local):
-            return None
-    if isinstance(condition, ast.IsShape):
-        shape = _SHAPE_WORDS.get(condition.shape)
-        return (shape,) if shape else None
-    if isinstance(condition, ast.Relation):
-        return _words_of(relations[condition.pattern])
-    if isinstance(condition, ast.MatchesRegex):
-        word = _regex_literal(condition.regex)
-        return (re.escape(word),) if word else None
-    if isinstance(condition, ast.And):
-        for part in condition.parts:
-            needed = _required_text(part, relations, local)
-            if needed:
-                return needed
+
+    def leaf(part: ast.Cond) -> tuple[str, ...] | None:
+        if local is not None:
+            var = getattr(part, "var", None)
+            if isinstance(part, ast.IsShape) or (var is not None and var not in local):
+                return None
+        if isinstance(part, ast.IsShape):
+            shape = _SHAPE_WORDS.get(part.shape)
+            return (shape,) if shape else None
+        if isinstance(part, ast.Relation):
+            return _words_of(relations[part.pattern])
+        if isinstance(part, ast.MatchesRegex):
+            word = _regex_literal(part.regex)
+            return (re.escape(word),) if word else None
         return None
-    if isinstance(condition, ast.Or):
-        alternatives = [_required_text(part, relations, local) for part in condition.parts]
-        if all(alternatives):
-            return tuple(dict.fromkeys(a for group in alternatives if group for a in group))
-    return None
+
+    return _through_and_or(condition, leaf)
 
 
 def _regex_literal(regex: str) -> str | None:
