@@ -31,6 +31,7 @@ _GOOD = {
     "problems": [],
     "crate_dependent": False,
     "cacheable": True,
+    "crate_reads": None,
 }
 
 

@@ -3,9 +3,15 @@
 Where: `<target dir>/cargo-unsound/scan-<key>.json`, the target dir being `CARGO_TARGET_DIR` or the
 workspace's `target/`. `<key>` hashes the tool version, the engine's own code, the tree-sitter
 versions and the rule set, so any of those changing starts a fresh cache. Inside, one entry per
-(crate, file) holds the file's content hash and its outcome. An outcome that consulted the crate
-index (`crate_dependent`) also holds a hash of the whole crate (its files and their contents) and
-is used only while that is unchanged: crate-level joins are redone whenever the crate changes.
+(crate, file) holds the file's content hash and its outcome.
+
+An outcome that consulted the rest of its crate (`crate_dependent`) also holds `base`, the hash of
+the whole crate (its files and their contents) it is known to hold for, and the record of what it
+read (`crate_reads`). The cache keeps each crate's files as of the last scan; when the crate has
+changed since, such an outcome is reused only if it was valid for that last state and none of
+the files changed since was read by it or would be picked by its selectors now
+(`CrateReads.still_valid`). Touching one file thus redoes the outcomes that looked at that file,
+not every crate-level join of the crate.
 
 The scanned tree is hostile (DESIGN, Decisions): a pull request can commit a planted cache file
 that says "no findings". The file is authenticated with an HMAC whose key lives outside the tree,
@@ -36,7 +42,7 @@ from unsound.engine.cache_codec import decode, encode
 from unsound.engine.crate_scan import FileOutcome
 from unsound.engine.mod_decls import FileDecls
 
-_FORMAT = 2
+_FORMAT = 3
 _KEY_BYTES = 32
 _KEEP_FILES = 8  # cache files (rule sets × tool versions) kept per target dir
 _CACHE_NAME = re.compile(r"scan-[0-9a-f]{32}\.json")
@@ -119,6 +125,8 @@ class ScanCache:
     # parses only new contents. Only the hashes met in this run are written back.
     modules: dict[str, object] = field(default_factory=dict)
     modules_used: dict[str, object] = field(default_factory=dict)
+    # Each crate's (path → content hash) as of the scan that last wrote its outcomes.
+    crates: dict[str, object] = field(default_factory=dict)
     dirty: bool = False
 
     @classmethod
@@ -132,7 +140,7 @@ class ScanCache:
         if folder.is_symlink():
             return None
         cache = cls(folder / f"scan-{rules_key(rules)}.json", key)
-        cache.entries, cache.modules = cache._read()
+        cache.entries, cache.modules, cache.crates = cache._read()
         return cache
 
     def declarations(self, file_hash: str) -> FileDecls | None:
@@ -152,26 +160,56 @@ class ScanCache:
         self.modules_used[file_hash] = encode(decls)
         self.dirty = True
 
-    def get(self, crate: str, rel_path: str, file_hash: str, crate_fp: str) -> FileOutcome | None:
-        """The cached outcome for these contents (and this crate, if the outcome depends on it)."""
-        entry = self.entries.get(_entry_key(crate, rel_path))
-        if entry is None or entry.get("hash") != file_hash:
+    def crate_view(self, crate: str, files: Sequence[tuple[str, str, bytes]]) -> CrateView:
+        """This run's state of a crate ((path, content hash, text) of each file, in order) next
+        to the state its cached outcomes were written for; it becomes the stored state."""
+        hashes = {rel_path: file_hash for rel_path, file_hash, _ in files}
+        view = CrateView(crate, crate_hash([(path, h) for path, h, _ in files]), hashes)
+        stored = self.crates.get(crate)
+        if isinstance(stored, dict) and isinstance(stored.get("files"), dict):
+            before: dict[str, object] = stored["files"]
+            view.stored_fp = stored.get("fp") if isinstance(stored.get("fp"), str) else None
+            view.changed = {
+                path: data for path, file_hash, data in files if before.get(path) != file_hash
+            }
+            view.changed.update({path: None for path in before if path not in hashes})
+        if stored != {"fp": view.fp, "files": hashes}:
+            self.crates[crate] = {"fp": view.fp, "files": hashes}
+            self.dirty = True
+        return view
+
+    def get(self, view: CrateView, rel_path: str) -> FileOutcome | None:
+        """The cached outcome of this file's contents, if it still holds for its crate."""
+        entry = self.entries.get(_entry_key(view.crate, rel_path))
+        if entry is None or entry.get("hash") != view.hashes.get(rel_path):
             return None
-        if entry.get("crate") not in (None, crate_fp):
+        base = entry.get("base")
+        if base is not None and base != view.fp and base != view.stored_fp:
             return None
         try:
             outcome = decode(FileOutcome, entry.get("outcome"))
         except (ValueError, TypeError):
             self.dirty = True
             return None
-        return outcome if outcome.rel_path == rel_path else None
+        if outcome.rel_path != rel_path or (base is None) == outcome.crate_dependent:
+            return None
+        if base is not None and base != view.fp:
+            reads = outcome.crate_reads
+            if reads is None or not reads.still_valid(view.changed):
+                return None
+            entry["base"] = view.fp  # it holds for this state too, which is now the stored one
+            self.dirty = True
+        return outcome
 
-    def put(
-        self, crate: str, rel_path: str, file_hash: str, crate_fp: str, outcome: FileOutcome
-    ) -> None:
-        self.entries[_entry_key(crate, rel_path)] = {
-            "hash": file_hash,
-            "crate": crate_fp if outcome.crate_dependent else None,
+    def put(self, view: CrateView, outcome: FileOutcome) -> None:
+        key = _entry_key(view.crate, outcome.rel_path)
+        if not outcome.cacheable:
+            if self.entries.pop(key, None) is not None:
+                self.dirty = True
+            return
+        self.entries[key] = {
+            "hash": view.hashes[outcome.rel_path],
+            "base": view.fp if outcome.crate_dependent else None,
             "outcome": encode(outcome),
         }
         self.dirty = True
@@ -182,7 +220,12 @@ class ScanCache:
             self.dirty = True
         if not self.dirty:
             return
-        document = {"format": _FORMAT, "entries": self.entries, "modules": self.modules_used}
+        document = {
+            "format": _FORMAT,
+            "entries": self.entries,
+            "modules": self.modules_used,
+            "crates": self.crates,
+        }
         body = json.dumps(document, separators=(",", ":"), sort_keys=True).encode()
         payload = self._mac(body).encode() + b"\n" + body
         try:
@@ -213,10 +256,14 @@ class ScanCache:
         for _, name in sorted(files, reverse=True)[_KEEP_FILES:]:
             os.unlink(folder / name)
 
-    def _read(self) -> tuple[dict[str, dict[str, object]], dict[str, object]]:
-        """Entries and declarations of an authentic, well-formed file; empty (and a rewrite) for
-        anything else."""
-        nothing: tuple[dict[str, dict[str, object]], dict[str, object]] = ({}, {})
+    def _read(self) -> tuple[dict[str, dict[str, object]], dict[str, object], dict[str, object]]:
+        """Entries, declarations and crate states of an authentic, well-formed file; empty (and a
+        rewrite) for anything else."""
+        nothing: tuple[dict[str, dict[str, object]], dict[str, object], dict[str, object]] = (
+            {},
+            {},
+            {},
+        )
         try:
             if not stat.S_ISREG(os.lstat(self.path).st_mode):
                 return nothing
@@ -235,14 +282,29 @@ class ScanCache:
             return nothing
         entries = document.get("entries")
         modules = document.get("modules")
-        if not isinstance(entries, dict) or not isinstance(modules, dict):
+        crates = document.get("crates")
+        if not (
+            isinstance(entries, dict) and isinstance(modules, dict) and isinstance(crates, dict)
+        ):
             return nothing
         good = {k: v for k, v in entries.items() if isinstance(v, dict)}
         self.dirty = len(good) != len(entries)
-        return good, modules
+        return good, modules, crates
 
     def _mac(self, body: bytes) -> str:
         return hmac.new(self.key, body, hashlib.sha256).hexdigest()
+
+
+@dataclass
+class CrateView:
+    """One crate in this run: its hash, its files' hashes, and what changed since the state its
+    cached outcomes were written for (path → new text; None: removed)."""
+
+    crate: str
+    fp: str
+    hashes: dict[str, str]
+    stored_fp: str | None = None
+    changed: dict[str, bytes | None] = field(default_factory=dict)
 
 
 def _entry_key(crate: str, rel_path: str) -> str:

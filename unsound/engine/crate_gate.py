@@ -17,7 +17,9 @@ import re
 from collections.abc import Sequence
 
 from unsound.dsl.compiler import CompiledRule, required_impls, requires_static_mut
+from unsound.engine import crate_reads
 from unsound.engine.crate_index import IMPL_FOR, STATIC_MUT_DECLARATION
+from unsound.engine.crate_reads import ReadsRecorder, Selector
 
 # The key of the `static mut` fact among the trait names of `CrateGate.needs`.
 _STATIC_MUT = "static mut"
@@ -45,6 +47,10 @@ class CrateNames:
         self._needs = needs
         self._texts = texts
         self._names: dict[str, re.Pattern[bytes] | None] = {}
+        self._picked: dict[str, tuple[Selector, list[int]]] = {}
+        # The files each fact's names came from are noted here; the scan swaps in one recorder
+        # per matched file (`crate_reads`).
+        self.recorder = ReadsRecorder()
 
     def filter(self, wanted: set[str], data: bytes) -> tuple[set[str], bool]:
         """The wanted rules whose required facts have a name spelled in `data`, and whether
@@ -65,27 +71,44 @@ class CrateNames:
 
     def _named_in(self, fact: str, data: bytes) -> bool:
         if fact not in self._names:
-            names = self._static_muts() if fact == _STATIC_MUT else self._implementors(fact)
+            names, selector, picked = (
+                self._static_muts() if fact == _STATIC_MUT else self._implementors(fact)
+            )
             self._names[fact] = _any_word(names)
+            self._picked[fact] = (selector, picked)
+        self.recorder.note(*self._picked[fact])
         pattern = self._names[fact]
         return pattern is not None and pattern.search(data) is not None
 
-    def _implementors(self, trait: str) -> set[bytes]:
-        word = re.compile(rb"\b" + re.escape(trait.rsplit("::", 1)[-1].encode()) + rb"\b")
-        return {
-            match.group(1)
-            for text in self._texts
-            for match in IMPL_FOR.finditer(text)
-            if word.search(text, match.start(), match.end())
-        }
+    def _implementors(self, trait: str) -> tuple[set[bytes], Selector, list[int]]:
+        """Types with an `impl … for TYPE` whose header names the trait, and which files said so
+        (the `impl-for-trait` selector tests a file the same way)."""
+        last = trait.rsplit("::", 1)[-1]
+        word = re.compile(rb"\b" + re.escape(last.encode()) + rb"\b")
+        names: set[bytes] = set()
+        picked = []
+        for index, text in enumerate(self._texts):
+            found = {
+                match.group(1)
+                for match in IMPL_FOR.finditer(text)
+                if word.search(text, match.start(), match.end())
+            }
+            if found:
+                names |= found
+                picked.append(index)
+        return names, crate_reads.impl_for_trait(IMPL_FOR, last), picked
 
-    def _static_muts(self) -> set[bytes]:
-        return {
-            match.group(1)
-            for text in self._texts
-            if b"static" in text
-            for match in STATIC_MUT_DECLARATION.finditer(text)
-        }
+    def _static_muts(self) -> tuple[set[bytes], Selector, list[int]]:
+        names: set[bytes] = set()
+        picked = []
+        for index, text in enumerate(self._texts):
+            if b"static" not in text:
+                continue
+            found = {match.group(1) for match in STATIC_MUT_DECLARATION.finditer(text)}
+            if found:
+                names |= found
+                picked.append(index)
+        return names, crate_reads.search(STATIC_MUT_DECLARATION), picked
 
 
 def _any_word(names: set[bytes]) -> re.Pattern[bytes] | None:

@@ -14,6 +14,8 @@ from functools import cache
 from tree_sitter import Node, Query, QueryCursor
 
 from unsound.dsl.rust_parser import rust_language
+from unsound.engine import crate_reads
+from unsound.engine.crate_reads import ReadsRecorder, Selector
 from unsound.engine.syntax import node_text, type_base_name
 from unsound.engine.units import ParsedFile
 
@@ -135,15 +137,20 @@ class CrateIndex:
 
     load: Callable[[], Iterable[ParsedFile]]
     sources: Sequence[tuple[bytes, Callable[[], ParsedFile]]] | None = None
+    # Where the files each answer depends on are noted (`crate_reads`): the scan swaps in one
+    # recorder per matched file, so every answer is noted again when a later file asks for it.
+    recorder: ReadsRecorder = field(default_factory=ReadsRecorder, repr=False)
     _answers: dict[tuple[str, str], object] = field(default_factory=dict, repr=False)
     _tables: dict[bytes, dict[str, list[int]]] = field(default_factory=dict, repr=False)
+    _picked: dict[Selector, list[int]] = field(default_factory=dict, repr=False)
 
     def definitions(self, name: str) -> list[TypeDefinition]:
+        units = self._files_declaring(_TYPE_DECLARATIONS, name)
         found = self._answers.get(("definitions", name))
         if found is None:
             found = [
                 definition
-                for unit in self._files_declaring(_TYPE_DECLARATIONS, name)
+                for unit in units()
                 for definition in _definitions_in(unit)
                 if definition.name == name
             ]
@@ -153,16 +160,13 @@ class CrateIndex:
     def impls_of(self, type_name: str) -> list[Node]:
         """Every `impl` block of the crate whose self type is `type_name` (inherent and trait
         impls, by the last path segment)."""
+        header = re.compile(rb"\bimpl\b[^{;]*\b" + re.escape(type_name.encode()) + rb"\b")
+        units = self._files_picked(crate_reads.search(header))
         found = self._answers.get(("impls-of", type_name))
         if found is None:
-            header = re.compile(rb"\bimpl\b[^{;]*\b" + re.escape(type_name.encode()) + rb"\b")
-            if self.sources is None:
-                units = list(self.load())
-            else:
-                units = [parse() for data, parse in self.sources if header.search(data)]
             found = [
                 captures["item"][0]
-                for unit in units
+                for unit in units()
                 for _, captures in QueryCursor(_impl_blocks_query()).matches(unit.tree.root_node)
                 if type_base_name(captures["type"][0]) == type_name
             ]
@@ -172,30 +176,28 @@ class CrateIndex:
     def definitions_mentioning(self, name: str) -> list[TypeDefinition]:
         """Every struct, enum and union of the crate in a file whose text names `name` (the
         candidates for a type that holds a `name` in a field)."""
+        word = re.compile(rb"\b" + re.escape(name.encode()) + rb"\b")
+        units = self._files_picked(crate_reads.search(word))
         found = self._answers.get(("mentioning", name))
         if found is None:
-            word = re.compile(rb"\b" + re.escape(name.encode()) + rb"\b")
-            if self.sources is None:
-                units = list(self.load())
-            else:
-                units = [parse() for data, parse in self.sources if word.search(data)]
-            found = [definition for unit in units for definition in _definitions_in(unit)]
+            found = [definition for unit in units() for definition in _definitions_in(unit)]
             self._answers[("mentioning", name)] = found
         return found  # type: ignore[return-value]
 
     def module_is_public(self, module: str) -> bool:
         """Whether some `mod module` declaration of the crate is `pub` (or none is found: a
         `#[path]` module, read as public); `false` when every one is private or `pub(crate)`."""
+        declaration = re.compile(
+            rb"(?m)^[ \t]*(pub\s*(?:\([^)]*\))?\s*)?mod\s+(?:r#)?"
+            + re.escape(module.encode())
+            + rb"\s*[;{]"
+        )
+        texts = self._texts_picked(crate_reads.search(declaration))
         found = self._answers.get(("pub-mod", module))
         if found is None:
-            declaration = re.compile(
-                rb"(?m)^[ \t]*(pub\s*(?:\([^)]*\))?\s*)?mod\s+(?:r#)?"
-                + re.escape(module.encode())
-                + rb"\s*[;{]"
-            )
             visibilities = [
                 (match.group(1) or b"").strip()
-                for data in self._texts()
+                for data in texts()
                 for match in declaration.finditer(data)
             ]
             found = not visibilities or any(v == b"pub" for v in visibilities)
@@ -205,36 +207,28 @@ class CrateIndex:
     def reexports(self, name: str, module: str) -> list[str]:
         """Files (relative paths) with a `pub use` naming `name`, or a glob `pub use` of
         `module`."""
+        pattern = re.compile(
+            rb"\bpub\s+use\s[^;]*(\b"
+            + re.escape(name.encode())
+            + rb"\b|\b"
+            + re.escape(module.encode())
+            + rb"::\*)"
+        )
+        units = self._files_picked(crate_reads.search(pattern))
         found = self._answers.get(("pub-use", f"{module}::{name}"))
         if found is None:
-            pattern = re.compile(
-                rb"\bpub\s+use\s[^;]*(\b"
-                + re.escape(name.encode())
-                + rb"\b|\b"
-                + re.escape(module.encode())
-                + rb"::\*)"
-            )
-            found = [unit.rel_path for unit in self._units_matching(pattern)]
+            found = [unit.rel_path for unit in units()]
             self._answers[("pub-use", f"{module}::{name}")] = found
         return found  # type: ignore[return-value]
 
-    def _units_matching(self, pattern: re.Pattern[bytes]) -> list[ParsedFile]:
-        if self.sources is None:
-            return [unit for unit in self.load() if pattern.search(unit.data)]
-        return [parse() for data, parse in self.sources if pattern.search(data)]
-
-    def _texts(self) -> list[bytes]:
-        if self.sources is None:
-            return [unit.data for unit in self.load()]
-        return [data for data, _ in self.sources]
-
     def implements(self, type_name: str, trait: str) -> bool:
         """Whether the crate has `impl … trait for type_name` (by last path segment)."""
+        units = self._files_declaring((IMPL_FOR,), type_name)
         traits = self._answers.get(("impls", type_name))
         if traits is None:
             traits = {
                 trait_name
-                for unit in self._files_declaring((IMPL_FOR,), type_name)
+                for unit in units()
                 for self_name, trait_name in _impls_in(unit)
                 if self_name == type_name
             }
@@ -243,24 +237,23 @@ class CrateIndex:
 
     def supertraits(self, trait: str) -> list[str]:
         """Bounds declared on a trait of this crate (`trait A: Send + Sync`)."""
+        units = self._files_declaring(_TRAIT_DECLARATIONS, trait)
         bounds = self._answers.get(("supertraits", trait))
         if bounds is None:
             bounds = [
-                bound
-                for unit in self._files_declaring(_TRAIT_DECLARATIONS, trait)
-                for name, bound in _supertraits_in(unit)
-                if name == trait
+                bound for unit in units() for name, bound in _supertraits_in(unit) if name == trait
             ]
             self._answers[("supertraits", trait)] = bounds
         return bounds  # type: ignore[return-value]
 
     def declares_trait(self, trait: str) -> bool:
         """Whether the crate declares `trait NAME` (by the path's last segment)."""
+        units = self._files_declaring(_TRAIT_DECLARATIONS, trait)
         found = self._answers.get(("trait", trait))
         if found is None:
             found = any(
                 node_text(captures["name"][0]) == trait
-                for unit in self._files_declaring(_TRAIT_DECLARATIONS, trait)
+                for unit in units()
                 for _, captures in QueryCursor(_traits_query()).matches(unit.tree.root_node)
             )
             self._answers[("trait", trait)] = found
@@ -271,25 +264,21 @@ class CrateIndex:
         last = name.rsplit("::", 1)[-1].strip()
         if not _IDENTIFIER.fullmatch(last):
             return False  # `self.x`, `a[i]`: an expression is never a static's name
+        units = self._files_declaring((STATIC_MUT_DECLARATION,), last)
         found = self._answers.get(("static-mut", last))
         if found is None:
-            found = any(
-                last in _static_muts_in(unit)
-                for unit in self._files_declaring((STATIC_MUT_DECLARATION,), last)
-            )
+            found = any(last in _static_muts_in(unit) for unit in units())
             self._answers[("static-mut", last)] = found
         return bool(found)
 
     def type_alias(self, name: str) -> Node | None:
         """The aliased type of the crate's `type NAME = …;` when exactly one such alias exists
         (a name aliased differently under several `cfg`s is left unresolved)."""
+        units = self._files_declaring(_TYPE_ALIAS_DECLARATIONS, name)
         found = self._answers.get(("type-alias", name))
         if found is None:
             found = [
-                value
-                for unit in self._files_declaring(_TYPE_ALIAS_DECLARATIONS, name)
-                for alias, value in _aliases_in(unit)
-                if alias == name
+                value for unit in units() for alias, value in _aliases_in(unit) if alias == name
             ]
             self._answers[("type-alias", name)] = found
         aliases: list[Node] = found  # type: ignore[assignment]
@@ -299,16 +288,12 @@ class CrateIndex:
     def mentions(self, name: str) -> list[tuple[ParsedFile, Node]]:
         """Every identifier node spelled `name` in the crate's files (calls, fields, types),
         found from the text first so that only files that say the word are parsed."""
+        word = re.compile(rb"\b" + re.escape(name.encode("utf-8")) + rb"\b")
+        units = self._files_picked(crate_reads.search(word))
         found = self._answers.get(("mentions", name))
         if found is None:
-            word = re.compile(rb"\b" + re.escape(name.encode("utf-8")) + rb"\b")
-            units = (
-                list(self.load())
-                if self.sources is None
-                else [parse() for data, parse in self.sources if word.search(data)]
-            )
             nodes: list[tuple[ParsedFile, Node]] = []
-            for unit in units:
+            for unit in units():
                 root = unit.tree.root_node
                 for match in word.finditer(unit.data):
                     node = root.descendant_for_byte_range(match.start(), match.end())
@@ -321,52 +306,91 @@ class CrateIndex:
         """Whether a method of `type_name` (in an inherent or trait impl anywhere in the crate)
         that is not an `unsafe fn` holds an `unsafe` block: the type's safe API relies on what
         its fields point to."""
+        units = self._files_with_impl_naming(type_name)
         found = self._answers.get(("safe-unsafe", type_name))
         if found is None:
             found = any(
                 _safe_method_uses_unsafe(function)
-                for unit in self._files_with_impl_naming(type_name)
+                for unit in units()
                 for function in _methods_in(unit, type_name)
             )
             self._answers[("safe-unsafe", type_name)] = found
         return bool(found)
 
-    def _files_with_impl_naming(self, name: str) -> list[ParsedFile]:
-        """Parsed files with an `impl` header that mentions `name` (a superset: the header's
-        every identifier is a key)."""
-        if self.sources is None:
-            return list(self.load())
-        table = self._tables.get(_IMPL_HEADER.pattern)
-        if table is None:
-            table = {}
-            for index, (data, _) in enumerate(self.sources):
-                for match in _IMPL_HEADER.finditer(data):
-                    for word in _IDENTIFIER_BYTES.findall(match.group(1)):
-                        table.setdefault(word.decode("utf-8", "replace"), []).append(index)
-            self._tables[_IMPL_HEADER.pattern] = table
-        return [self.sources[i][1]() for i in dict.fromkeys(table.get(name, []))]
+    def _files_with_impl_naming(self, name: str) -> Callable[[], list[ParsedFile]]:
+        """Files with an `impl` header that mentions `name` (a superset: the header's every
+        identifier is a key)."""
+        selector = crate_reads.impl_header_names(_IMPL_HEADER, name)
+        if selector not in self._picked and self.sources is not None:
+            table = self._tables.get(_IMPL_HEADER.pattern)
+            if table is None:
+                table = {}
+                for index, (data, _) in enumerate(self.sources):
+                    for match in _IMPL_HEADER.finditer(data):
+                        for word in _IDENTIFIER_BYTES.findall(match.group(1)):
+                            table.setdefault(word.decode("utf-8", "replace"), []).append(index)
+                self._tables[_IMPL_HEADER.pattern] = table
+            self._picked[selector] = list(dict.fromkeys(table.get(name, [])))
+        return self._files_picked(selector)
 
     def _files_declaring(
         self, declarations: tuple[re.Pattern[bytes], ...], name: str
-    ) -> list[ParsedFile]:
-        """Parsed files whose text declares `name` with this kind of declaration.
+    ) -> Callable[[], list[ParsedFile]]:
+        """Files whose text declares `name` with this kind of declaration.
 
         One regex pass over the crate's text per kind builds a name → files table, so each
-        lookup touches only the files that can hold the answer.
+        lookup touches only the files that can hold the answer; the table picks exactly the
+        files the `declares` selector would (`tests/engine/test_crate_reads.py`).
         """
-        if self.sources is None:
-            return list(self.load())
-        key = b"|".join(d.pattern for d in declarations)
-        table = self._tables.get(key)
-        if table is None:
-            table = {}
-            for index, (data, _) in enumerate(self.sources):
-                for declaration in declarations:
+        selectors = [crate_reads.declares(d, name) for d in declarations]
+        for declaration, selector in zip(declarations, selectors, strict=True):
+            if selector in self._picked or self.sources is None:
+                continue
+            table = self._tables.get(declaration.pattern)
+            if table is None:
+                table = {}
+                for index, (data, _) in enumerate(self.sources):
                     for match in declaration.finditer(data):
                         found = match.group(1).decode("utf-8", "replace")
                         table.setdefault(found, []).append(index)
-            self._tables[key] = table
-        return [self.sources[i][1]() for i in dict.fromkeys(table.get(name, []))]
+                self._tables[declaration.pattern] = table
+            self._picked[selector] = list(dict.fromkeys(table.get(name, [])))
+        return self._files_picked(*selectors)
+
+    def _picks(self, selectors: tuple[Selector, ...]) -> list[int] | None:
+        """Indices of the files the selectors pick, in crate order (None: no texts, so the whole
+        crate), noted in the current recorder."""
+        if self.sources is None:
+            self.recorder.whole_crate = True
+            return None
+        chosen: set[int] = set()
+        for selector in selectors:
+            picked = self._picked.get(selector)
+            if picked is None:
+                picked = [i for i, (data, _) in enumerate(self.sources) if selector.matches(data)]
+                self._picked[selector] = picked
+            self.recorder.note(selector, picked)
+            chosen.update(picked)
+        return sorted(chosen)
+
+    def _files_picked(self, *selectors: Selector) -> Callable[[], list[ParsedFile]]:
+        """The files the selectors pick, parsed when the thunk is called (an answer already
+        known needs no parse, but its reads are noted all the same)."""
+        picks = self._picks(selectors)
+        if picks is None:
+            return lambda: [u for u in self.load() if any(s.matches(u.data) for s in selectors)]
+        sources = self.sources
+        assert sources is not None
+        return lambda: [sources[i][1]() for i in picks]
+
+    def _texts_picked(self, *selectors: Selector) -> Callable[[], list[bytes]]:
+        picks = self._picks(selectors)
+        if picks is None:
+            units = self._files_picked(*selectors)
+            return lambda: [unit.data for unit in units()]
+        sources = self.sources
+        assert sources is not None
+        return lambda: [sources[i][0] for i in picks]
 
 
 def _definitions_in(unit: ParsedFile) -> list[TypeDefinition]:

@@ -22,6 +22,7 @@ from tree_sitter import Node, Tree
 
 from unsound.dsl.rust_parser import parse_rust
 from unsound.engine.crate_index import CrateIndex
+from unsound.engine.crate_reads import CrateReads, ReadsRecorder
 from unsound.engine.matcher import RuleSetMatcher
 from unsound.engine.prefilter import RuleSetPrefilter
 from unsound.engine.suppressions import apply_suppressions
@@ -55,9 +56,11 @@ class CrateTask:
 class FileOutcome:
     """What scanning one file found.
 
-    `crate_dependent` says whether matching consulted the crate index, i.e. whether the result
-    may change when another file of the crate changes (the cache keys such results on the whole
-    crate). `cacheable` is False for internal errors, which must be retried on the next scan.
+    `crate_dependent` says whether matching consulted the crate index or the crate gate, i.e.
+    whether the result may change when another file of the crate changes; `crate_reads` says
+    which other files can change it (`crate_reads`: the cache redoes the outcome only when one of
+    them changes). `cacheable` is False for internal errors, which must be retried on the next
+    scan.
     """
 
     rel_path: str
@@ -65,24 +68,44 @@ class FileOutcome:
     problems: tuple[ScanProblem, ...] = ()
     crate_dependent: bool = False
     cacheable: bool = True
+    crate_reads: CrateReads | None = None
 
 
 OnResult = Callable[[CrateTask, list[FileOutcome]], None]
 """Called once per finished task with its outcomes (in the parent, in completion order)."""
 
 
-class _TrackedIndex:
-    """A view of a `CrateIndex` that notes whether a file's matching looked at it at all.
+# The `CrateIndex` queries audited to note, through their selectors, every file their answer
+# depends on (`crate_reads`). Any other attribute a rule reaches for counts as reading the whole
+# crate, so a query added to the index without that audit is safe, only slower to rescan.
+_AUDITED_QUERIES = frozenset(
+    {
+        "definitions",
+        "impls_of",
+        "definitions_mentioning",
+        "module_is_public",
+        "reexports",
+        "implements",
+        "supertraits",
+        "declares_trait",
+        "is_static_mut",
+        "type_alias",
+        "mentions",
+        "safe_method_uses_unsafe",
+    }
+)
 
-    Delegating every attribute keeps this correct whatever queries the index grows.
-    """
+
+class _TrackedIndex:
+    """A view of a `CrateIndex` for one file's matching: audited queries note their reads in
+    the index's recorder; anything else marks the whole crate as read."""
 
     def __init__(self, index: CrateIndex) -> None:
         self._index = index
-        self.used = False
 
     def __getattr__(self, name: str) -> Any:
-        self.used = True
+        if name not in _AUDITED_QUERIES:
+            self._index.recorder.whole_crate = True
         return getattr(self._index, name)
 
 
@@ -118,17 +141,19 @@ def scan_crate(
         [(job.data, partial(unit_for, i)) for i, job in enumerate(task.files)],
     )
     crate_names = matcher.crate_gate.for_crate([job.data for job in task.files])
+    paths = [job.rel_path for job in task.files]
     outcomes: list[FileOutcome] = []
     for index, job in enumerate(task.files):
         if not job.scan:
             continue
         if mark is not None:
             mark(index)
-        # `gated`: a rule was left out because of what other files declare, so the outcome
-        # depends on the crate (the cache must redo it when another file changes).
-        wanted, gated = crate_names.filter(prefilter.wanted(job.data), job.data)
+        # What this file's outcome reads of other files (the gate's names, the index's answers)
+        # is noted here: the cache redoes the outcome only when one of those files changes.
+        recorder = crate_index.recorder = crate_names.recorder = ReadsRecorder()
+        wanted, _ = crate_names.filter(prefilter.wanted(job.data), job.data)
         if not wanted:
-            outcomes.append(FileOutcome(job.rel_path, crate_dependent=gated))
+            outcomes.append(_outcome(job.rel_path, recorder, paths))
             continue
         tracked = _TrackedIndex(crate_index)
         try:
@@ -146,15 +171,22 @@ def scan_crate(
             outcomes.append(FileOutcome(job.rel_path, problems=(problem,), cacheable=False))
             continue
         broken = partly_parsed(unit)
-        outcomes.append(
-            FileOutcome(
-                job.rel_path,
-                tuple(findings),
-                (broken,) if broken is not None else (),
-                tracked.used or gated,
-            )
-        )
+        problems = (broken,) if broken is not None else ()
+        outcomes.append(_outcome(job.rel_path, recorder, paths, tuple(findings), problems))
     return outcomes
+
+
+def _outcome(
+    rel_path: str,
+    recorder: ReadsRecorder,
+    paths: list[str],
+    findings: tuple[Finding, ...] = (),
+    problems: tuple[ScanProblem, ...] = (),
+) -> FileOutcome:
+    if not recorder.used:
+        return FileOutcome(rel_path, findings, problems)
+    reads = recorder.reads(paths)
+    return FileOutcome(rel_path, findings, problems, crate_dependent=True, crate_reads=reads)
 
 
 def partly_parsed(unit: ParsedFile) -> ScanProblem | None:

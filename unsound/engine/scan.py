@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from unsound import __version__
 from unsound.dsl.compiler import CompiledRule
-from unsound.engine.cache import ScanCache, crate_hash
+from unsound.engine.cache import CrateView, ScanCache
 from unsound.engine.crate_scan import CrateTask, FileJob, FileOutcome, OnResult, scan_crate
 from unsound.engine.hashing import content_hash
 from unsound.engine.progress import NoProgress, Progress
@@ -118,10 +118,10 @@ def scan_sources(
     progress = progress or NoProgress()
     position = {source.rel_path: index for index, source in enumerate(sources)}
     outcomes: dict[int, FileOutcome] = {}
-    keys = _CacheKeys(sources) if cache is not None else None
-    if cache is not None and keys is not None:
+    views = crate_views(sources, cache) if cache is not None else {}
+    if cache is not None:
         for index, source in enumerate(sources):
-            cached = cache.get(source.crate, source.rel_path, *keys.of(index))
+            cached = cache.get(views[source.crate], source.rel_path)
             if cached is not None:
                 outcomes[index] = cached
     done = len(outcomes)
@@ -130,10 +130,9 @@ def scan_sources(
     def on_result(task: CrateTask, results: list[FileOutcome]) -> None:
         nonlocal done
         for outcome in results:
-            index = position[outcome.rel_path]
-            outcomes[index] = outcome
-            if cache is not None and keys is not None and outcome.cacheable:
-                cache.put(task.crate, outcome.rel_path, *keys.of(index), outcome)
+            outcomes[position[outcome.rel_path]] = outcome
+            if cache is not None:
+                cache.put(views[task.crate], outcome)
         done += task.scan_count
         progress.update(min(done, len(sources)), len(sources))
 
@@ -167,7 +166,7 @@ def scan_crates(
     the outcome is the same as `scan_sources` on all of them at once."""
     progress = progress or NoProgress()
     outcomes: dict[str, FileOutcome] = {}
-    keys: dict[str, tuple[str, str]] = {}
+    views: dict[str, CrateView] = {}
     sources: list[SourceFile] = []
     task_ids = itertools.count()
     done = 0
@@ -176,8 +175,8 @@ def scan_crates(
         nonlocal done
         for outcome in results:
             outcomes[outcome.rel_path] = outcome
-            if cache is not None and outcome.cacheable:
-                cache.put(task.crate, outcome.rel_path, *keys[outcome.rel_path], outcome)
+            if cache is not None:
+                cache.put(views[task.crate], outcome)
         done += task.scan_count
         progress.update(min(done, len(sources)), len(sources))
 
@@ -188,10 +187,9 @@ def scan_crates(
             sources.extend(crate)
             cached: set[int] = set()
             if cache is not None:
-                crate_keys = _CacheKeys(crate)
+                views.update(crate_views(crate, cache))
                 for index, source in enumerate(crate):
-                    keys[source.rel_path] = crate_keys.of(index)
-                    hit = cache.get(source.crate, source.rel_path, *keys[source.rel_path])
+                    hit = cache.get(views[source.crate], source.rel_path)
                     if hit is not None:
                         outcomes[source.rel_path] = hit
                         cached.add(index)
@@ -286,20 +284,13 @@ def _slices(todo: list[int], sources: Sequence[SourceFile], share: float) -> lis
     return out
 
 
-class _CacheKeys:
-    """Content hashes of the files and of their crates, computed once per scan."""
-
-    def __init__(self, sources: Sequence[SourceFile]) -> None:
-        self._files = [content_hash(source.data) for source in sources]
-        members: dict[str, list[tuple[str, str]]] = defaultdict(list)
-        for source, file_hash in zip(sources, self._files, strict=True):
-            members[source.crate].append((source.rel_path, file_hash))
-        crates = {crate: crate_hash(files) for crate, files in members.items()}
-        self._crate_of = [crates[source.crate] for source in sources]
-
-    def of(self, index: int) -> tuple[str, str]:
-        """(file content hash, crate hash) of source `index`."""
-        return self._files[index], self._crate_of[index]
+def crate_views(sources: Sequence[SourceFile], cache: ScanCache) -> dict[str, CrateView]:
+    """Each crate's state in this run (its files' content hashes, in order), set against the
+    state the cache last saw."""
+    members: dict[str, list[tuple[str, str, bytes]]] = defaultdict(list)
+    for source in sources:
+        members[source.crate].append((source.rel_path, content_hash(source.data), source.data))
+    return {crate: cache.crate_view(crate, files) for crate, files in members.items()}
 
 
 def uri_prefix(workspace_root: Path) -> str:

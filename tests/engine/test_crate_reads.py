@@ -1,0 +1,323 @@
+"""Crate reads: a rescan redoes exactly the outcomes a change can alter, and never serves a stale
+one.
+
+The fixture crate spreads each crate-level fact over two files (a type and its `Drop` impl, a
+`static mut` and its users, a type and its `unsafe impl Send`), so every crate-dependent rule
+reads other files. The random walk toggles those facts and checks, after each step, that the warm
+report is the cold one.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+from test_scan_support import scan_folder
+
+from unsound.engine import crate_reads
+from unsound.engine.cache import ScanCache
+from unsound.engine.crate_index import (
+    _IMPL_HEADER,
+    _TRAIT_DECLARATIONS,
+    _TYPE_DECLARATIONS,
+    IMPL_FOR,
+    STATIC_MUT_DECLARATION,
+    CrateIndex,
+)
+from unsound.engine.crate_reads import CrateReads, Selector
+from unsound.engine.units import ParsedFile
+from unsound.report.json_report import render_json
+
+MANIFEST = """[package]
+name = "facts"
+version = "0.1.0"
+edition = "2021"
+
+[lib]
+path = "src/lib.rs"
+"""
+
+LIB = """pub mod handle;
+pub mod holder;
+pub mod object;
+pub mod send_impl;
+pub mod statics;
+pub mod users;
+"""
+
+OBJECT = """use std::marker::PhantomData;
+use std::ptr::NonNull;
+
+pub struct Object {
+    pub refcount: usize,
+}
+
+extern "C" {
+    pub fn decref(p: *mut Object);
+}
+
+pub struct Any;
+
+pub struct Handle<T>(pub NonNull<Object>, pub PhantomData<T>);
+"""
+
+HANDLE_DROP = """use crate::object::{decref, Handle};
+
+impl<T> Drop for Handle<T> {
+    fn drop(&mut self) {
+        // SAFETY: the handle owns one reference.
+        unsafe { decref(self.0.as_ptr()) }
+    }
+}
+"""
+
+HANDLE_NO_DROP = """use crate::object::{decref, Handle};
+
+impl<T> Handle<T> {
+    /// # Safety
+    /// Call once.
+    pub unsafe fn release(&mut self) {
+        // SAFETY: the caller calls it once.
+        unsafe { decref(self.0.as_ptr()) }
+    }
+}
+"""
+
+USERS = """use std::marker::PhantomData;
+
+use crate::object::{Any, Handle};
+use crate::statics::COUNTER;
+
+pub fn erase<T>(other: Handle<T>) -> Handle<Any> {
+    let Handle(ptr, _) = other;
+    Handle(ptr, PhantomData)
+}
+
+#[allow(static_mut_refs)]
+pub fn counter() -> &'static u32 {
+    // SAFETY: read on one thread only.
+    unsafe { &COUNTER }
+}
+"""
+
+STATIC_MUT = "pub static mut COUNTER: u32 = 0;\n"
+STATIC_PLAIN = "pub static COUNTER: u32 = 0;\n"
+
+HOLDER_RAW = """pub struct Holder<T> {
+    value: *mut T,
+}
+
+impl<T> Holder<T> {
+    pub fn new(value: Box<T>) -> Self {
+        Holder { value: Box::into_raw(value) }
+    }
+}
+"""
+
+HOLDER_BOXED = """pub struct Holder<T> {
+    value: Box<T>,
+}
+
+impl<T> Holder<T> {
+    pub fn new(value: Box<T>) -> Self {
+        Holder { value }
+    }
+}
+"""
+
+SEND_IMPL = """use crate::holder::Holder;
+
+// SAFETY: see the review of `Holder`.
+unsafe impl<T> Send for Holder<T> {}
+"""
+
+# Each toggle switches one file between two texts; a comment is a change no rule can care about.
+TOGGLES: dict[str, tuple[str, str]] = {
+    "src/handle.rs": (HANDLE_DROP, HANDLE_NO_DROP),
+    "src/statics.rs": (STATIC_MUT, STATIC_PLAIN),
+    "src/holder.rs": (HOLDER_RAW, HOLDER_BOXED),
+    "src/users.rs": (USERS, USERS + "\n// a comment\n"),
+    "src/object.rs": (OBJECT, OBJECT + "\n// a comment\n"),
+    "src/send_impl.rs": (SEND_IMPL, SEND_IMPL.replace("<T> Send", "<T: Send> Send")),
+}
+
+
+@pytest.fixture(autouse=True)
+def private_key_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+    monkeypatch.delenv("CARGO_TARGET_DIR", raising=False)
+
+
+def write_crate(root: Path) -> Path:
+    (root / "src").mkdir(parents=True)
+    (root / "Cargo.toml").write_text(MANIFEST)
+    (root / "src/lib.rs").write_text(LIB)
+    for path, (first, _) in TOGGLES.items():
+        (root / path).write_text(first)
+    return root
+
+
+@pytest.fixture
+def recomputed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Paths whose outcome a scan computed (rather than took from the cache)."""
+    seen: list[str] = []
+    original = ScanCache.put
+
+    def spy(self: ScanCache, view: object, outcome: object) -> None:
+        seen.append(outcome.rel_path)  # type: ignore[attr-defined]
+        original(self, view, outcome)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ScanCache, "put", spy)
+    return seen
+
+
+def findings(root: Path) -> list[tuple[str, str, int, int]]:
+    report = scan_folder(root, use_cache=True)
+    return [
+        (f.rule_id, f.primary.path, f.primary.span.start_line, f.primary.span.start_column)
+        for f in report.findings
+    ]
+
+
+def test_the_fixture_reports_one_finding_per_cross_file_fact(tmp_path: Path) -> None:
+    root = write_crate(tmp_path / "facts")
+    assert findings(root) == [
+        ("send-impl-without-send-bound", "src/send_impl.rs", 4, 13),
+        ("handle-duplicated-by-destructuring", "src/users.rs", 7, 5),
+        ("static-mut-reference", "src/users.rs", 14, 14),
+    ]
+
+
+def test_a_comment_in_a_file_nothing_read_rescans_only_that_file(
+    tmp_path: Path, recomputed: list[str]
+) -> None:
+    root = write_crate(tmp_path / "facts")
+    cold = findings(root)
+    recomputed.clear()
+    (root / "src/users.rs").write_text(USERS + "\n// a comment\n")
+    assert findings(root) == cold
+    assert recomputed == ["src/users.rs"]
+
+
+def test_a_change_to_a_file_another_outcome_read_rescans_both(
+    tmp_path: Path, recomputed: list[str]
+) -> None:
+    """`users.rs`'s destructuring finding needs the `impl Drop for Handle` in `handle.rs`."""
+    root = write_crate(tmp_path / "facts")
+    cold = findings(root)
+    recomputed.clear()
+    (root / "src/handle.rs").write_text(HANDLE_DROP + "\n// a comment\n")
+    assert findings(root) == cold
+    assert sorted(recomputed) == ["src/handle.rs", "src/users.rs"]
+
+
+def test_a_new_fact_in_a_file_nothing_read_before_rescans_the_reader(
+    tmp_path: Path, recomputed: list[str]
+) -> None:
+    """The `Drop` impl moves to `object.rs`: `handle.rs` (read before) changes and `object.rs`
+    now matches the `impl … Drop for` selector; the finding must survive the move."""
+    root = write_crate(tmp_path / "facts")
+    cold = findings(root)
+    (root / "src/handle.rs").write_text("use crate::object::Handle;\n")
+    moved = HANDLE_DROP.replace("use crate::object::{decref, Handle};\n", "")
+    (root / "src/object.rs").write_text(OBJECT + moved)
+    recomputed.clear()
+    assert findings(root) == cold
+    assert "src/users.rs" in recomputed
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_random_walk_of_edits_always_gives_the_cold_report(tmp_path: Path, seed: int) -> None:
+    root = write_crate(tmp_path / "facts")
+    state = {path: 0 for path in TOGGLES}
+    chooser = random.Random(seed)
+    seen = set()
+    for _ in range(12):
+        path = chooser.choice(sorted(TOGGLES))
+        state[path] ^= 1
+        (root / path).write_text(TOGGLES[path][state[path]])
+        warm = render_json(scan_folder(root, use_cache=True))
+        cold = render_json(scan_folder(root))
+        assert warm == cold, (seed, state)
+        seen.add(cold)
+    assert len(seen) >= 3  # the walk did change what is reported
+
+
+# --- selectors ---------------------------------------------------------------------------------
+
+TEXTS = [
+    b"pub struct Foo { a: u8 }\n// struct Bar is only in a comment\n",
+    b"impl Clone for Foo { fn clone(&self) -> Self { todo!() } }\n",
+    b"pub trait Marker: Send {}\nstatic mut HITS: u32 = 0;\nfn f(x: &'static mut u8) {}\n",
+    b"impl<T> Drop for Wrapper<T> { fn drop(&mut self) {} }\nenum Foo2 { A }\n",
+    b"type Alias = Foo;\nunion Bar { a: u8 }\n",
+]
+
+
+def index_of(texts: list[bytes]) -> CrateIndex:
+    from unsound.dsl.rust_parser import parse_rust
+
+    units = [ParsedFile(f"f{i}.rs", "c", data, parse_rust(data)) for i, data in enumerate(texts)]
+    return CrateIndex(lambda: units, [(u.data, lambda u=u: u) for u in units])
+
+
+@pytest.mark.parametrize(
+    ("declarations", "name"),
+    [
+        (_TYPE_DECLARATIONS, "Foo"),
+        (_TYPE_DECLARATIONS, "Bar"),
+        (_TYPE_DECLARATIONS, "Foo2"),
+        (_TRAIT_DECLARATIONS, "Marker"),
+        ((IMPL_FOR,), "Foo"),
+        ((IMPL_FOR,), "Wrapper"),
+        ((STATIC_MUT_DECLARATION,), "HITS"),
+    ],
+)
+def test_the_declaration_tables_pick_what_the_selectors_pick(
+    declarations: tuple, name: str
+) -> None:
+    index = index_of(TEXTS)
+    index._files_declaring(declarations, name)
+    for declaration in declarations:
+        selector = crate_reads.declares(declaration, name)
+        assert index._picked[selector] == [
+            i for i, data in enumerate(TEXTS) if selector.matches(data)
+        ]
+
+
+def test_the_impl_header_table_picks_what_its_selector_picks() -> None:
+    index = index_of(TEXTS)
+    for name in ("Foo", "Clone", "Wrapper", "T", "Bar"):
+        index._files_with_impl_naming(name)
+        selector = crate_reads.impl_header_names(_IMPL_HEADER, name)
+        assert index._picked[selector] == [
+            i for i, data in enumerate(TEXTS) if selector.matches(data)
+        ]
+
+
+def test_selector_kinds_test_a_text_as_the_index_reads_it() -> None:
+    assert crate_reads.declares(_TYPE_DECLARATIONS[0], "Foo").matches(TEXTS[0])
+    # A text test is a superset of the parse: a declaration in a comment counts (a rescan more).
+    assert crate_reads.declares(_TYPE_DECLARATIONS[0], "Bar").matches(TEXTS[0])
+    assert not crate_reads.declares(_TYPE_DECLARATIONS[0], "Baz").matches(TEXTS[0])
+    assert not crate_reads.declares(_TYPE_DECLARATIONS[0], "Fo").matches(TEXTS[0])
+    assert crate_reads.impl_for_trait(IMPL_FOR, "Drop").matches(TEXTS[3])
+    assert not crate_reads.impl_for_trait(IMPL_FOR, "Drop").matches(TEXTS[1])
+    assert crate_reads.search(STATIC_MUT_DECLARATION).matches(TEXTS[2])
+    assert not crate_reads.search(STATIC_MUT_DECLARATION).matches(b"fn f(x: &'static mut u8) {}")
+    with pytest.raises(ValueError):
+        Selector("nonsense", "x").matches(b"x")
+
+
+def test_reads_hold_only_while_no_read_or_newly_picked_file_changes() -> None:
+    drop = crate_reads.impl_for_trait(IMPL_FOR, "Drop")
+    reads = CrateReads((drop,), ("a.rs",))
+    assert reads.still_valid({})
+    assert reads.still_valid({"b.rs": b"fn main() {}"})
+    assert not reads.still_valid({"a.rs": b"fn main() {}"})  # was read
+    assert not reads.still_valid({"a.rs": None})  # removed
+    assert not reads.still_valid({"b.rs": b"impl Drop for B { fn drop(&mut self) {} }"})  # picked
+    assert reads.still_valid({"b.rs": None})
+    assert not CrateReads(whole_crate=True).still_valid({"b.rs": b""})
+    assert CrateReads(whole_crate=True).still_valid({})
