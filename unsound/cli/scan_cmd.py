@@ -74,7 +74,10 @@ def scan(
         typer.Option("--jobs", "-j", min=1, help="Worker processes (default: the machine's cores)"),
     ] = None,
     no_cache: Annotated[
-        bool, typer.Option("--no-cache", help="Neither read nor write the scan cache")
+        bool,
+        typer.Option(
+            "--no-cache", help="Neither read nor write the scan cache or the compiled-rules cache"
+        ),
     ] = False,
     output_format: Annotated[
         OutputFormat, typer.Option("--format", help="Report format")
@@ -124,11 +127,12 @@ def scan(
     accepted = scan_extras.prepare(ctx.obj, baseline, output_format.value)
     manifest = find_manifest(manifest_path=manifest_path, path=path, cwd=Path.cwd())
     ws = load_workspace(manifest)
-    config = load_config(ws.root, known_names())
+    config = load_config(ws.root, known_names(cache=not no_cache))
     compiled = select_rules(
         [*(rules or []), *config.rule_paths],
         select or list(config.select),
         [*(ignore or []), *config.ignore],
+        cache=not no_cache,
     )
     packages = select_packages(
         ws, packages=package or [], workspace=workspace, exclude=exclude or []

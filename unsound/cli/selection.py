@@ -5,18 +5,22 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from unsound.dsl.compiler import CompiledRule
 from unsound.dsl.loader import load_rules
 from unsound.errors import UsageError
 from unsound.model import Report, Severity
 
+if TYPE_CHECKING:
+    from unsound.dsl.compiled import CompiledRule
+
 
 def select_rules(
-    extra: Sequence[Path], select: Sequence[str], ignore: Sequence[str]
+    extra: Sequence[Path], select: Sequence[str], ignore: Sequence[str], *, cache: bool = False
 ) -> list[CompiledRule]:
-    """Rules enabled by default (or named by --select), minus --ignore; ids or tags both work."""
-    rules = load_rules(extra)
+    """Rules enabled by default (or named by --select), minus --ignore; ids or tags both work.
+    `cache`: use the compiled-rules cache (`load_rules`)."""
+    rules = load_rules(extra, cache=cache)
     known = {r.id for r in rules} | {t for r in rules for t in r.info.tags}
     for name in (*select, *ignore):
         if name not in known:
@@ -36,9 +40,9 @@ def _named(rule: CompiledRule, names: Sequence[str]) -> bool:
     return rule.id in names or any(tag in names for tag in rule.info.tags)
 
 
-def known_names() -> set[str]:
+def known_names(*, cache: bool = False) -> set[str]:
     """Ids and tags of the built-in rules, which configuration files may name."""
-    rules = load_rules()
+    rules = load_rules(cache=cache)
     return {r.id for r in rules} | {t for r in rules for t in r.info.tags}
 
 

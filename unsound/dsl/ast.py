@@ -6,6 +6,10 @@ from dataclasses import dataclass
 
 from unsound.model import Severity
 
+# How deeply `not`/`and`/`or`/parentheses may nest: the parser and the compiler both enforce it
+# (deeper conditions would exhaust the recursion of the transformer and of the engine).
+MAX_CONDITION_DEPTH = 50
+
 
 @dataclass(frozen=True)
 class SrcSpan:

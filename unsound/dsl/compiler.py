@@ -4,23 +4,38 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TypeVar
 
 import regex
 
 from unsound.dsl import ast
-from unsound.dsl.ast import CodeBlock
+from unsound.dsl.ast import MAX_CONDITION_DEPTH, CodeBlock
+
+# `CompiledRule` and what is read off it live in `compiled`; they are also named here for the
+# modules that import them from the compiler.
+from unsound.dsl.compiled import (
+    MATCH_VAR,
+    CompiledRule,
+    match_variables,
+    required_impls,
+    required_relations,
+    requires_static_mut,
+    through_and_or,
+)
 from unsound.dsl.needle import Needle
-from unsound.dsl.parser import MAX_CONDITION_DEPTH
 from unsound.dsl.pattern import Pattern, VarConstraint, compile_pattern_variants, constrained
 from unsound.dsl.phrases import phrase_regex
 from unsound.dsl.shapes import CRATE_SHAPES, SHAPES
 from unsound.errors import RuleError
 from unsound.model import RuleInfo
 
-_T = TypeVar("_T")
+__all__ = [
+    "MATCH_VAR",
+    "CompiledRule",
+    "compile_rule",
+    "required_impls",
+    "required_relations",
+    "requires_static_mut",
+]
 
 HELP_URI_BASE = "https://github.com/cargo-unsound/cargo-unsound/blob/main/docs/rules/"
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -48,134 +63,6 @@ _SHAPE_TYPE_TEXT: dict[str, str] = {
     "const-pointer": r"\*",
     "non-null": r"NonNull",
 }
-
-
-@dataclass(frozen=True)
-class CompiledRule:
-    """A rule ready to run: its metadata, compiled patterns, conditions and prefilter."""
-
-    ast: ast.RuleAst
-    info: RuleInfo
-    patterns: tuple[Pattern, ...]
-    relations: dict[
-        CodeBlock, tuple[Pattern, ...]
-    ]  # patterns of `inside`/`has`/`follows`/`precedes`
-    regexes: dict[str, regex.Pattern[str]]
-    prefilter: tuple[Needle, ...]  # every one must be found in a file's bytes
-    # Every one must be found in a macro region's bytes (from `where` lines about its own code).
-    region_prefilter: tuple[Needle, ...] = ()
-
-    @property
-    def id(self) -> str:
-        return self.ast.id
-
-    def may_match(self, data: bytes) -> bool:
-        return all(p.search(data) for p in self.prefilter)
-
-    def may_match_region(self, data: bytes) -> bool:
-        """Whether a region of a file this rule wants (a macro's arguments or transcriber) can
-        hold a match: every word of one of the patterns must be in it, common keywords included
-        (`fn`, `impl`), which rules out most macro arguments, and the words of every `where`
-        line about the region's own code (`$FN matches "transmute"`, `$MATCH follows
-        `$Q::read($S)``). The rule's file prefilter is not asked again: its other `where` words
-        (`unsafe` for `is static-mut`) may lie outside the region.
-        """
-        return any(all(w in data for w in p.all_words) for p in self.patterns) and all(
-            needle.search(data) for needle in self.region_prefilter
-        )
-
-
-def required_relations(rule: CompiledRule) -> list[tuple[Pattern, ...]]:
-    """For each `where` line that needs a structural relation in the matched node's own file,
-    the patterns of which one must match somewhere in that file (or macro region).
-
-    Only relations of `$MATCH` or of a metavariable every `match` pattern binds qualify: those
-    nodes are in the file being matched, so the related node is too. A variable bound by
-    `holds`, `has lifetime` and the like may be in another file of the crate.
-    """
-    local = _match_variables(rule.patterns)
-    required = []
-    for condition in rule.ast.conditions:
-        parts = condition.parts if isinstance(condition, ast.And) else (condition,)
-        for part in parts:
-            patterns = _local_relation_patterns(part, local, rule.relations)
-            if patterns:
-                required.append(patterns)
-    return required
-
-
-def required_impls(rule: CompiledRule) -> tuple[str, ...]:
-    """Traits named by `where $V implements "T"` lines whose `$V` is in the matched file: a
-    pattern's metavariable, `$MATCH`, or one bound by a relation of those (`inside impl $S`).
-    The file must then spell the name of a type the crate implements `T` for."""
-    parts = _required_local_parts(rule)
-    return tuple(dict.fromkeys(p.trait for p in parts if isinstance(p, ast.Implements)))
-
-
-def requires_static_mut(rule: CompiledRule) -> bool:
-    """Whether a `where $V is static-mut` line of a `$V` in the matched file must hold: the file
-    must then spell the name of a `static mut` the crate declares."""
-    return any(
-        isinstance(part, ast.IsShape) and part.shape == "static-mut"
-        for part in _required_local_parts(rule)
-    )
-
-
-def _match_variables(patterns: tuple[Pattern, ...]) -> set[str]:
-    """`$MATCH` and the metavariables every pattern binds: nodes of the matched code itself."""
-    local = {MATCH_VAR}
-    if patterns:
-        local |= set.intersection(*(p.metavariables() for p in patterns))
-    return local
-
-
-def _required_local_parts(rule: CompiledRule) -> list[ast.Cond]:
-    """The `where` lines (and parts of `and` lines) that every finding satisfies, about a
-    variable whose node is in the matched file."""
-    local = _match_variables(rule.patterns)
-    required: list[ast.Cond] = []
-    for condition in rule.ast.conditions:
-        parts = condition.parts if isinstance(condition, ast.And) else (condition,)
-        for part in parts:
-            if isinstance(part, ast.Relation) and part.var in local:
-                patterns = rule.relations[part.pattern]
-                local |= set.intersection(*(p.metavariables() for p in patterns))
-            elif getattr(part, "var", None) in local:
-                required.append(part)
-    return required
-
-
-def _local_relation_patterns(
-    condition: ast.Cond, local: set[str], relations: dict[CodeBlock, tuple[Pattern, ...]]
-) -> tuple[Pattern, ...] | None:
-    """Patterns one of which must match in the file when `condition` holds, or None."""
-
-    def leaf(part: ast.Cond) -> tuple[Pattern, ...] | None:
-        if isinstance(part, ast.Relation) and part.var in local:
-            return relations[part.pattern]
-        return None
-
-    return _through_and_or(condition, leaf)
-
-
-def _through_and_or(
-    condition: ast.Cond, leaf: Callable[[ast.Cond], tuple[_T, ...] | None]
-) -> tuple[_T, ...] | None:
-    """What every finding needs when `condition` holds, one of a tuple of alternatives (or
-    None): `leaf`'s answer for a plain condition, the first answer of an `and`'s parts, and for
-    an `or` the alternatives of all its parts when each part has some."""
-    if isinstance(condition, ast.And):
-        for part in condition.parts:
-            found = _through_and_or(part, leaf)
-            if found:
-                return found
-        return None
-    if isinstance(condition, ast.Or):
-        alternatives = [_through_and_or(part, leaf) for part in condition.parts]
-        if all(alternatives):
-            return tuple(dict.fromkeys(a for group in alternatives if group for a in group))
-        return None
-    return leaf(condition)
 
 
 def compile_rule(rule: ast.RuleAst, pack: str, source_text: str) -> CompiledRule:
@@ -231,9 +118,6 @@ def _plain(markdown: str) -> str:
             continue
         out.append(re.sub(r"^#+\s*", "", line))
     return "\n".join(out).strip() + "\n"
-
-
-MATCH_VAR = "MATCH"  # always bound: the whole matched node
 
 
 def _relation_patterns(rule: ast.RuleAst) -> dict[ast.CodeBlock, tuple[Pattern, ...]]:
@@ -466,7 +350,7 @@ def _region_prefilter(
     in it: the text of every `where` line about a node of the match itself (`$MATCH`, or a
     variable every pattern binds). A region is parsed on its own, so such a node, and whatever
     a relation of it finds, is inside the region."""
-    required = _required_texts(conditions, relations, _match_variables(patterns))
+    required = _required_texts(conditions, relations, match_variables(patterns))
     return tuple(Needle(r) for r in dict.fromkeys(required))
 
 
@@ -511,7 +395,7 @@ def _required_text(
             return (re.escape(word),) if word else None
         return None
 
-    return _through_and_or(condition, leaf)
+    return through_and_or(condition, leaf)
 
 
 def _regex_literal(regex: str) -> str | None:

@@ -1,14 +1,20 @@
-"""Finding and loading rule files: the built-in packs and any the user names."""
+"""Finding and loading rule files: the built-in packs and any the user names.
+
+The rule parser and compiler (and lark) are imported only when rules are compiled: a run whose
+rules come from the compiled-rules cache (`dsl.rule_cache`) never needs them.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from unsound.dsl.compiler import CompiledRule, compile_rule
-from unsound.dsl.parser import parse_rule_file
 from unsound.errors import RuleError
+
+if TYPE_CHECKING:
+    from unsound.dsl.compiled import CompiledRule
 
 RULE_SUFFIX = ".rules"
 
@@ -53,6 +59,9 @@ def user_rule_files(paths: Sequence[Path]) -> list[tuple[str, str, str]]:
 
 def compile_rule_files(files: Iterable[tuple[str, str, str]]) -> list[CompiledRule]:
     """Parse and compile rule files; a rule id defined twice is an error."""
+    from unsound.dsl.compiler import compile_rule
+    from unsound.dsl.parser import parse_rule_file
+
     rules: list[CompiledRule] = []
     seen: dict[str, str] = {}
     for pack, display, text in files:
@@ -72,13 +81,36 @@ def compile_rule_files(files: Iterable[tuple[str, str, str]]) -> list[CompiledRu
     return rules
 
 
-def load_rules(extra: Sequence[Path] = (), *, builtin: bool = True) -> list[CompiledRule]:
+def load_rules(
+    extra: Sequence[Path] = (), *, builtin: bool = True, cache: bool = False
+) -> list[CompiledRule]:
+    """The built-in rules (unless not `builtin`) and those in `extra`, compiled.
+
+    With `cache`, from the compiled-rules cache in the user's cache folder when the same rule
+    texts were compiled by the same tool before (and into it otherwise). Off by default, so that
+    library callers and tests never touch the user's folders; the scan command turns it on
+    unless given `--no-cache`.
+    """
     files = tuple((builtin_rule_files() if builtin else []) + user_rule_files(extra))
-    # A scan asks twice (configuration names, then the rule set): the same texts compile once.
+    # A scan asks twice (configuration names, then the rule set): the same texts load once.
     compiled = _COMPILED.get(files)
     if compiled is None:
-        compiled = _COMPILED[files] = compile_rule_files(files)
+        compiled = _COMPILED[files] = _cached(files) if cache else compile_rule_files(files)
     return list(compiled)
+
+
+def _cached(files: tuple[tuple[str, str, str], ...]) -> list[CompiledRule]:
+    """From the cache, or compiled and stored; a rule error is raised before anything is stored,
+    so a file with an error is reported on every run."""
+    from unsound.dsl.rule_cache import RuleCache
+
+    store = RuleCache.open(files)
+    rules = store.read() if store is not None else None
+    if rules is None:
+        rules = compile_rule_files(files)
+        if store is not None:
+            store.write(rules)
+    return rules
 
 
 _COMPILED: dict[tuple[tuple[str, str, str], ...], list[CompiledRule]] = {}

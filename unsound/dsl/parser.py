@@ -23,10 +23,10 @@ from lark.exceptions import (
 
 from unsound.dsl import ast
 from unsound.dsl.assemble import assemble_rule
+from unsound.dsl.ast import MAX_CONDITION_DEPTH
 from unsound.errors import RuleError
 from unsound.model import Severity
 
-MAX_CONDITION_DEPTH = 50
 ENTRY_KEYS = (
     "title",
     "severity",

@@ -10,7 +10,7 @@ from functools import partial
 from tree_sitter import Node
 
 from unsound.dsl import ast
-from unsound.dsl.compiler import CompiledRule
+from unsound.dsl.compiled import CompiledRule
 from unsound.engine.bindings import Bindings, Bound
 from unsound.engine.comments import has_doc_section, has_safety_comment
 from unsound.engine.crate_index import CrateIndex, TypeDefinition, resolve_visible

@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from unsound.dsl.compiler import CompiledRule
+from unsound.dsl.compiled import CompiledRule
 from unsound.dsl.rust_parser import parse_rust
 from unsound.engine.crate_index import CrateIndex
 from unsound.engine.matcher import RuleSetMatcher

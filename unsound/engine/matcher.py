@@ -12,7 +12,7 @@ from functools import cached_property
 
 from tree_sitter import Node, Query, QueryCursor
 
-from unsound.dsl.compiler import MATCH_VAR, CompiledRule, required_relations
+from unsound.dsl.compiled import MATCH_VAR, CompiledRule, required_relations
 from unsound.dsl.pattern import BYTES_MATCH, Pattern, query_predicate
 from unsound.dsl.rust_parser import rust_language
 from unsound.engine.bindings import Bindings, Bound

@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from multiprocessing.context import BaseContext
 from typing import Any
 
-from unsound.dsl.compiler import CompiledRule
+from unsound.dsl.compiled import CompiledRule
 from unsound.engine.crate_scan import CrateTask, FileOutcome, OnResult, scan_crate
 from unsound.engine.matcher import RuleSetMatcher
 from unsound.engine.prefilter import RuleSetPrefilter

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from unsound.dsl.compiler import CompiledRule
+from unsound.dsl.compiled import CompiledRule
 from unsound.dsl.needle import Needle
 
 

@@ -1,0 +1,221 @@
+"""The compiled-rules cache: a run whose rule texts and tool are unchanged loads its rules
+instead of parsing and compiling them (a quarter of a warm scan, lark's import included).
+
+Where: `$XDG_CACHE_HOME/cargo-unsound/rules-<key>.bin`, beside the scan cache's HMAC key, never
+in the scanned tree. `<key>` hashes the tool version, the tool's own code, the Python version,
+the versions of the libraries that shape the compiled form (lark parses the rule files,
+tree-sitter-rust the patterns, `regex` compiles `matches` lines) and every rule file's pack,
+display path and text, in order: any change starts a new file, and the newest few are kept.
+
+The file is the user's, but it is still authenticated with the scan cache's HMAC key, over the
+key and the body, before anything in it is unpickled; the unpickler then admits only the
+classes a compiled rule is made of (`_ALLOWED`). A file that fails either, or does not hold a
+list of `CompiledRule`s, is ignored and rewritten: the cache can only ever make a run faster.
+Compiled regexes are stored as their source and flags and compiled again on load, so that no
+library's private reconstructor (`re._compile`, `regex`'s code arrays) has to be admitted.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import os
+import pickle
+import re
+import stat
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from importlib import metadata
+from io import BytesIO
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import regex
+
+from unsound import __version__, model
+from unsound.dsl import ast, compiled, needle, pattern
+from unsound.dsl.compiled import CompiledRule
+from unsound.engine.cache import _code_hash, hmac_key, key_file
+
+RuleFiles = Sequence[tuple[str, str, str]]  # (pack, display path, text), as the loader reads them
+
+_FORMAT = 1
+_KEEP_FILES = 4  # rule sets (built-in alone, with a project's own rules, ...) × tool versions
+_CACHE_NAME = re.compile(r"rules-[0-9a-f]{32}\.bin")
+# Packages whose behaviour is baked into the compiled form (their code is not in `_code_hash`).
+_PACKAGES = ("lark", "regex", "tree-sitter", "tree-sitter-rust")
+
+
+def _compiled_re(source: str | bytes, flags: int) -> re.Pattern[Any]:
+    return re.compile(source, flags)
+
+
+def _compiled_regex(source: str, flags: int) -> regex.Pattern[str]:
+    return regex.compile(source, flags)
+
+
+def _classes_of(*modules: ModuleType) -> dict[tuple[str, str], Callable[..., object]]:
+    """Every class defined in these modules, by (module, name) as pickle names them."""
+    return {
+        (module.__name__, name): value
+        for module in modules
+        for name, value in vars(module).items()
+        if isinstance(value, type) and value.__module__ == module.__name__
+    }
+
+
+# What a pickle of compiled rules may name: the classes of the modules a compiled rule is made
+# of (its AST, patterns, prefilter needles, metadata), and the two regex reconstructors above.
+# Built-in containers (tuple, dict, set, frozenset, bytes) have opcodes of their own and are
+# never looked up. Nothing else resolves, so a pickle cannot call `os.system` or import anything.
+_ALLOWED: dict[tuple[str, str], Callable[..., object]] = {
+    **_classes_of(ast, pattern, needle, compiled, model),
+    (__name__, _compiled_re.__name__): _compiled_re,
+    (__name__, _compiled_regex.__name__): _compiled_regex,
+}
+
+
+class _RuleUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Callable[..., object]:
+        found = _ALLOWED.get((module, name))
+        if found is None:
+            raise pickle.UnpicklingError(f"{module}.{name} is not part of a compiled rule")
+        return found
+
+
+@functools.cache
+def _tool_code() -> str:
+    """The engine cache's hash of the package's code, once per process.
+
+    Hashing every file (about 100, under 2 MB) costs about 3 ms: cheap enough to do for real
+    rather than trust file sizes and mtimes, which an edit within the same second or a checkout
+    can leave unchanged. A scan asks for its rules twice (configuration names, then the rule set).
+    """
+    return _code_hash()
+
+
+def cache_key(files: RuleFiles) -> str:
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(f"format {_FORMAT}\ntool {__version__}\ncode {_tool_code()}\n".encode())
+    digest.update(f"python {sys.implementation.cache_tag} {sys.version}\n".encode())
+    for package in _PACKAGES:
+        try:
+            version = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            version = "?"
+        digest.update(f"{package} {version}\n".encode())
+    for part in (part for file in files for part in file):
+        data = part.encode("utf-8", "surrogatepass")
+        digest.update(f"{len(data)}:".encode() + data)  # lengths: no two lists hash alike
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class RuleCache:
+    """The cache file for one list of rule files."""
+
+    path: Path
+    key: str
+    secret: bytes
+
+    @classmethod
+    def open(cls, files: RuleFiles) -> RuleCache | None:
+        """None when there is no key to authenticate with (the cache folder is not writable)."""
+        secret = hmac_key()
+        if secret is None:
+            return None
+        key = cache_key(files)
+        return cls(key_file().parent / f"rules-{key}.bin", key, secret)
+
+    def read(self) -> list[CompiledRule] | None:
+        """The cached rules, or None for a missing, unauthentic or malformed file."""
+        raw = _read_regular_file(self.path)
+        if raw is None:
+            return None
+        mac, _, body = raw.partition(b"\n")
+        if not hmac.compare_digest(mac, self._mac(body)):
+            return None
+        try:
+            rules = _RuleUnpickler(BytesIO(body)).load()
+        # An authentic body can still fail to load (a half-written file from a full disk, a
+        # class renamed without a version change): whatever it raises, the answer is a miss.
+        except Exception:
+            return None
+        if not isinstance(rules, list) or not all(isinstance(r, CompiledRule) for r in rules):
+            return None
+        return rules
+
+    def write(self, rules: Sequence[CompiledRule]) -> None:
+        """Store the rules, whole or not at all; a cache that cannot be written is skipped."""
+        out = BytesIO()
+        pickler = pickle.Pickler(out, protocol=pickle.HIGHEST_PROTOCOL)
+        pickler.dispatch_table = {re.Pattern: _reduce_re, regex.Pattern: _reduce_regex}
+        try:
+            pickler.dump(list(rules))
+        except (pickle.PicklingError, TypeError, RecursionError):
+            return
+        body = out.getvalue()
+        folder = self.path.parent
+        try:
+            if os.path.lexists(self.path) and not stat.S_ISREG(os.lstat(self.path).st_mode):
+                return
+            descriptor, temporary = tempfile.mkstemp(prefix=".rules-", dir=folder)
+            try:
+                with os.fdopen(descriptor, "wb") as file:
+                    file.write(self._mac(body) + b"\n" + body)
+                os.replace(temporary, self.path)  # replaces the name: never writes through a link
+            except BaseException:
+                os.unlink(temporary)
+                raise
+            _prune(folder)
+        except OSError:
+            return
+
+    def _mac(self, body: bytes) -> bytes:
+        """Over the key too: a valid file for another rule set is not valid under this name."""
+        message = self.key.encode() + b"\n" + body
+        return hmac.new(self.secret, message, hashlib.sha256).hexdigest().encode()
+
+
+def _reduce_re(compiled_re: re.Pattern[Any]) -> tuple[Callable[..., object], tuple[object, ...]]:
+    return _compiled_re, (compiled_re.pattern, compiled_re.flags)
+
+
+def _reduce_regex(
+    compiled_regex: regex.Pattern[str],
+) -> tuple[Callable[..., object], tuple[object, ...]]:
+    return _compiled_regex, (compiled_regex.pattern, compiled_regex.flags)
+
+
+def _read_regular_file(path: Path) -> bytes | None:
+    """The file's bytes if it is a regular file; a symlink is not followed (`lstat` first for a
+    system without `O_NOFOLLOW`)."""
+    try:
+        if not stat.S_ISREG(os.lstat(path).st_mode):
+            return None
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return None
+    with os.fdopen(descriptor, "rb") as file:
+        try:
+            if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+                return None
+            return file.read()
+        except OSError:
+            return None
+
+
+def _prune(folder: Path) -> None:
+    """Remove all but the newest few cache files: each rule or tool edit starts a new one. A
+    rule set still in use whose file was pruned is compiled once more and written anew."""
+    files = [
+        (entry.stat(follow_symlinks=False).st_mtime_ns, entry.name)
+        for entry in os.scandir(folder)
+        if _CACHE_NAME.fullmatch(entry.name) and entry.is_file(follow_symlinks=False)
+    ]
+    for _, name in sorted(files, reverse=True)[_KEEP_FILES:]:
+        os.unlink(folder / name)
