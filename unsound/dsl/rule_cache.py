@@ -17,7 +17,6 @@ library's private reconstructor (`re._compile`, `regex`'s code arrays) has to be
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import hmac
 import os
@@ -39,14 +38,14 @@ import regex
 from unsound import __version__, model
 from unsound.dsl import ast, compiled, needle, pattern
 from unsound.dsl.compiled import CompiledRule
-from unsound.engine.cache import _code_hash, hmac_key, key_file
+from unsound.engine.cache import code_hash, hmac_key, key_file
 
 RuleFiles = Sequence[tuple[str, str, str]]  # (pack, display path, text), as the loader reads them
 
 _FORMAT = 1
 _KEEP_FILES = 4  # rule sets (built-in alone, with a project's own rules, ...) × tool versions
 _CACHE_NAME = re.compile(r"rules-[0-9a-f]{32}\.bin")
-# Packages whose behaviour is baked into the compiled form (their code is not in `_code_hash`).
+# Packages whose behaviour is baked into the compiled form (their code is not in `code_hash`).
 _PACKAGES = ("lark", "regex", "tree-sitter", "tree-sitter-rust")
 
 
@@ -87,20 +86,9 @@ class _RuleUnpickler(pickle.Unpickler):
         return found
 
 
-@functools.cache
-def _tool_code() -> str:
-    """The engine cache's hash of the package's code, once per process.
-
-    Hashing every file (about 100, under 2 MB) costs about 3 ms: cheap enough to do for real
-    rather than trust file sizes and mtimes, which an edit within the same second or a checkout
-    can leave unchanged. A scan asks for its rules twice (configuration names, then the rule set).
-    """
-    return _code_hash()
-
-
 def cache_key(files: RuleFiles) -> str:
     digest = hashlib.blake2b(digest_size=16)
-    digest.update(f"format {_FORMAT}\ntool {__version__}\ncode {_tool_code()}\n".encode())
+    digest.update(f"format {_FORMAT}\ntool {__version__}\ncode {code_hash()}\n".encode())
     digest.update(f"python {sys.implementation.cache_tag} {sys.version}\n".encode())
     for package in _PACKAGES:
         try:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from unsound.dsl.compiler import CompiledRule, required_impls, requires_static_mut
+from unsound.dsl.compiled import CompiledRule, required_impls, requires_static_mut
 from unsound.engine import crate_reads
 from unsound.engine.crate_index import IMPL_FOR, STATIC_MUT_DECLARATION
 from unsound.engine.crate_reads import ReadsRecorder, Selector

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from unsound import __version__
-from unsound.dsl.compiler import CompiledRule
+from unsound.dsl.compiled import CompiledRule
 from unsound.engine.cache import CrateView, ScanCache
 from unsound.engine.crate_scan import CrateTask, FileJob, FileOutcome, OnResult, scan_crate
 from unsound.engine.hashing import content_hash
