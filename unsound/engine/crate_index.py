@@ -143,6 +143,7 @@ class CrateIndex:
     _answers: dict[tuple[str, str], object] = field(default_factory=dict, repr=False)
     _tables: dict[bytes, dict[str, list[int]]] = field(default_factory=dict, repr=False)
     _picked: dict[Selector, list[int]] = field(default_factory=dict, repr=False)
+    _selections: dict[tuple[object, ...], _Selection] = field(default_factory=dict, repr=False)
 
     def definitions(self, name: str) -> list[TypeDefinition]:
         units = self._files_declaring(_TYPE_DECLARATIONS, name)
@@ -160,8 +161,14 @@ class CrateIndex:
     def impls_of(self, type_name: str) -> list[Node]:
         """Every `impl` block of the crate whose self type is `type_name` (inherent and trait
         impls, by the last path segment)."""
-        header = re.compile(rb"\bimpl\b[^{;]*\b" + re.escape(type_name.encode()) + rb"\b")
-        units = self._files_picked(crate_reads.search(header))
+        units = self._files(
+            ("impls-of", type_name),
+            lambda: (
+                crate_reads.search(
+                    re.compile(rb"\bimpl\b[^{;]*\b" + re.escape(type_name.encode()) + rb"\b")
+                ),
+            ),
+        )
         found = self._answers.get(("impls-of", type_name))
         if found is None:
             found = [
@@ -176,8 +183,7 @@ class CrateIndex:
     def definitions_mentioning(self, name: str) -> list[TypeDefinition]:
         """Every struct, enum and union of the crate in a file whose text names `name` (the
         candidates for a type that holds a `name` in a field)."""
-        word = re.compile(rb"\b" + re.escape(name.encode()) + rb"\b")
-        units = self._files_picked(crate_reads.search(word))
+        units = self._files(("mentioning", name), lambda: (_word_selector(name),))
         found = self._answers.get(("mentioning", name))
         if found is None:
             found = [definition for unit in units() for definition in _definitions_in(unit)]
@@ -192,7 +198,7 @@ class CrateIndex:
             + re.escape(module.encode())
             + rb"\s*[;{]"
         )
-        texts = self._texts_picked(crate_reads.search(declaration))
+        texts = self._texts(("pub-mod", module), lambda: (crate_reads.search(declaration),))
         found = self._answers.get(("pub-mod", module))
         if found is None:
             visibilities = [
@@ -214,7 +220,9 @@ class CrateIndex:
             + re.escape(module.encode())
             + rb"::\*)"
         )
-        units = self._files_picked(crate_reads.search(pattern))
+        units = self._files(
+            ("pub-use", f"{module}::{name}"), lambda: (crate_reads.search(pattern),)
+        )
         found = self._answers.get(("pub-use", f"{module}::{name}"))
         if found is None:
             found = [unit.rel_path for unit in units()]
@@ -289,7 +297,7 @@ class CrateIndex:
         """Every identifier node spelled `name` in the crate's files (calls, fields, types),
         found from the text first so that only files that say the word are parsed."""
         word = re.compile(rb"\b" + re.escape(name.encode("utf-8")) + rb"\b")
-        units = self._files_picked(crate_reads.search(word))
+        units = self._files(("mentioning", name), lambda: (_word_selector(name),))
         found = self._answers.get(("mentions", name))
         if found is None:
             nodes: list[tuple[ParsedFile, Node]] = []
@@ -320,77 +328,104 @@ class CrateIndex:
     def _files_with_impl_naming(self, name: str) -> Callable[[], list[ParsedFile]]:
         """Files with an `impl` header that mentions `name` (a superset: the header's every
         identifier is a key)."""
-        selector = crate_reads.impl_header_names(_IMPL_HEADER, name)
-        if selector not in self._picked and self.sources is not None:
-            table = self._tables.get(_IMPL_HEADER.pattern)
-            if table is None:
-                table = {}
-                for index, (data, _) in enumerate(self.sources):
-                    for match in _IMPL_HEADER.finditer(data):
-                        for word in _IDENTIFIER_BYTES.findall(match.group(1)):
-                            table.setdefault(word.decode("utf-8", "replace"), []).append(index)
-                self._tables[_IMPL_HEADER.pattern] = table
-            self._picked[selector] = list(dict.fromkeys(table.get(name, [])))
-        return self._files_picked(selector)
+        return self._files(
+            ("impl-header", name), lambda: (crate_reads.impl_header_names(_IMPL_HEADER, name),)
+        )
 
     def _files_declaring(
         self, declarations: tuple[re.Pattern[bytes], ...], name: str
     ) -> Callable[[], list[ParsedFile]]:
-        """Files whose text declares `name` with this kind of declaration.
+        """Files whose text declares `name` with this kind of declaration."""
+        return self._files(
+            (declarations, name),
+            lambda: tuple(crate_reads.declares(d, name) for d in declarations),
+        )
 
-        One regex pass over the crate's text per kind builds a name → files table, so each
-        lookup touches only the files that can hold the answer; the table picks exactly the
-        files the `declares` selector would (`tests/engine/test_crate_reads.py`).
-        """
-        selectors = [crate_reads.declares(d, name) for d in declarations]
-        for declaration, selector in zip(declarations, selectors, strict=True):
-            if selector in self._picked or self.sources is None:
-                continue
-            table = self._tables.get(declaration.pattern)
-            if table is None:
-                table = {}
-                for index, (data, _) in enumerate(self.sources):
-                    for match in declaration.finditer(data):
-                        found = match.group(1).decode("utf-8", "replace")
-                        table.setdefault(found, []).append(index)
-                self._tables[declaration.pattern] = table
-            self._picked[selector] = list(dict.fromkeys(table.get(name, [])))
-        return self._files_picked(*selectors)
-
-    def _picks(self, selectors: tuple[Selector, ...]) -> list[int] | None:
-        """Indices of the files the selectors pick, in crate order (None: no texts, so the whole
-        crate), noted in the current recorder."""
-        if self.sources is None:
-            self.recorder.whole_crate = True
-            return None
-        chosen: set[int] = set()
-        for selector in selectors:
-            picked = self._picked.get(selector)
-            if picked is None:
-                picked = [i for i, (data, _) in enumerate(self.sources) if selector.matches(data)]
-                self._picked[selector] = picked
-            self.recorder.note(selector, picked)
-            chosen.update(picked)
-        return sorted(chosen)
-
-    def _files_picked(self, *selectors: Selector) -> Callable[[], list[ParsedFile]]:
+    def _files(
+        self, key: tuple[object, ...], selectors: Callable[[], tuple[Selector, ...]]
+    ) -> Callable[[], list[ParsedFile]]:
         """The files the selectors pick, parsed when the thunk is called (an answer already
-        known needs no parse, but its reads are noted all the same)."""
-        picks = self._picks(selectors)
+        known needs no parse, but its reads are noted all the same). `key` names the selection,
+        so asking again costs a lookup, not new selectors."""
+        chosen, picks = self._selection(key, selectors)
         if picks is None:
-            return lambda: [u for u in self.load() if any(s.matches(u.data) for s in selectors)]
+            return lambda: [u for u in self.load() if any(s.matches(u.data) for s in chosen)]
         sources = self.sources
         assert sources is not None
         return lambda: [sources[i][1]() for i in picks]
 
-    def _texts_picked(self, *selectors: Selector) -> Callable[[], list[bytes]]:
-        picks = self._picks(selectors)
-        if picks is None:
-            units = self._files_picked(*selectors)
+    def _texts(
+        self, key: tuple[object, ...], selectors: Callable[[], tuple[Selector, ...]]
+    ) -> Callable[[], list[bytes]]:
+        if self.sources is None:
+            units = self._files(key, selectors)
             return lambda: [unit.data for unit in units()]
+        _, picks = self._selection(key, selectors)
         sources = self.sources
-        assert sources is not None
+        assert picks is not None
         return lambda: [sources[i][0] for i in picks]
+
+    def _selection(
+        self, key: tuple[object, ...], selectors: Callable[[], tuple[Selector, ...]]
+    ) -> tuple[tuple[Selector, ...], list[int] | None]:
+        """The selectors of `key` and the files they pick, in crate order (None: no texts, so
+        the whole crate), noted in the current recorder."""
+        found = self._selections.get(key)
+        if found is None:
+            made = selectors()
+            picked = tuple((s, self._pick(s)) for s in made) if self.sources is not None else ()
+            union = sorted({i for _, p in picked for i in p}) if self.sources is not None else None
+            found = self._selections[key] = _Selection(made, picked, union)
+        if found.picks is None:
+            self.recorder.whole_crate = True
+        for selector, picked_by_one in found.picked:
+            self.recorder.note(selector, picked_by_one)
+        return found.selectors, found.picks
+
+    def _pick(self, selector: Selector) -> list[int]:
+        """The indices of the files a selector picks. `declares` and `impl-header-names` are
+        answered from a name → files table built by one pass of their regex over the crate,
+        which picks exactly what `Selector.matches` would (`tests/engine/test_crate_reads.py`)."""
+        assert self.sources is not None
+        picked = self._picked.get(selector)
+        if picked is not None:
+            return picked
+        if selector.kind in (crate_reads.DECLARES, crate_reads.IMPL_HEADER_NAMES):
+            table = self._table(selector)
+            picked = list(dict.fromkeys(table.get(selector.name, [])))
+        else:
+            picked = [i for i, (data, _) in enumerate(self.sources) if selector.matches(data)]
+        self._picked[selector] = picked
+        return picked
+
+    def _table(self, selector: Selector) -> dict[str, list[int]]:
+        assert self.sources is not None
+        key = selector.kind.encode() + b"\0" + selector.pattern.encode("latin-1")
+        table = self._tables.get(key)
+        if table is None:
+            table = {}
+            regex = re.compile(selector.pattern.encode("latin-1"))
+            headers = selector.kind == crate_reads.IMPL_HEADER_NAMES
+            for index, (data, _) in enumerate(self.sources):
+                for match in regex.finditer(data):
+                    words = (
+                        _IDENTIFIER_BYTES.findall(match.group(1)) if headers else [match.group(1)]
+                    )
+                    for word in words:
+                        table.setdefault(word.decode("utf-8", "replace"), []).append(index)
+            self._tables[key] = table
+        return table
+
+
+@dataclass(frozen=True)
+class _Selection:
+    selectors: tuple[Selector, ...]
+    picked: tuple[tuple[Selector, list[int]], ...]  # what each selector picks
+    picks: list[int] | None  # their union, in crate order; None: the whole crate
+
+
+def _word_selector(name: str) -> Selector:
+    return crate_reads.search(re.compile(rb"\b" + re.escape(name.encode("utf-8")) + rb"\b"))
 
 
 def _definitions_in(unit: ParsedFile) -> list[TypeDefinition]:
