@@ -321,3 +321,51 @@ def test_reads_hold_only_while_no_read_or_newly_picked_file_changes() -> None:
     assert reads.still_valid({"b.rs": None})
     assert not CrateReads(whole_crate=True).still_valid({"b.rs": b""})
     assert CrateReads(whole_crate=True).still_valid({})
+
+
+# --- how the cache stores reads ------------------------------------------------------------------
+
+
+def stored_outcome(tmp_path: Path, reads: CrateReads) -> tuple[Path, bytes]:
+    """A cache file holding one crate-dependent outcome of `a.rs` with these reads."""
+    from unsound.engine.crate_scan import FileOutcome
+
+    key = b"k" * 32
+    cache = ScanCache.load(tmp_path / "scan.json", key)
+    view = cache.crate_view("c", [("a.rs", "h1", b"a"), ("b.rs", "h2", b"b")])
+    cache.put(view, FileOutcome("a.rs", crate_dependent=True, crate_reads=reads))
+    cache.save()
+    return tmp_path / "scan.json", key
+
+
+def reuse_after_b_changes(path: Path, key: bytes, new_b: bytes) -> bool:
+    cache = ScanCache.load(path, key)
+    view = cache.crate_view("c", [("a.rs", "h1", b"a"), ("b.rs", "h3", new_b)])
+    return cache.get(view, "a.rs") is not None
+
+
+def test_stored_reads_decide_reuse_after_a_change(tmp_path: Path) -> None:
+    drop = crate_reads.impl_for_trait(IMPL_FOR, "Drop")
+    path, key = stored_outcome(tmp_path, CrateReads((drop,), ("a.rs",)))
+    assert reuse_after_b_changes(path, key, b"fn f() {}")
+    path, key = stored_outcome(tmp_path, CrateReads((drop,), ("a.rs",)))
+    assert not reuse_after_b_changes(path, key, b"impl Drop for B { fn drop(&mut self) {} }")
+    path, key = stored_outcome(tmp_path, CrateReads((drop,), ("a.rs", "b.rs")))
+    assert not reuse_after_b_changes(path, key, b"fn f() {}")
+
+
+def test_selectors_are_stored_once_and_a_bad_index_is_never_reused(tmp_path: Path) -> None:
+    import hashlib
+    import hmac
+    import json
+
+    drop = crate_reads.impl_for_trait(IMPL_FOR, "Drop")
+    path, key = stored_outcome(tmp_path, CrateReads((drop, drop), ("a.rs",)))
+    body = json.loads(path.read_bytes().partition(b"\n")[2])
+    assert body["selectors"] == [[drop.kind, drop.pattern, drop.name]]
+    (entry,) = body["entries"].values()
+    assert entry["reads"]["selectors"] == [0, 0]
+    entry["reads"]["selectors"] = [7]  # out of the table, though correctly signed
+    raw = json.dumps(body).encode()
+    path.write_bytes(hmac.new(key, raw, hashlib.sha256).hexdigest().encode() + b"\n" + raw)
+    assert not reuse_after_b_changes(path, key, b"fn f() {}")

@@ -23,6 +23,7 @@ written whole (temporary file, then `os.replace`) and never over anything but a 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import hmac
@@ -40,10 +41,11 @@ from pathlib import Path
 from unsound import __version__
 from unsound.dsl.compiled import CompiledRule
 from unsound.engine.cache_codec import decode, encode
+from unsound.engine.crate_reads import CrateReads, Selector
 from unsound.engine.crate_scan import FileOutcome
 from unsound.engine.mod_decls import FileDecls
 
-_FORMAT = 3
+_FORMAT = 4
 _KEY_BYTES = 32
 _KEEP_FILES = 8  # cache files (rule sets × tool versions) kept per target dir
 _CACHE_NAME = re.compile(r"scan-[0-9a-f]{32}\.json")
@@ -133,6 +135,10 @@ class ScanCache:
     modules_used: dict[str, object] = field(default_factory=dict)
     # Each crate's (path → content hash) as of the scan that last wrote its outcomes.
     crates: dict[str, object] = field(default_factory=dict)
+    # The selectors of every entry's `reads`, stored once: entries name them by index (the same
+    # regex recurs in most entries of a crate and made up half of the file).
+    selectors: list[Selector] = field(default_factory=list)
+    _selector_ids: dict[Selector, int] = field(default_factory=dict)
     dirty: bool = False
 
     @classmethod
@@ -145,8 +151,15 @@ class ScanCache:
         folder = target / "cargo-unsound"
         if folder.is_symlink():
             return None
-        cache = cls(folder / f"scan-{rules_key(rules)}.json", key)
-        cache.entries, cache.modules, cache.crates = cache._read()
+        return cls.load(folder / f"scan-{rules_key(rules)}.json", key)
+
+    @classmethod
+    def load(cls, path: Path, key: bytes) -> ScanCache:
+        """The cache file at `path`, read if it is authentic and well formed (else empty)."""
+        cache = cls(path, key)
+        cache.entries, cache.modules, cache.crates, selectors = cache._read()
+        cache.selectors = [Selector(*fields) for fields in selectors]
+        cache._selector_ids = {selector: i for i, selector in enumerate(cache.selectors)}
         return cache
 
     def declarations(self, file_hash: str) -> FileDecls | None:
@@ -200,7 +213,7 @@ class ScanCache:
         if outcome.rel_path != rel_path or (base is None) == outcome.crate_dependent:
             return None
         if base is not None and base != view.fp:
-            reads = outcome.crate_reads
+            reads = self._decode_reads(entry.get("reads"))
             if reads is None or not reads.still_valid(view.changed):
                 return None
             entry["base"] = view.fp  # it holds for this state too, which is now the stored one
@@ -213,7 +226,10 @@ class ScanCache:
             if self.entries.pop(key, None) is not None:
                 self.dirty = True
             return
+        reads = outcome.crate_reads
+        outcome = dataclasses.replace(outcome, crate_reads=None)  # stored beside, compactly
         self.entries[key] = {
+            "reads": self._encode_reads(reads) if reads is not None else None,
             "hash": view.hashes[outcome.rel_path],
             "base": view.fp if outcome.crate_dependent else None,
             "outcome": encode(outcome),
@@ -231,6 +247,7 @@ class ScanCache:
             "entries": self.entries,
             "modules": self.modules_used,
             "crates": self.crates,
+            "selectors": self._used_selectors(),
         }
         body = json.dumps(document, separators=(",", ":"), sort_keys=True).encode()
         payload = self._mac(body).encode() + b"\n" + body
@@ -262,14 +279,58 @@ class ScanCache:
         for _, name in sorted(files, reverse=True)[_KEEP_FILES:]:
             os.unlink(folder / name)
 
-    def _read(self) -> tuple[dict[str, dict[str, object]], dict[str, object], dict[str, object]]:
-        """Entries, declarations and crate states of an authentic, well-formed file; empty (and a
-        rewrite) for anything else."""
-        nothing: tuple[dict[str, dict[str, object]], dict[str, object], dict[str, object]] = (
-            {},
-            {},
-            {},
-        )
+    def _encode_reads(self, reads: CrateReads) -> dict[str, object]:
+        ids = []
+        for selector in reads.selectors:
+            index = self._selector_ids.get(selector)
+            if index is None:
+                index = self._selector_ids[selector] = len(self.selectors)
+                self.selectors.append(selector)
+            ids.append(index)
+        return {"selectors": ids, "files": list(reads.files), "whole_crate": reads.whole_crate}
+
+    def _decode_reads(self, value: object) -> CrateReads | None:
+        """The reads an entry recorded; None (the entry is not reused) if they do not decode."""
+        try:
+            stored = decode(_StoredReads, value)
+            selectors = tuple(self.selectors[i] for i in stored.selectors if i >= 0)
+        except (ValueError, TypeError, IndexError):
+            return None
+        if len(selectors) != len(stored.selectors):
+            return None
+        return CrateReads(selectors, stored.files, stored.whole_crate)
+
+    def _used_selectors(self) -> list[list[str]]:
+        """The selector table to write: only those some entry names, renumbered in the entries."""
+        renumbered: dict[int, int] = {}
+        table: list[list[str]] = []
+        for entry in self.entries.values():
+            reads = entry.get("reads")
+            if not isinstance(reads, dict) or not isinstance(reads.get("selectors"), list):
+                continue
+            ids = []
+            for old in reads["selectors"]:
+                if not isinstance(old, int) or not 0 <= old < len(self.selectors):
+                    ids.append(-1)  # never decodes: the entry is not reused
+                    continue
+                if old not in renumbered:
+                    renumbered[old] = len(table)
+                    selector = self.selectors[old]
+                    table.append([selector.kind, selector.pattern, selector.name])
+                ids.append(renumbered[old])
+            reads["selectors"] = ids
+        self.selectors = [Selector(*fields) for fields in table]
+        self._selector_ids = {selector: i for i, selector in enumerate(self.selectors)}
+        return table
+
+    def _read(
+        self,
+    ) -> tuple[dict[str, dict[str, object]], dict[str, object], dict[str, object], list[list[str]]]:
+        """Entries, declarations, crate states and selectors of an authentic, well-formed file;
+        empty (and a rewrite) for anything else."""
+        nothing: tuple[
+            dict[str, dict[str, object]], dict[str, object], dict[str, object], list[list[str]]
+        ] = ({}, {}, {}, [])
         try:
             if not stat.S_ISREG(os.lstat(self.path).st_mode):
                 return nothing
@@ -289,16 +350,31 @@ class ScanCache:
         entries = document.get("entries")
         modules = document.get("modules")
         crates = document.get("crates")
+        selectors = document.get("selectors")
         if not (
             isinstance(entries, dict) and isinstance(modules, dict) and isinstance(crates, dict)
         ):
             return nothing
+        if not isinstance(selectors, list) or not all(
+            isinstance(s, list) and len(s) == 3 and all(isinstance(f, str) for f in s)
+            for s in selectors
+        ):
+            return nothing
         good = {k: v for k, v in entries.items() if isinstance(v, dict)}
         self.dirty = len(good) != len(entries)
-        return good, modules, crates
+        return good, modules, crates, selectors
 
     def _mac(self, body: bytes) -> str:
         return hmac.new(self.key, body, hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class _StoredReads:
+    """`CrateReads` as an entry stores it: selectors by their index in the file's table."""
+
+    selectors: tuple[int, ...]
+    files: tuple[str, ...]
+    whole_crate: bool
 
 
 @dataclass
