@@ -27,6 +27,7 @@ This script never runs in the test suite: speed is measured here, correctness in
 from __future__ import annotations
 
 import argparse
+import compileall
 import contextlib
 import os
 import platform
@@ -186,18 +187,22 @@ def compare(
 def snapshot_code(revision: str) -> None:
     """Copy `unsound/` (from a git revision of this repository, or the work tree) to SNAPSHOT.
 
-    A committed revision is coherent; a work tree that others are editing may not be.
+    A committed revision is coherent; a work tree that others are editing may not be. The copy
+    is byte-compiled, as `pip install` does: without it, every timed run would compile the
+    tool's modules again where PYTHONDONTWRITEBYTECODE is set (0.08 s per run here).
     """
     if revision == "worktree":
         ignore = shutil.ignore_patterns("__pycache__")
         shutil.copytree(ROOT / "unsound", SNAPSHOT / "unsound", ignore=ignore)
-        return
-    archive = subprocess.run(
-        ["git", "-C", str(ROOT), "archive", "--format=tar", revision, "unsound"],
-        check=True,
-        capture_output=True,
-    ).stdout
-    subprocess.run(["tar", "-x", "-C", str(SNAPSHOT)], input=archive, check=True)
+    else:
+        archive = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", "--format=tar", revision, "unsound"],
+            check=True,
+            capture_output=True,
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(SNAPSHOT)], input=archive, check=True)
+    if not compileall.compile_dir(SNAPSHOT / "unsound", quiet=1):
+        raise SystemExit("could not byte-compile the snapshot of unsound/")
 
 
 def cold_command(args: argparse.Namespace, *extra: str) -> list[str]:
