@@ -429,10 +429,14 @@ def _word_selector(name: str) -> Selector:
 
 
 def _definitions_in(unit: ParsedFile) -> list[TypeDefinition]:
+    memo = unit.index_memo.get("definitions")
+    if memo is not None:
+        return memo  # type: ignore[return-value]
     out = []
     for _, captures in QueryCursor(_definitions_query()).matches(unit.tree.root_node):
         name = node_text(captures["name"][0])
         out.append(TypeDefinition(name, captures["item"][0], unit))
+    unit.index_memo["definitions"] = out  # type: ignore[assignment]
     return out
 
 
@@ -456,7 +460,11 @@ def _safe_method_uses_unsafe(function: Node) -> bool:
 
 
 def _impl_captures(unit: ParsedFile) -> list[dict[str, list[Node]]]:
-    return [captures for _, captures in QueryCursor(_impls_query()).matches(unit.tree.root_node)]
+    memo = unit.index_memo.get("impls")
+    if memo is None:
+        root = unit.tree.root_node
+        memo = unit.index_memo["impls"] = [c for _, c in QueryCursor(_impls_query()).matches(root)]
+    return memo  # type: ignore[return-value]
 
 
 def _impls_in(unit: ParsedFile) -> list[tuple[str, str]]:

@@ -28,6 +28,9 @@ class ParsedFile:
     relation_memo: dict[object, list[dict[str, object]]] = field(
         default_factory=dict, compare=False, repr=False
     )
+    # What the crate index read off this tree (its definitions, its impls): a file that answers
+    # several lookups is queried once.
+    index_memo: dict[str, list[object]] = field(default_factory=dict, compare=False, repr=False)
 
     # Whether `data` is valid UTF-8 (tree-sitter's `#match?` then works on it): empty until
     # first asked; a derived unit takes its file's answer.
