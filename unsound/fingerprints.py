@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import overload
 
 LINE_HASH_KEY = "primaryLocationLineHash"
 STABLE_KEY = "cargoUnsound/v1"
@@ -26,8 +27,7 @@ STABLE_KEY = "cargoUnsound/v1"
 _BLOCK_SIZE = 100
 _BASE = 37
 _MASK = (1 << 64) - 1  # the JS code uses signed 64-bit `Long`s and prints them unsigned
-_FIRST_MOD = pow(_BASE, _BLOCK_SIZE, 1 << 64)
-_END_OF_FILE = 0xFFFF  # JS adds -1 as a UTF-16 unit: 65535
+_END_OF_FILE_UNIT = b"\xff\xff"  # JS adds -1 as a UTF-16 unit: 65535
 _LF = 0x0A
 _SKIPPED = str.maketrans("", "", " \t")
 
@@ -81,51 +81,74 @@ def fingerprints_for(
 
 
 @lru_cache(maxsize=4)
-def _line_hashes_cached(text: str) -> tuple[str, ...]:
+def _line_hashes_cached(text: str) -> LineHashes:
     """Cached so that calling `primary_location_line_hash` per finding stays linear per file."""
-    units = _code_units(text)
-    starts = _line_starts(units)
-    window_hashes = _window_hashes(units, starts)
-    counts: dict[str, int] = {}
-    out = []
-    for window_hash in window_hashes:
-        value = format(window_hash, "x")
-        counts[value] = counts.get(value, 0) + 1
-        out.append(f"{value}:{counts[value]}")
-    return tuple(out)
+    return LineHashes(text)
 
 
-def _code_units(text: str) -> list[int]:
-    """The UTF-16 code units the hash reads, with the end-of-file sentinel appended.
+class LineHashes(Sequence[str]):
+    """The `primaryLocationLineHash` of every line of a text, each computed when first asked.
 
-    codeql-action reads characters with `charCodeAt` (so a character outside the BMP is two
-    units), turns CR LF and a lone CR into LF, and skips spaces and tabs. A space between a CR and
-    an LF makes them two line breaks there, and the replacement order below does the same: an LF is
-    dropped only when the character right before it is a CR.
+    codeql-action hashes the 100 UTF-16 units from each line start (a rolling hash over the
+    whole file) and appends how many earlier lines had the same hash (`:2`). A report needs a
+    few lines per file, not all of them: rolling over every unit of a big generated file in
+    Python cost 0.6 s of a wasmtime scan. So the occurrence count compares the windows
+    themselves (a bytes slice each, counted in a dict), and only the lines asked for are hashed.
+    The two counts agree unless two different windows of one file collide in the 64-bit hash.
     """
-    normalized = text.replace("\r\n", "\n").replace("\r", "\n").translate(_SKIPPED)
-    raw = normalized.encode("utf-16-le", "surrogatepass")
-    units = list(memoryview(raw).cast("H")) if raw else []
-    units.append(_END_OF_FILE)
-    return units
+
+    def __init__(self, text: str) -> None:
+        # codeql-action reads characters with `charCodeAt` (so a character outside the BMP is
+        # two units), turns CR LF and a lone CR into LF, and skips spaces and tabs. A space
+        # between a CR and an LF makes them two line breaks there, and the replacement order
+        # below does the same: an LF is dropped only when the character before it is a CR.
+        normalized = text.replace("\r\n", "\n").replace("\r", "\n").translate(_SKIPPED)
+        units = normalized.encode("utf-16-le", "surrogatepass") + _END_OF_FILE_UNIT
+        self._units = units + bytes(2 * _BLOCK_SIZE)  # windows past the end read zeros
+        self._starts = _line_starts(normalized, units)
+        seen: dict[bytes, int] = {}
+        self._occurrence = []
+        for start in self._starts:
+            window = self._units[2 * start : 2 * (start + _BLOCK_SIZE)]
+            seen[window] = seen.get(window, 0) + 1
+            self._occurrence.append(seen[window])
+        self._hashes: dict[int, str] = {}
+
+    def __len__(self) -> int:
+        return len(self._starts)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        found = self._hashes.get(index)
+        if found is None:
+            start = self._starts[index]
+            window = memoryview(self._units)[2 * start : 2 * (start + _BLOCK_SIZE)].cast("H")
+            value = 0
+            for unit in window:  # sum(u * 37^(99-k)) mod 2^64, by Horner's rule
+                value = (value * _BASE + unit) & _MASK
+            found = self._hashes[index] = f"{value:x}:{self._occurrence[index]}"
+        return found
 
 
-def _line_starts(units: list[int]) -> list[int]:
-    """Indexes where a line starts: the first unit and each unit after an LF."""
-    return [0, *(i + 1 for i, unit in enumerate(units) if unit == _LF)]
-
-
-def _window_hashes(units: list[int], starts: list[int]) -> list[int]:
-    """For each index i of `starts`, the hash of units[i:i+100] (zero-padded), as
-    sum(u * 37^(99-k)) mod 2^64.
-
-    One rolling pass over the units, then the padding: the same values the JS window produces.
-    """
-    padded = units + [0] * _BLOCK_SIZE
-    value = 0
-    ends: list[int] = []  # ends[j] = hash of the window ending at index j
-    for j, unit in enumerate(padded):
-        leaving = padded[j - _BLOCK_SIZE] if j >= _BLOCK_SIZE else 0
-        value = (value * _BASE + unit - leaving * _FIRST_MOD) & _MASK
-        ends.append(value)
-    return [ends[i + _BLOCK_SIZE - 1] for i in starts]
+def _line_starts(normalized: str, units: bytes) -> list[int]:
+    """Unit indexes where a line starts: the first unit and each unit after an LF."""
+    if len(units) == 2 * (len(normalized) + 1):
+        # No character outside the BMP: a character is one unit, and `str.find` can look.
+        starts = [0]
+        found = normalized.find("\n")
+        while found != -1:
+            starts.append(found + 1)
+            found = normalized.find("\n", found + 1)
+        return starts
+    return [0, *(i + 1 for i, unit in enumerate(memoryview(units).cast("H")) if unit == _LF)]

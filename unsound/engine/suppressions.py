@@ -241,7 +241,7 @@ def _diagnostic(unit: ParsedFile, comment: Node, rule_id: str, message: str) -> 
     owner = enclosing(comment, _ITEMS)
     path = item_path(owner) if owner is not None else ""
     text = unit.data[start:end].decode("utf-8", "replace")
-    hashes = fingerprints.line_hashes(unit.data.decode("utf-8", "replace"))
+    hashes = unit.line_hashes()
     return Finding(
         rule_id=rule_id,
         severity=Severity.WARNING,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from tree_sitter import Node, Tree
@@ -23,7 +24,7 @@ class ParsedFile:
     _line_starts: list[int] = field(default_factory=list, compare=False, repr=False)
     # GitHub's per-line hashes, computed on the first finding (one per unit, never shared:
     # a memo keyed by `id()` handed a freed unit's hashes to the next file at that address).
-    _line_hashes: list[str] = field(default_factory=list, compare=False, repr=False)
+    _line_hashes: list[Sequence[str]] = field(default_factory=list, compare=False, repr=False)
     # `inside` relations already matched in this unit's tree (see `relations.relate`).
     relation_memo: dict[object, list[dict[str, object]]] = field(
         default_factory=dict, compare=False, repr=False
@@ -69,13 +70,13 @@ class ParsedFile:
             _utf8=[self.utf8],  # a rewrite changes only ASCII (`$x` → `_x`)
         )
 
-    def line_hashes(self) -> list[str]:
+    def line_hashes(self) -> Sequence[str]:
         if not self._line_hashes:
-            from unsound.fingerprints import line_hashes
+            from unsound.fingerprints import LineHashes
 
             source = self.display if self.display is not None else self.data
-            self._line_hashes.extend(line_hashes(source.decode("utf-8", "replace")))
-        return self._line_hashes
+            self._line_hashes.append(LineHashes(source.decode("utf-8", "replace")))
+        return self._line_hashes[0]
 
     def text(self, node: Node) -> str:
         return self.data[node.start_byte : node.end_byte].decode("utf-8", "replace")
