@@ -49,7 +49,7 @@ _STATE: _WorkerState | None = None
 
 
 def _init_worker(rules: Sequence[CompiledRule], slots: Any, counter: Any) -> None:
-    """Per worker, once: compile the combined query and claim a slot."""
+    """Per worker, once: build the matcher (its queries compile on first use) and claim a slot."""
     global _STATE
     with counter.get_lock():
         slot = counter.value
