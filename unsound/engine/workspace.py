@@ -138,21 +138,21 @@ def load_workspace(manifest: Path) -> Workspace:
 
 def _load_root(cache: ManifestCache, root_path: Path, current: Manifest) -> Manifest:
     """The root manifest; a located error on `current` when what it points at is no root."""
-    key = ("package", "workspace") if current.has_key(("package", "workspace")) else ("package",)
     shown = os.path.relpath(root_path, current.folder).replace(os.sep, "/")
+
+    def error(message: str) -> WorkspaceError:
+        # Where `package.workspace` is written, if it is: found only when there is an error, as
+        # locating keys scans the whole manifest (bevy's root manifest: 3,000 lines).
+        written = current.has_key(("package", "workspace"))
+        key = ("package", "workspace") if written else ("package",)
+        hint = "point `package.workspace` at the folder of the workspace's root Cargo.toml"
+        return current.error(message, key, hint)
+
     if not root_path.is_file():
-        raise current.error(
-            f"the workspace root `{shown}` does not exist",
-            key,
-            "point `package.workspace` at the folder of the workspace's root Cargo.toml",
-        )
+        raise error(f"the workspace root `{shown}` does not exist")
     root = cache.load(root_path)
     if root.workspace is None:
-        raise current.error(
-            f"the workspace root `{shown}` has no `[workspace]` table",
-            key,
-            "point `package.workspace` at the folder of the workspace's root Cargo.toml",
-        )
+        raise error(f"the workspace root `{shown}` has no `[workspace]` table")
     return root
 
 
