@@ -27,7 +27,6 @@ import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from importlib import metadata
 from io import BytesIO
 from pathlib import Path
 from types import ModuleType
@@ -39,6 +38,7 @@ from unsound import __version__, model
 from unsound.dsl import ast, compiled, needle, pattern
 from unsound.dsl.compiled import CompiledRule
 from unsound.engine.cache import code_hash, hmac_key, key_file
+from unsound.versions import installed_version
 
 RuleFiles = Sequence[tuple[str, str, str]]  # (pack, display path, text), as the loader reads them
 
@@ -91,11 +91,7 @@ def cache_key(files: RuleFiles) -> str:
     digest.update(f"format {_FORMAT}\ntool {__version__}\ncode {code_hash()}\n".encode())
     digest.update(f"python {sys.implementation.cache_tag} {sys.version}\n".encode())
     for package in _PACKAGES:
-        try:
-            version = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            version = "?"
-        digest.update(f"{package} {version}\n".encode())
+        digest.update(f"{package} {installed_version(package)}\n".encode())
     for part in (part for file in files for part in file):
         data = part.encode("utf-8", "surrogatepass")
         digest.update(f"{len(data)}:".encode() + data)  # lengths: no two lists hash alike

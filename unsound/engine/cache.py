@@ -35,7 +35,6 @@ import stat
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 
 from unsound import __version__
@@ -44,6 +43,7 @@ from unsound.engine.cache_codec import decode, encode
 from unsound.engine.crate_reads import CrateReads, Selector
 from unsound.engine.crate_scan import FileOutcome
 from unsound.engine.mod_decls import FileDecls
+from unsound.versions import installed_version
 
 _FORMAT = 4
 _KEY_BYTES = 32
@@ -64,11 +64,7 @@ def rules_key(rules: Sequence[CompiledRule]) -> str:
     digest = hashlib.blake2b(digest_size=16)
     digest.update(f"format {_FORMAT}\ntool {__version__}\n".encode())
     for package in ("tree-sitter", "tree-sitter-rust"):
-        try:
-            version = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            version = "?"
-        digest.update(f"{package} {version}\n".encode())
+        digest.update(f"{package} {installed_version(package)}\n".encode())
     digest.update(code_hash().encode())
     for rule in rules:
         digest.update(f"{rule.info!r}\n{rule.ast!r}\n".encode())
