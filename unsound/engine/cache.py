@@ -245,7 +245,7 @@ class ScanCache:
             "crates": self.crates,
             "selectors": self._used_selectors(),
         }
-        body = json.dumps(document, separators=(",", ":"), sort_keys=True).encode()
+        body = json.dumps(document, separators=(",", ":")).encode()
         payload = self._mac(body).encode() + b"\n" + body
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)

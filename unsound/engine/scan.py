@@ -25,7 +25,6 @@ from unsound import __version__
 from unsound.dsl.compiled import CompiledRule
 from unsound.engine.cache import CrateView, ScanCache
 from unsound.engine.crate_scan import CrateTask, FileJob, FileOutcome, OnResult, scan_crate
-from unsound.engine.hashing import content_hash
 from unsound.engine.progress import NoProgress, Progress
 from unsound.engine.sources import CrateSources, SourceFile, collect_sources
 from unsound.engine.suppressions import SUPPRESSION_RULES
@@ -289,7 +288,7 @@ def crate_views(sources: Sequence[SourceFile], cache: ScanCache) -> dict[str, Cr
     state the cache last saw."""
     members: dict[str, list[tuple[str, str, bytes]]] = defaultdict(list)
     for source in sources:
-        members[source.crate].append((source.rel_path, content_hash(source.data), source.data))
+        members[source.crate].append((source.rel_path, source.content_hash(), source.data))
     return {crate: cache.crate_view(crate, files) for crate, files in members.items()}
 
 

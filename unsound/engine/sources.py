@@ -50,6 +50,11 @@ class SourceFile:
     crate: str  # package name
     data: bytes
     tree: Tree | None  # the parse made while following `mod` declarations, if one was needed
+    # `content_hash(data)` when discovery already computed it (with a cache), else "".
+    digest: str = ""
+
+    def content_hash(self) -> str:
+        return self.digest or content_hash(self.data)
 
 
 class DeclarationStore(Protocol):
@@ -228,12 +233,12 @@ class _Collector:
         except OSError as error:
             self.problem(rel_path, f"`{rel_path}` could not be read: {error.strerror or error}")
             return None
-        tree, decls = self._declarations(data)
-        source = SourceFile(path, rel_path, package.name, data, tree)
+        tree, decls, digest = self._declarations(data)
+        source = SourceFile(path, rel_path, package.name, data, tree, digest)
         self.files.append(source)
         return source, decls
 
-    def _declarations(self, data: bytes) -> tuple[Tree | None, FileDecls]:
+    def _declarations(self, data: bytes) -> tuple[Tree | None, FileDecls, str]:
         """The file's declarations: none without the words for them, else from the store, else
         from a parse (returned too, so an in-process scan need not parse the file again)."""
         file_hash = ""
@@ -241,16 +246,16 @@ class _Collector:
             file_hash = content_hash(data)  # hashing is far cheaper than the regex below
             known = self.store.declarations(file_hash)
             if known is not None:
-                return None, known
+                return None, known, file_hash
         if not may_load_files(data):
             if self.store is not None:
                 self.store.remember_declarations(file_hash, _NO_DECLS)
-            return None, _NO_DECLS
+            return None, _NO_DECLS, file_hash
         tree = parse_rust(data)
         decls = file_declarations(tree, data)
         if self.store is not None:
             self.store.remember_declarations(file_hash, decls)
-        return tree, decls
+        return tree, decls, file_hash
 
     def add_loose_files(self, package: Package) -> None:
         """`--all-files`: the package folder's `.rs` files that no `mod` reached."""
