@@ -117,6 +117,42 @@ def all_hold(
     return next(_conjunction(conditions, bindings, context), None)
 
 
+# Conditions that bind nothing and test one variable's node: `solutions` answers them with
+# `_test` alone, so they can be asked before a candidate's bindings are built.
+_NODE_TESTS = (ast.IsShape, ast.MatchesRegex, ast.HasKind)
+
+
+def split_prechecks(
+    conditions: tuple[ast.Cond, ...],
+) -> tuple[tuple[ast.Cond, ...], tuple[ast.Cond, ...]]:
+    """The leading run of node tests (`$PT is raw-pointer`, `not $R is reference`, `$C kind
+    identifier`) and the conditions after it. The run is only split off, never reordered, so
+    `all_hold(run + rest)` and "every test of the run holds, then `all_hold(rest)`" give the
+    same first solution; most candidates fail the run, before any binding is built."""
+    count = 0
+    for condition in conditions:
+        inner = condition.inner if isinstance(condition, ast.Not) else condition
+        if not isinstance(inner, _NODE_TESTS):
+            break
+        count += 1
+    return conditions[:count], conditions[count:]
+
+
+def precheck_var(condition: ast.Cond) -> str:
+    """The variable a condition of a precheck run tests."""
+    inner = condition.inner if isinstance(condition, ast.Not) else condition
+    assert isinstance(inner, _NODE_TESTS)
+    return inner.var
+
+
+def precheck_holds(condition: ast.Cond, bound: Bound, context: MatchContext) -> bool:
+    """What `solutions` says of a condition of a precheck run: whether it has a solution."""
+    negated = isinstance(condition, ast.Not)
+    inner = condition.inner if isinstance(condition, ast.Not) else condition
+    node = bound.node
+    return (node is not None and _test(inner, bound, node, context)) != negated
+
+
 def _test(condition: ast.Cond, bound: Bound, node: Node, context: MatchContext) -> bool:
     """Conditions that bind nothing: shapes, regexes, kinds, bounds, docs, comments, impls."""
     if isinstance(condition, ast.IsShape):

@@ -12,11 +12,18 @@ from functools import cached_property
 
 from tree_sitter import Node, Query, QueryCursor
 
+from unsound.dsl import ast
 from unsound.dsl.compiled import MATCH_VAR, CompiledRule, required_relations
 from unsound.dsl.pattern import BYTES_MATCH, Pattern, query_predicate
 from unsound.dsl.rust_parser import rust_language
 from unsound.engine.bindings import Bindings, Bound
-from unsound.engine.conditions import MatchContext, all_hold
+from unsound.engine.conditions import (
+    MatchContext,
+    all_hold,
+    precheck_holds,
+    precheck_var,
+    split_prechecks,
+)
 from unsound.engine.crate_gate import CrateGate, CrateNames
 from unsound.engine.crate_index import CrateIndex
 from unsound.engine.findings import build_finding
@@ -275,7 +282,15 @@ def _first_finding(
         if cached is None:
             cached = shared[key] = list(match_pattern(pattern, root))
         envs = cached
+    prechecks, rest = _prechecks(context.rule)
     for env in envs:
+        conditions = rest
+        if prechecks:
+            verdict = _prechecks_hold(prechecks, env, root, unit, context)
+            if verdict is False:
+                continue
+            if verdict is None:
+                conditions = context.rule.ast.conditions
         initial: Bindings = {
             name: Bound(
                 unit, value if isinstance(value, tuple) else (value,), isinstance(value, tuple)
@@ -283,12 +298,43 @@ def _first_finding(
             for name, value in env.items()
         }
         initial[MATCH_VAR] = Bound(unit, (root,))
-        bindings = all_hold(context.rule.ast.conditions, initial, context)
+        bindings = all_hold(conditions, initial, context)
         if bindings is not None:
             finding = build_finding(root, unit, bindings, context)
             if finding is not None:
                 return finding
     return None
+
+
+# Per rule id: (its conditions, their leading node tests, the rest). The conditions are kept to
+# be compared by identity: two rule sets may hold different rules under one id.
+_PRECHECKS: dict[str, tuple[object, tuple[ast.Cond, ...], tuple[ast.Cond, ...]]] = {}
+
+
+def _prechecks(rule: CompiledRule) -> tuple[tuple[ast.Cond, ...], tuple[ast.Cond, ...]]:
+    """The rule's leading node tests and the rest of its conditions (`split_prechecks`)."""
+    found = _PRECHECKS.get(rule.id)
+    if found is None or found[0] is not rule.ast.conditions:
+        found = _PRECHECKS[rule.id] = (rule.ast.conditions, *split_prechecks(rule.ast.conditions))
+    return found[1], found[2]
+
+
+def _prechecks_hold(
+    prechecks: tuple[ast.Cond, ...], env: Env, root: Node, unit: ParsedFile, context: MatchContext
+) -> bool | None:
+    """Whether a structural match passes the rule's leading node tests, read off the match
+    itself; None when a test is about a variable the match did not bind (then every condition
+    is left to `all_hold`, as without this shortcut)."""
+    for condition in prechecks:
+        name = precheck_var(condition)
+        value = root if name == MATCH_VAR else env.get(name)
+        if value is None:
+            return None
+        nodes = value if isinstance(value, tuple) else (value,)
+        bound = Bound(unit, nodes, isinstance(value, tuple))
+        if not precheck_holds(condition, bound, context):
+            return False
+    return True
 
 
 # A literal of a candidate query: `(#eq? @_t0 "read")` (names are plain identifiers).
