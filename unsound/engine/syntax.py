@@ -58,10 +58,11 @@ def declared_type(node: Node) -> Node:
     """For a binding name (parameter, field, typed `let`), its declared type; else the node."""
     parent = node.parent
     if parent is not None and parent.type in ("parameter", "field_declaration", "let_declaration"):
-        for name in ("pattern", "name"):
-            if parent.child_by_field_name(name) == node:
-                declared = parent.child_by_field_name("type")
-                if declared is not None:
+        declared = parent.child_by_field_name("type")
+        # Most callers pass the type itself (`$PT` of `$P: $PT`): one lookup settles that.
+        if declared is not None and declared != node:
+            for name in ("pattern", "name"):
+                if parent.child_by_field_name(name) == node:
                     return declared
     if node.type in ("parameter", "field_declaration"):
         declared = node.child_by_field_name("type")
