@@ -201,11 +201,15 @@ class ScanCache:
         base = entry.get("base")
         if base is not None and base != view.fp and base != view.stored_fp:
             return None
-        try:
-            outcome = decode(FileOutcome, entry.get("outcome"))
-        except (ValueError, TypeError):
-            self.dirty = True
-            return None
+        stored = entry.get("outcome", False)
+        if stored is None:  # nothing found: written as null (two thirds of the entries)
+            outcome = FileOutcome(rel_path, crate_dependent=base is not None)
+        else:
+            try:
+                outcome = decode(FileOutcome, stored)
+            except (ValueError, TypeError):
+                self.dirty = True
+                return None
         if outcome.rel_path != rel_path or (base is None) == outcome.crate_dependent:
             return None
         if base is not None and base != view.fp:
@@ -228,7 +232,7 @@ class ScanCache:
             "reads": self._encode_reads(reads) if reads is not None else None,
             "hash": view.hashes[outcome.rel_path],
             "base": view.fp if outcome.crate_dependent else None,
-            "outcome": encode(outcome),
+            "outcome": None if outcome == _nothing_found(outcome) else encode(outcome),
         }
         self.dirty = True
 
@@ -362,6 +366,11 @@ class ScanCache:
 
     def _mac(self, body: bytes) -> str:
         return hmac.new(self.key, body, hashlib.sha256).hexdigest()
+
+
+def _nothing_found(outcome: FileOutcome) -> FileOutcome:
+    """The outcome of a file where nothing was found (what a null entry stands for)."""
+    return FileOutcome(outcome.rel_path, crate_dependent=outcome.crate_dependent)
 
 
 @dataclass(frozen=True)
