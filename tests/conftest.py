@@ -8,9 +8,13 @@ at their own `tmp_path` on top of this.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+
+from unsound.dsl import loader
+from unsound.dsl.compiled import CompiledRule
 
 
 @pytest.fixture(scope="session")
@@ -21,3 +25,27 @@ def session_cache_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(autouse=True)
 def private_cache_home(session_cache_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(session_cache_home))
+
+
+@pytest.fixture
+def rule_cache_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private compiled-rules cache folder, and an empty in-process memo, so each load is a
+    new run's (for the tests of that cache)."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setattr(loader, "_COMPILED", {})
+    return tmp_path / "xdg" / "cargo-unsound"
+
+
+@pytest.fixture
+def compiles(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many rule files each compile was given (a compiled-rules cache hit compiles
+    nothing)."""
+    calls: list[int] = []
+    real = loader.compile_rule_files
+
+    def counting(files: Sequence[tuple[str, str, str]]) -> list[CompiledRule]:
+        calls.append(len(files))
+        return real(files)
+
+    monkeypatch.setattr(loader, "compile_rule_files", counting)
+    return calls

@@ -4,14 +4,12 @@ is cold (it neither reads nor writes the cache)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
 from unsound.cli.entry import main
 from unsound.dsl import loader
-from unsound.dsl.compiled import CompiledRule
 from unsound.dsl.loader import builtin_rule_files
 from unsound.dsl.rule_cache import RuleCache
 
@@ -19,23 +17,8 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "seeded-workspace"
 
 
 @pytest.fixture(autouse=True)
-def cache_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    monkeypatch.setattr(loader, "_COMPILED", {})
-    return tmp_path / "xdg" / "cargo-unsound"
-
-
-@pytest.fixture
-def compiles(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    calls: list[int] = []
-    real = loader.compile_rule_files
-
-    def counting(files: Sequence[tuple[str, str, str]]) -> list[CompiledRule]:
-        calls.append(len(files))
-        return real(files)
-
-    monkeypatch.setattr(loader, "compile_rule_files", counting)
-    return calls
+def cache_folder(rule_cache_folder: Path) -> Path:
+    return rule_cache_folder
 
 
 def scan(

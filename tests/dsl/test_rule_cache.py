@@ -26,25 +26,8 @@ LANGUAGE_RULES = Path(__file__).parent.parent / "fixtures" / "rules" / "language
 
 
 @pytest.fixture(autouse=True)
-def cache_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A private cache folder, and an empty in-process memo so each load is a new run's."""
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    monkeypatch.setattr(loader, "_COMPILED", {})
-    return tmp_path / "xdg" / "cargo-unsound"
-
-
-@pytest.fixture
-def compiles(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """How many rule files each compile was given (a hit compiles nothing)."""
-    calls: list[int] = []
-    real = loader.compile_rule_files
-
-    def counting(files: Sequence[tuple[str, str, str]]) -> list[CompiledRule]:
-        calls.append(len(files))
-        return real(files)
-
-    monkeypatch.setattr(loader, "compile_rule_files", counting)
-    return calls
+def cache_folder(rule_cache_folder: Path) -> Path:
+    return rule_cache_folder
 
 
 def load(extra: Sequence[Path] = ()) -> list[CompiledRule]:

@@ -24,7 +24,6 @@ import pickle
 import re
 import stat
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from io import BytesIO
@@ -38,6 +37,7 @@ from unsound import __version__, model
 from unsound.dsl import ast, compiled, needle, pattern
 from unsound.dsl.compiled import CompiledRule
 from unsound.engine.cache import code_hash, hmac_key, key_file
+from unsound.engine.cache_files import prune_oldest, write_whole
 from unsound.versions import installed_version
 
 RuleFiles = Sequence[tuple[str, str, str]]  # (pack, display path, text), as the loader reads them
@@ -145,17 +145,8 @@ class RuleCache:
         body = out.getvalue()
         folder = self.path.parent
         try:
-            if os.path.lexists(self.path) and not stat.S_ISREG(os.lstat(self.path).st_mode):
-                return
-            descriptor, temporary = tempfile.mkstemp(prefix=".rules-", dir=folder)
-            try:
-                with os.fdopen(descriptor, "wb") as file:
-                    file.write(self._mac(body) + b"\n" + body)
-                os.replace(temporary, self.path)  # replaces the name: never writes through a link
-            except BaseException:
-                os.unlink(temporary)
-                raise
-            _prune(folder)
+            if write_whole(self.path, self._mac(body) + b"\n" + body):
+                prune_oldest(folder, _CACHE_NAME, _KEEP_FILES)
         except OSError:
             return
 
@@ -191,15 +182,3 @@ def _read_regular_file(path: Path) -> bytes | None:
             return file.read()
         except OSError:
             return None
-
-
-def _prune(folder: Path) -> None:
-    """Remove all but the newest few cache files: each rule or tool edit starts a new one. A
-    rule set still in use whose file was pruned is compiled once more and written anew."""
-    files = [
-        (entry.stat(follow_symlinks=False).st_mtime_ns, entry.name)
-        for entry in os.scandir(folder)
-        if _CACHE_NAME.fullmatch(entry.name) and entry.is_file(follow_symlinks=False)
-    ]
-    for _, name in sorted(files, reverse=True)[_KEEP_FILES:]:
-        os.unlink(folder / name)

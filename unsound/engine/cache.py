@@ -32,7 +32,6 @@ import os
 import re
 import secrets
 import stat
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +39,7 @@ from pathlib import Path
 from unsound import __version__
 from unsound.dsl.compiled import CompiledRule
 from unsound.engine.cache_codec import decode, encode
+from unsound.engine.cache_files import prune_oldest, write_whole
 from unsound.engine.crate_reads import CrateReads, Selector
 from unsound.engine.crate_scan import FileOutcome
 from unsound.engine.mod_decls import FileDecls
@@ -253,31 +253,12 @@ class ScanCache:
         payload = self._mac(body).encode() + b"\n" + body
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            if os.path.lexists(self.path) and not stat.S_ISREG(os.lstat(self.path).st_mode):
+            if not write_whole(self.path, payload):
                 return
-            descriptor, temporary = tempfile.mkstemp(prefix=".scan-", dir=self.path.parent)
-            try:
-                with os.fdopen(descriptor, "wb") as out:
-                    out.write(payload)
-                os.replace(temporary, self.path)
-            except BaseException:
-                os.unlink(temporary)
-                raise
-            self._prune()
+            prune_oldest(self.path.parent, _CACHE_NAME, _KEEP_FILES)
         except OSError:
             return
         self.dirty = False
-
-    def _prune(self) -> None:
-        """Remove the oldest cache files beyond a few: each engine or rule edit starts a new one."""
-        folder = self.path.parent
-        files = [
-            (entry.stat(follow_symlinks=False).st_mtime, entry.name)
-            for entry in os.scandir(folder)
-            if _CACHE_NAME.fullmatch(entry.name) and entry.is_file(follow_symlinks=False)
-        ]
-        for _, name in sorted(files, reverse=True)[_KEEP_FILES:]:
-            os.unlink(folder / name)
 
     def _encode_reads(self, reads: CrateReads) -> dict[str, object]:
         ids = []
