@@ -16,6 +16,7 @@ from unsound.dsl import ast
 from unsound.dsl.compiled import MATCH_VAR, CompiledRule, required_relations
 from unsound.dsl.pattern import BYTES_MATCH, Pattern, query_predicate
 from unsound.dsl.rust_parser import rust_language
+from unsound.engine import node_memo
 from unsound.engine.bindings import Bindings, Bound
 from unsound.engine.conditions import (
     MatchContext,
@@ -187,6 +188,12 @@ class RuleSetMatcher:
         wanted = wanted & self.rule_ids
         if not wanted:
             return []
+        with node_memo.scope():
+            return self._run(unit, crate, wanted, crate_names)
+
+    def _run(
+        self, unit: ParsedFile, crate: CrateIndex, wanted: set[str], crate_names: CrateNames | None
+    ) -> list[Finding]:
         findings: dict[tuple[str, int, int], Finding] = {}
         plans = self._plans(wanted)
         regions = self._collect(plans, unit, crate, wanted, findings)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from tree_sitter import Node
 
 from unsound.engine.generics import is_type_parameter
+from unsound.engine.node_memo import per_node
 from unsound.engine.syntax import (
     declared_type,
     enclosing,
@@ -95,6 +96,7 @@ def _visibility(node: Node) -> str:
     return ""
 
 
+@per_node
 def is_raw_pointer(node: Node) -> bool:
     """`*const T`, `*mut T`, `NonNull<T>`, or an `Option` of one (a nullable pointer)."""
     node = declared_type(node)
@@ -125,6 +127,7 @@ SHAPE_TESTS: dict[str, Callable[[Node], bool]] = {
 }
 
 
+@per_node
 def lifetimes_in_type(node: Node) -> list[Node]:
     """Lifetime nodes written in a type, with `Self` read as the enclosing impl's self type.
 
@@ -168,6 +171,7 @@ def _impl_self_type(node: Node) -> Node | None:
     return impl.child_by_field_name("type")
 
 
+@per_node
 def type_names_in(node: Node) -> list[str]:
     """Names of the types written in a type (`Result<Data, E>` → Result, Data, E), `Self`
     read as the enclosing impl's type."""

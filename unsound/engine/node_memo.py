@@ -1,0 +1,54 @@
+"""Facts about one syntax node, remembered while one file is matched.
+
+Several rules ask the same questions of the same node: `$R has lifetime` of a function's return
+type, `$PT is raw-pointer` of a parameter's type (the lifetime rules share their candidates).
+The answers read only the node's own tree, so they are kept for the length of one
+`RuleSetMatcher.run` (`scope`), keyed by the node's id. Outside a scope nothing is kept: a
+node's id is an address that a later tree may reuse once this one is freed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from typing import TypeVar
+
+from tree_sitter import Node
+
+T = TypeVar("T")
+
+_memo: dict[tuple[str, int], object] | None = None
+
+
+@contextmanager
+def scope() -> Iterator[None]:
+    """Remember node facts until the block ends (nested scopes share the outer one)."""
+    global _memo
+    if _memo is not None:
+        yield
+        return
+    _memo = {}
+    try:
+        yield
+    finally:
+        _memo = None
+
+
+def per_node(function: Callable[[Node], T]) -> Callable[[Node], T]:
+    """Memoize a pure function of a node (its tree only) within a `scope`. Callers must not
+    mutate what it returns."""
+    name = function.__qualname__
+
+    @wraps(function)
+    def remembered(node: Node) -> T:
+        memo = _memo
+        if memo is None:
+            return function(node)
+        key = (name, node.id)
+        if key in memo:
+            return memo[key]  # type: ignore[return-value]
+        value = memo[key] = function(node)
+        return value
+
+    return remembered
