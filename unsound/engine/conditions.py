@@ -145,6 +145,32 @@ def precheck_var(condition: ast.Cond) -> str:
     return inner.var
 
 
+def pure_node_test(condition: ast.Cond) -> Callable[[Node], bool] | None:
+    """For a condition of a precheck run that reads nothing but its node (a shape without crate
+    facts, a kind), the test itself, negation folded in: the matcher calls it on the structural
+    match's node without building a binding. None for the others (`precheck_holds`)."""
+    negated = isinstance(condition, ast.Not)
+    inner = condition.inner if isinstance(condition, ast.Not) else condition
+    test: Callable[[Node], bool] | None = None
+    if isinstance(inner, ast.HasKind):
+        kind = inner.kind
+
+        def test(node: Node) -> bool:
+            return node.type == kind
+
+    elif (
+        isinstance(inner, ast.IsShape)
+        and inner.shape != "static-mut"
+        and inner.shape not in _VARIANCE_SHAPES
+        and inner.shape in SHAPE_TESTS
+    ):
+        test = SHAPE_TESTS[inner.shape]
+    if test is None or not negated:
+        return test
+    positive = test
+    return lambda node: not positive(node)
+
+
 def precheck_holds(condition: ast.Cond, bound: Bound, context: MatchContext) -> bool:
     """What `solutions` says of a condition of a precheck run: whether it has a solution."""
     negated = isinstance(condition, ast.Not)

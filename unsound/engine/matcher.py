@@ -7,7 +7,7 @@ number of rules; Python only looks at the candidates the query returns.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import cached_property
 
 from tree_sitter import Node, Query, QueryCursor
@@ -23,6 +23,7 @@ from unsound.engine.conditions import (
     all_hold,
     precheck_holds,
     precheck_var,
+    pure_node_test,
     split_prechecks,
 )
 from unsound.engine.crate_gate import CrateGate, CrateNames
@@ -313,33 +314,41 @@ def _first_finding(
     return None
 
 
+# A precheck: the variable it tests, the test when it reads only the node, and the condition.
+_Precheck = tuple[str, Callable[[Node], bool] | None, ast.Cond]
+
 # Per rule id: (its conditions, their leading node tests, the rest). The conditions are kept to
 # be compared by identity: two rule sets may hold different rules under one id.
-_PRECHECKS: dict[str, tuple[object, tuple[ast.Cond, ...], tuple[ast.Cond, ...]]] = {}
+_PRECHECKS: dict[str, tuple[object, tuple[_Precheck, ...], tuple[ast.Cond, ...]]] = {}
 
 
-def _prechecks(rule: CompiledRule) -> tuple[tuple[ast.Cond, ...], tuple[ast.Cond, ...]]:
+def _prechecks(rule: CompiledRule) -> tuple[tuple[_Precheck, ...], tuple[ast.Cond, ...]]:
     """The rule's leading node tests and the rest of its conditions (`split_prechecks`)."""
     found = _PRECHECKS.get(rule.id)
     if found is None or found[0] is not rule.ast.conditions:
-        found = _PRECHECKS[rule.id] = (rule.ast.conditions, *split_prechecks(rule.ast.conditions))
+        run, rest = split_prechecks(rule.ast.conditions)
+        checks = tuple((precheck_var(c), pure_node_test(c), c) for c in run)
+        found = _PRECHECKS[rule.id] = (rule.ast.conditions, checks, rest)
     return found[1], found[2]
 
 
 def _prechecks_hold(
-    prechecks: tuple[ast.Cond, ...], env: Env, root: Node, unit: ParsedFile, context: MatchContext
+    prechecks: tuple[_Precheck, ...], env: Env, root: Node, unit: ParsedFile, context: MatchContext
 ) -> bool | None:
     """Whether a structural match passes the rule's leading node tests, read off the match
     itself; None when a test is about a variable the match did not bind (then every condition
     is left to `all_hold`, as without this shortcut)."""
-    for condition in prechecks:
-        name = precheck_var(condition)
+    for name, node_test, condition in prechecks:
         value = root if name == MATCH_VAR else env.get(name)
         if value is None:
             return None
-        nodes = value if isinstance(value, tuple) else (value,)
-        bound = Bound(unit, nodes, isinstance(value, tuple))
-        if not precheck_holds(condition, bound, context):
+        if isinstance(value, tuple):
+            if not precheck_holds(condition, Bound(unit, value, True), context):
+                return False
+        elif node_test is not None:
+            if not node_test(value):
+                return False
+        elif not precheck_holds(condition, Bound(unit, (value,)), context):
             return False
     return True
 
