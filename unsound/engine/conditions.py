@@ -11,6 +11,7 @@ from tree_sitter import Node
 
 from unsound.dsl import ast
 from unsound.dsl.compiled import CompiledRule
+from unsound.engine import node_memo
 from unsound.engine.bindings import Bindings, Bound
 from unsound.engine.comments import has_doc_section, has_safety_comment
 from unsound.engine.crate_index import CrateIndex, TypeDefinition, resolve_visible
@@ -303,7 +304,9 @@ def _has_lifetime(
 ) -> Iterator[Bindings]:
     lifetimes = [Bound(bound.unit, (lifetime,)) for lifetime in lifetimes_in_type(node)]
     if not lifetimes:
-        elided = _elided_lifetime(node, bound, context)
+        elided = node_memo.remember(
+            "elided-lifetime", node, lambda: _elided_lifetime(node, bound, context)
+        )
         lifetimes = [elided] if elided is not None else []
     if condition.lifetime_var is None:
         if lifetimes:

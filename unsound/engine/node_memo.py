@@ -2,9 +2,10 @@
 
 Several rules ask the same questions of the same node: `$R has lifetime` of a function's return
 type, `$PT is raw-pointer` of a parameter's type (the lifetime rules share their candidates).
-The answers read only the node's own tree, so they are kept for the length of one
-`RuleSetMatcher.run` (`scope`), keyed by the node's id. Outside a scope nothing is kept: a
-node's id is an address that a later tree may reuse once this one is freed.
+The answers read the node's own tree (and, for `remember`, the crate index), so they are kept
+for the length of one `RuleSetMatcher.run` (`scope`: one file, one crate, one reads recorder),
+keyed by the node's id. Outside a scope nothing is kept: a node's id is an address that a later
+tree may reuse once this one is freed.
 """
 
 from __future__ import annotations
@@ -33,6 +34,22 @@ def scope() -> Iterator[None]:
         yield
     finally:
         _memo = None
+
+
+def remember(name: str, node: Node, compute: Callable[[], T]) -> T:
+    """`compute()`, remembered for `node` under `name` within a `scope`.
+
+    For a fact that also reads the crate index: inside one scope every lookup is noted in the
+    same file's recorder (`crate_reads`), so an answer remembered there was noted once already.
+    """
+    memo = _memo
+    if memo is None:
+        return compute()
+    key = (name, node.id)
+    if key in memo:
+        return memo[key]  # type: ignore[return-value]
+    value = memo[key] = compute()
+    return value
 
 
 def per_node(function: Callable[[Node], T]) -> Callable[[Node], T]:
