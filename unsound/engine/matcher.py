@@ -198,7 +198,11 @@ class RuleSetMatcher:
         findings: dict[tuple[str, int, int], Finding] = {}
         plans = self._plans(wanted)
         regions = self._collect(plans, unit, crate, wanted, findings)
-        rules = [rule for rule in self.rules if rule.id in wanted]
+        # One rule per distinct region test: rules that spell the same patterns and need the
+        # same crate facts accept the same regions (a region is asked once, not once a rule).
+        rules = list(
+            {self._region_key(rule): rule for rule in self.rules if rule.id in wanted}.values()
+        )
 
         def accepts(text: bytes) -> bool:
             return any(
@@ -210,6 +214,12 @@ class RuleSetMatcher:
         for derived in macro_units(unit, regions, accepts):
             self._collect(plans, derived, crate, wanted, findings)
         return sorted(findings.values(), key=Finding.sort_key)
+
+    def _region_key(self, rule: CompiledRule) -> tuple[object, ...]:
+        """What `may_match_region` and the crate gate's `allows` read of a rule."""
+        words = tuple(pattern.all_words for pattern in rule.patterns)
+        needles = tuple(needle.pattern for needle in rule.region_prefilter)
+        return (words, needles, self.crate_gate.needs.get(rule.id, ()))
 
     def _plans(self, wanted: set[str]) -> list[_QueryPlan]:
         """The combined query, or one query per wanted rule if that costs less."""
@@ -237,7 +247,7 @@ class RuleSetMatcher:
     ) -> list[tuple[str, Node]]:
         """Add the unit's findings; return its macro regions (name, token tree)."""
         regions: list[tuple[str, Node]] | None = None
-        shared: dict[tuple[int, int], list[Env]] = {}
+        shared: dict[tuple[int, int], list[_Structural]] = {}
         for plan in plans:
             matches = plan.matches(unit)
             if regions is None:
@@ -269,12 +279,35 @@ class RuleSetMatcher:
         return regions or []
 
 
+class _Structural:
+    """One structural match of a pattern at a node, with its bindings built on first use and
+    then shared by every rule that spells the same pattern (conditions never change them)."""
+
+    __slots__ = ("_bindings", "env")
+
+    def __init__(self, env: Env) -> None:
+        self.env = env
+        self._bindings: Bindings | None = None
+
+    def bindings(self, unit: ParsedFile, root: Node) -> Bindings:
+        if self._bindings is None:
+            initial: Bindings = {
+                name: Bound(
+                    unit, value if isinstance(value, tuple) else (value,), isinstance(value, tuple)
+                )
+                for name, value in self.env.items()
+            }
+            initial[MATCH_VAR] = Bound(unit, (root,))
+            self._bindings = initial
+        return self._bindings
+
+
 def _first_finding(
     root: object,
     unit: ParsedFile,
     pattern: Pattern,
     context: MatchContext,
-    shared: dict[tuple[int, int], list[Env]] | None = None,
+    shared: dict[tuple[int, int], list[_Structural]] | None = None,
 ) -> Finding | None:
     """The first finding the pattern and the rule's conditions make at `root`, if any.
 
@@ -283,30 +316,23 @@ def _first_finding(
     """
     assert isinstance(root, Node)
     if shared is None:
-        envs: Iterable[Env] = match_pattern(pattern, root)
+        matches: Iterable[_Structural] = map(_Structural, match_pattern(pattern, root))
     else:
         key = (_shape_key(pattern), root.id)
         cached = shared.get(key)
         if cached is None:
-            cached = shared[key] = list(match_pattern(pattern, root))
-        envs = cached
+            cached = shared[key] = [_Structural(env) for env in match_pattern(pattern, root)]
+        matches = cached
     prechecks, rest = _prechecks(context.rule)
-    for env in envs:
+    for match in matches:
         conditions = rest
         if prechecks:
-            verdict = _prechecks_hold(prechecks, env, root, unit, context)
+            verdict = _prechecks_hold(prechecks, match.env, root, unit, context)
             if verdict is False:
                 continue
             if verdict is None:
                 conditions = context.rule.ast.conditions
-        initial: Bindings = {
-            name: Bound(
-                unit, value if isinstance(value, tuple) else (value,), isinstance(value, tuple)
-            )
-            for name, value in env.items()
-        }
-        initial[MATCH_VAR] = Bound(unit, (root,))
-        bindings = all_hold(conditions, initial, context)
+        bindings = all_hold(conditions, match.bindings(unit, root), context)
         if bindings is not None:
             finding = build_finding(root, unit, bindings, context)
             if finding is not None:
