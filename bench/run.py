@@ -255,7 +255,8 @@ def scaling_by_files(workspace: Path, args: argparse.Namespace, ast_grep: Path) 
 
 
 def scaling_by_rules(workspace: Path, args: argparse.Namespace) -> list[str]:
-    """Cold scans with 1, 10 and 50 copies of one rule: the cost of a rule beyond the first."""
+    """Cold scans with 1, 10 and 50 copies of one rule, then with 1, 10 and all of the distinct
+    rules on by default: the cost of a rule beyond the first."""
     out = [
         f"## Scaling with rules (cold, whole workspace, {args.runs} runs, -j {args.jobs})",
         "",
@@ -275,7 +276,36 @@ def scaling_by_rules(workspace: Path, args: argparse.Namespace) -> list[str]:
                 series.samples.append(measure(command))
             one = one or series.median()
             out.append(f"| {count} | {fmt(series)} | {series.median() / one:.2f} |")
+    # Copies share everything a rule set can share (patterns, node facts, region tests), so
+    # they are the best case; distinct built-in rules are the case users have.
+    defaults = default_rule_ids(args.scaling_rule)
+    out += [
+        "",
+        f"The first N rules on by default (`{args.scaling_rule}` first, then by id), "
+        "selected with `--select`: distinct rules, each with its own candidates.",
+        "",
+        "| rules | cargo-unsound | × 1 rule |",
+        "|---|---|---|",
+    ]
+    first: float | None = None
+    for count in sorted({1, 10, len(defaults)}):
+        select = [arg for rule_id in defaults[:count] for arg in ("--select", rule_id)]
+        series = Series(str(count))
+        command = cold_command(args, "--workspace", *select, str(workspace))
+        for _ in range(args.runs):
+            series.samples.append(measure(command))
+        first = first or series.median()
+        out.append(f"| {count} | {fmt(series)} | {series.median() / first:.2f} |")
     return [*out, ""]
+
+
+def default_rule_ids(first: str) -> list[str]:
+    """The ids of the rules on by default, `first` leading, the rest by id."""
+    sys.path.insert(0, str(SNAPSHOT))
+    from unsound.cli.selection import select_rules
+
+    ids = sorted(rule.id for rule in select_rules([], [], []))
+    return [first, *(rule_id for rule_id in ids if rule_id != first)]
 
 
 def write_copies(folder: Path, rule_id: str, count: int) -> list[str]:
