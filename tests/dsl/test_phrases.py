@@ -147,6 +147,9 @@ def test_comments_full_of_separators_do_not_make_the_search_blow_up() -> None:
         (r"\*\s*(?:const|mut)\b|NonNull",),
         (r"unsafe\b|NonNull",),  # a word first, but the other branch needs no word
         (r"read(?:_exact|_to_end)?\s*\(",),
+        # Branches split and grouped by their first character; a class or group holds a `|`.
+        (r"->\s*&|->\s*\*|[|]x|a(b|c)|\|e",),
+        (r"-?\*p|&+q",),  # an optional first character is no leading literal
     ],
 )
 def test_a_needle_finds_what_its_regex_finds(alternatives: tuple[str, ...]) -> None:
@@ -163,6 +166,11 @@ def test_a_needle_finds_what_its_regex_finds(alternatives: tuple[str, ...]) -> N
         b"NonNull<T>",
         b"bread(",
         b"read_exact (buf)",
+        b"fn f() -> &T",
+        b"-> *const",
+        b"a|x ac",
+        b"||e",
+        b"*p &&q",
         b"",
     ]
     for text in texts:
