@@ -150,6 +150,7 @@ def test_comments_full_of_separators_do_not_make_the_search_blow_up() -> None:
         # Branches split and grouped by their first character; a class or group holds a `|`.
         (r"->\s*&|->\s*\*|[|]x|a(b|c)|\|e",),
         (r"-?\*p|&+q",),  # an optional first character is no leading literal
+        (r"\bas\s*\*", r"\bmut\b"),  # short words: rewritten to be searched by `re` itself
     ],
 )
 def test_a_needle_finds_what_its_regex_finds(alternatives: tuple[str, ...]) -> None:
@@ -171,6 +172,9 @@ def test_a_needle_finds_what_its_regex_finds(alternatives: tuple[str, ...]) -> N
         b"a|x ac",
         b"||e",
         b"*p &&q",
+        b"class *p; immutable",
+        b"as *const",
+        b"x as*y mut",
         b"",
     ]
     for text in texts:
