@@ -80,6 +80,11 @@ def _branches(regex: str) -> list[str]:
     with flags, which apply to every branch)."""
     if regex.startswith("(?") and not regex.startswith(("(?:", "(?=", "(?!", "(?<", "(?P")):
         return [regex]
+    return _split_top_level(regex)
+
+
+def _split_top_level(regex: str) -> list[str]:
+    """`regex` cut at each `|` outside groups, classes and escapes."""
     branches, depth, index, in_class, start = [], 0, 0, False, 0
     while index < len(regex):
         char = regex[index]
@@ -118,21 +123,4 @@ def _leading_literal(regex: str) -> str | None:
 
 def _has_top_level_bar(regex: str) -> bool:
     """Whether `a|b` branches at the top: then the leading word is not in every match."""
-    depth, index, in_class = 0, 0, False
-    while index < len(regex):
-        char = regex[index]
-        if char == "\\":
-            index += 2
-            continue
-        if in_class:
-            in_class = char != "]"
-        elif char == "[":
-            in_class = True
-        elif char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-        elif char == "|" and depth == 0:
-            return True
-        index += 1
-    return False
+    return len(_split_top_level(regex)) > 1
