@@ -40,3 +40,20 @@ def test_a_scope_left_by_an_exception_remembers_nothing_after() -> None:
     calls.clear()
     child_count(node)
     assert calls == [node.id]
+
+
+def test_each_remembered_answer_holds_its_node_until_the_scope_ends() -> None:
+    """A node's id is an address a later parse may reuse once its tree is freed (a run parses
+    and drops one macro region after another); the memo holds the node, and with it its tree,
+    so no id can mean two nodes within a scope."""
+
+    def answer_for_a_fresh_tree() -> int:
+        return child_count(parse_rust(b"fn a() {}").root_node.children[0])
+
+    with node_memo.scope():
+        assert answer_for_a_fresh_tree() == 4
+        memo = node_memo._memo
+        assert memo is not None
+        [(held, answer)] = memo.values()
+        assert held.type == "function_item" and answer == 4
+    assert node_memo._memo is None

@@ -4,8 +4,9 @@ Several rules ask the same questions of the same node: `$R has lifetime` of a fu
 type, `$PT is raw-pointer` of a parameter's type (the lifetime rules share their candidates).
 The answers read the node's own tree (and, for `remember`, the crate index), so they are kept
 for the length of one `RuleSetMatcher.run` (`scope`: one file, one crate, one reads recorder),
-keyed by the node's id. Outside a scope nothing is kept: a node's id is an address that a later
-tree may reuse once this one is freed.
+keyed by the node's id. A node's id is an address that a later tree may reuse once this one is
+freed (a run parses and drops one macro region after another), so each entry also holds the
+node, which keeps its tree alive until the scope ends; outside a scope nothing is kept.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from tree_sitter import Node
 
 T = TypeVar("T")
 
-_memo: dict[tuple[str, int], object] | None = None
+# (fact, node id) → (the node, kept so that its tree outlives the scope; the answer)
+_memo: dict[tuple[str, int], tuple[Node, object]] | None = None
 
 
 @contextmanager
@@ -46,9 +48,11 @@ def remember(name: str, node: Node, compute: Callable[[], T]) -> T:
     if memo is None:
         return compute()
     key = (name, node.id)
-    if key in memo:
-        return memo[key]  # type: ignore[return-value]
-    value = memo[key] = compute()
+    found = memo.get(key)
+    if found is not None:
+        return found[1]  # type: ignore[return-value]
+    value = compute()
+    memo[key] = (node, value)
     return value
 
 
@@ -63,9 +67,11 @@ def per_node(function: Callable[[Node], T]) -> Callable[[Node], T]:
         if memo is None:
             return function(node)
         key = (name, node.id)
-        if key in memo:
-            return memo[key]  # type: ignore[return-value]
-        value = memo[key] = function(node)
+        found = memo.get(key)
+        if found is not None:
+            return found[1]  # type: ignore[return-value]
+        value = function(node)
+        memo[key] = (node, value)
         return value
 
     return remembered
