@@ -42,6 +42,11 @@ def _after_keyword(keyword: str, rest: bytes, not_after: str = "") -> re.Pattern
     return re.compile(word + rb"(?<![\w" + before + rb"]" + word + rb")" + rest)
 
 
+def _word_after(word: bytes) -> bytes:
+    """`word` as a whole word inside a longer regex, where `re` does not scan for it first."""
+    return rb"\b" + re.escape(word) + rb"\b"
+
+
 _NAME_GROUP = rb"\s+([A-Za-z_][A-Za-z0-9_]*)"
 _TYPE_DECLARATIONS = tuple(_after_keyword(k, _NAME_GROUP) for k in ("struct", "enum", "union"))
 _TRAIT_DECLARATIONS = (_after_keyword("trait", _NAME_GROUP),)
@@ -165,7 +170,7 @@ class CrateIndex:
             ("impls-of", type_name),
             lambda: (
                 crate_reads.search(
-                    re.compile(rb"\bimpl\b[^{;]*\b" + re.escape(type_name.encode()) + rb"\b")
+                    _after_keyword("impl", rb"\b[^{;]*" + _word_after(type_name.encode()))
                 ),
             ),
         )
@@ -193,12 +198,18 @@ class CrateIndex:
     def module_is_public(self, module: str) -> bool:
         """Whether some `mod module` declaration of the crate is `pub` (or none is found: a
         `#[path]` module, read as public); `false` when every one is private or `pub(crate)`."""
+        name = re.escape(module.encode())
         declaration = re.compile(
-            rb"(?m)^[ \t]*(pub\s*(?:\([^)]*\))?\s*)?mod\s+(?:r#)?"
-            + re.escape(module.encode())
-            + rb"\s*[;{]"
+            rb"(?m)^[ \t]*(pub\s*(?:\([^)]*\))?\s*)?mod\s+(?:r#)?" + name + rb"\s*[;{]"
         )
-        texts = self._texts(("pub-mod", module), lambda: (crate_reads.search(declaration),))
+        # The files are picked by the declaration without what comes before `mod` (a superset
+        # that starts with a literal, so `re` scans for it instead of trying every line).
+        texts = self._texts(
+            ("pub-mod", module),
+            lambda: (
+                crate_reads.search(_after_keyword("mod", rb"\s+(?:r#)?" + name + rb"\s*[;{]")),
+            ),
+        )
         found = self._answers.get(("pub-mod", module))
         if found is None:
             visibilities = [
@@ -213,12 +224,13 @@ class CrateIndex:
     def reexports(self, name: str, module: str) -> list[str]:
         """Files (relative paths) with a `pub use` naming `name`, or a glob `pub use` of
         `module`."""
-        pattern = re.compile(
-            rb"\bpub\s+use\s[^;]*(\b"
-            + re.escape(name.encode())
-            + rb"\b|\b"
+        pattern = _after_keyword(
+            "pub",
+            rb"\s+use\s[^;]*("
+            + _word_after(name.encode())
+            + rb"|\b"
             + re.escape(module.encode())
-            + rb"::\*)"
+            + rb"::\*)",
         )
         units = self._files(
             ("pub-use", f"{module}::{name}"), lambda: (crate_reads.search(pattern),)
@@ -296,7 +308,7 @@ class CrateIndex:
     def mentions(self, name: str) -> list[tuple[ParsedFile, Node]]:
         """Every identifier node spelled `name` in the crate's files (calls, fields, types),
         found from the text first so that only files that say the word are parsed."""
-        word = re.compile(rb"\b" + re.escape(name.encode("utf-8")) + rb"\b")
+        word = re.compile(crate_reads.whole_word(name.encode("utf-8")))
         units = self._files(("mentioning", name), lambda: (_word_selector(name),))
         found = self._answers.get(("mentions", name))
         if found is None:
@@ -425,7 +437,7 @@ class _Selection:
 
 
 def _word_selector(name: str) -> Selector:
-    return crate_reads.search(re.compile(rb"\b" + re.escape(name.encode("utf-8")) + rb"\b"))
+    return crate_reads.search(re.compile(crate_reads.whole_word(name.encode("utf-8"))))
 
 
 def _definitions_in(unit: ParsedFile) -> list[TypeDefinition]:
