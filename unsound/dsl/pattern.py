@@ -85,6 +85,24 @@ class PatternNode:
         """Anonymous tokens among the children (`->`, `:`)."""
         return frozenset(c.text for c in self.children if not c.named)
 
+    @cached_property
+    def absentable_children(self) -> frozenset[str]:
+        """Kinds of the optional children written only with `$..` (`<$..G>`): they also match
+        a target that has no such part."""
+        return frozenset(
+            c.kind for c in self.children if c.kind in OPTIONAL_KINDS and may_be_absent(c)
+        )
+
+    @cached_property
+    def has_sequence_child(self) -> bool:
+        return any(c.sequence for c in self.children)
+
+    @cached_property
+    def text_bytes(self) -> bytes | None:
+        """The text as the source's bytes, to compare a leaf without decoding the target; None
+        when the text holds U+FFFD, which an undecodable target would also read as."""
+        return None if "\ufffd" in self.text else self.text.encode("utf-8")
+
     def walk(self) -> Iterator[PatternNode]:
         stack = [self]
         while stack:

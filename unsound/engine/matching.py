@@ -6,11 +6,11 @@ node kinds, literal tokens, metavariable consistency and `$..` sequences (with b
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 
 from tree_sitter import Node
 
-from unsound.dsl.pattern import OPTIONAL_KINDS, Pattern, PatternNode, may_be_absent
+from unsound.dsl.pattern import OPTIONAL_KINDS, Pattern, PatternNode
 
 Binding = Node | tuple[Node, ...]
 Env = Mapping[str, Binding]
@@ -41,11 +41,9 @@ def match_node(pattern: PatternNode, target: Node, env: Env) -> Iterator[Env]:
     if pattern.kind != target.type:
         return
     if not pattern.children:
-        if target.child_count == 0 or not pattern.named:
-            if _text(target) == pattern.text:
-                yield env
-        elif _text(target) == pattern.text:
-            # A named leaf in the pattern may be a node with tokens in the target (`self`).
+        # A named leaf in the pattern may be a node with tokens in the target (`self`): the
+        # text decides.
+        if _leaf_text_equal(pattern, target):
             yield env
         return
     if pattern.kind == "function_modifiers":
@@ -55,13 +53,38 @@ def match_node(pattern: PatternNode, target: Node, env: Env) -> Iterator[Env]:
         return
     targets = _target_children(pattern, target)
     patterns = _pattern_children(pattern, targets)
-    if len(patterns) != len(targets) and not any(p.sequence for p in patterns):
+    if not pattern.has_sequence_child:
+        if len(patterns) == len(targets):
+            yield from _match_pairs(patterns, targets, env)
         return  # without a `$..`, one pattern child per target child
     yield from _match_sequence(patterns, 0, targets, 0, env)
 
 
+def _match_pairs(patterns: Sequence[PatternNode], targets: list[Node], env: Env) -> list[Env]:
+    """Each pattern child against the target child at its position: every solution, in the
+    order the recursive matcher gives them (almost always none or one, so built eagerly,
+    without a generator per child)."""
+    envs = [env]
+    for pattern, target in zip(patterns, targets, strict=True):
+        if pattern.var is None and not pattern.children:
+            if pattern.kind != target.type or not _leaf_text_equal(pattern, target):
+                return []
+            continue
+        envs = [matched for current in envs for matched in match_node(pattern, target, current)]
+        if not envs:
+            return envs
+    return envs
+
+
+def _leaf_text_equal(pattern: PatternNode, target: Node) -> bool:
+    expected = pattern.text_bytes
+    if expected is None:
+        return _text(target) == pattern.text
+    return (target.text or b"") == expected
+
+
 def _match_sequence(
-    patterns: list[PatternNode], pi: int, targets: list[Node], ti: int, env: Env
+    patterns: Sequence[PatternNode], pi: int, targets: list[Node], ti: int, env: Env
 ) -> Iterator[Env]:
     if pi == len(patterns):
         if ti == len(targets):
@@ -147,15 +170,16 @@ def _target_children(pattern: PatternNode, target: Node) -> list[Node]:
     return kept
 
 
-def _pattern_children(pattern: PatternNode, targets: list[Node]) -> list[PatternNode]:
+def _pattern_children(pattern: PatternNode, targets: list[Node]) -> Sequence[PatternNode]:
     """Pattern children, without optional parts made only of `$..` when the target has none."""
+    absentable = pattern.absentable_children
+    if not absentable:
+        return pattern.children
     target_kinds = {t.type for t in targets}
     return [
         child
         for child in pattern.children
-        if not (
-            child.kind in OPTIONAL_KINDS and child.kind not in target_kinds and may_be_absent(child)
-        )
+        if not (child.kind in absentable and child.kind not in target_kinds)
     ]
 
 
