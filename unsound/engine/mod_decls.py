@@ -28,6 +28,8 @@ _INCLUDES = """
 ((macro_invocation macro: (scoped_identifier name: (identifier) @name) (token_tree) @args) @call
  (#eq? @name "include"))
 """
+# One query, its patterns in this order (`_FileNodes.of` reads them by index).
+_FILE_QUERY = "\n".join((_DECLARATIONS, _MACROS, _INCLUDES))
 _MODULE_LEVEL = frozenset({"source_file", "declaration_list"})
 # `mod name ;` with any whitespace or comments between the tokens: a file without one declares no
 # out-of-line module, so it need not be parsed here (inline `mod tests { … }` does not match).
@@ -35,10 +37,11 @@ _MODULE_LEVEL = frozenset({"source_file", "declaration_list"})
 # `/// // …` in exponentially many ways and the search never ends when no `!`/`;` follows (a doc
 # comment line that says "include" hung the scan of wasmtime).
 _GAP = rb"(?:\s|//[^\n]*(?=\n|\Z)|/\*.*?\*/)*"
+# Each regex starts with its literal word (the lookbehind plays `\b`), which `re` scans for.
 _OUT_OF_LINE_MOD = re.compile(
-    rb"\bmod\b" + _GAP + rb"(?:r#)?[A-Za-z_][A-Za-z0-9_]*" + _GAP + b";", re.S
+    rb"mod(?<![\w]mod)\b" + _GAP + rb"(?:r#)?[A-Za-z_][A-Za-z0-9_]*" + _GAP + b";", re.S
 )
-_INCLUDE_CALL = re.compile(rb"\binclude" + _GAP + b"!")
+_INCLUDE_CALL = re.compile(rb"include(?<![\w]include)" + _GAP + b"!")
 _BLOCK_KINDS = frozenset({"block", "function_item", "closure_expression", "const_block"})
 _COMMENTS = frozenset({"line_comment", "block_comment"})
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "\\": "\\", "0": "\0", "'": "'", '"': '"'}
@@ -84,12 +87,42 @@ class FileDecls:
 
 
 def file_declarations(tree: Tree, data: bytes) -> FileDecls:
-    return FileDecls(tuple(mod_declarations(tree, data)), tuple(include_declarations(tree, data)))
+    wants_mods = _OUT_OF_LINE_MOD.search(data) is not None
+    wants_includes = _INCLUDE_CALL.search(data) is not None
+    if not (wants_mods or wants_includes):
+        return FileDecls((), ())
+    found = _FileNodes.of(tree)
+    return FileDecls(
+        tuple(mod_declarations(found, data)) if wants_mods else (),
+        tuple(include_declarations(found, data)) if wants_includes else (),
+    )
 
 
 @cache
 def _query(source: str) -> Query:
     return Query(rust_language(), source)
+
+
+@dataclass
+class _FileNodes:
+    """The nodes of one file the declarations are read from, found in one pass of one query
+    (each pass walks the whole tree, which costs more than what its patterns add)."""
+
+    declarations: list[Node]  # `mod name;` items
+    macro_tokens: list[Node]  # the token tree of each macro invocation
+    includes: list[tuple[Node, Node]]  # `include!` calls and their token trees
+
+    @classmethod
+    def of(cls, tree: Tree) -> _FileNodes:
+        found = cls([], [], [])
+        for index, captures in QueryCursor(_query(_FILE_QUERY)).matches(tree.root_node):
+            if index == 0:
+                found.declarations.append(captures["decl"][0])
+            elif index == 1:
+                found.macro_tokens.append(captures["tokens"][0])
+            else:
+                found.includes.append((captures["call"][0], captures["args"][0]))
+        return found
 
 
 def may_load_files(data: bytes) -> bool:
@@ -110,37 +143,31 @@ def _found_at_word(data: bytes, word: bytes, regex: re.Pattern[bytes]) -> bool:
     return False
 
 
-def mod_declarations(tree: Tree, data: bytes) -> list[ModDecl]:
+def mod_declarations(found: _FileNodes, data: bytes) -> list[ModDecl]:
     """Every out-of-line module declaration in the file, in source order."""
-    if not _OUT_OF_LINE_MOD.search(data):
-        return []
-    found = list(_item_declarations(tree, data))
-    if b"!" in data:
-        found.extend(_macro_declarations(tree, data))
-    found.sort(key=lambda decl: (decl.line, decl.column))
-    return found
+    decls = list(_item_declarations(found.declarations, data))
+    decls.extend(_macro_declarations(found.macro_tokens, data))
+    decls.sort(key=lambda decl: (decl.line, decl.column))
+    return decls
 
 
-def include_declarations(tree: Tree, data: bytes) -> list[Include]:
+def include_declarations(found: _FileNodes, data: bytes) -> list[Include]:
     """`include!` calls with a literal path at module level (where they bring in items).
 
     Expression-position includes (`let table = include!("data.rs");`) hold data, not items, and
     computed paths (`concat!(env!("OUT_DIR"), …)`) name build output; both are left out.
     """
-    if not _INCLUDE_CALL.search(data):
-        return []
-    found: list[Include] = []
-    for _, captures in QueryCursor(_query(_INCLUDES)).matches(tree.root_node):
-        call, args = captures["call"][0], captures["args"][0]
+    includes: list[Include] = []
+    for call, args in found.includes:
         if not _at_module_level(call):
             continue
         inner = [child for child in args.children if child.type not in ("(", ")", ",")]
         path = _literal(inner[0], data) if len(inner) == 1 else None
         if path is not None:
             line, column = _position(call, data)
-            found.append(Include(path, line, column))
-    found.sort(key=lambda include: (include.line, include.column))
-    return found
+            includes.append(Include(path, line, column))
+    includes.sort(key=lambda include: (include.line, include.column))
+    return includes
 
 
 def _at_module_level(call: Node) -> bool:
@@ -150,9 +177,8 @@ def _at_module_level(call: Node) -> bool:
     return parent is not None and parent.type in _MODULE_LEVEL
 
 
-def _item_declarations(tree: Tree, data: bytes) -> Iterator[ModDecl]:
-    captures = QueryCursor(_query(_DECLARATIONS)).captures(tree.root_node)
-    for node in captures.get("decl", []):
+def _item_declarations(nodes: list[Node], data: bytes) -> Iterator[ModDecl]:
+    for node in nodes:
         name = node.child_by_field_name("name")
         if name is None:  # pragma: no cover - the query requires it
             continue
@@ -238,14 +264,13 @@ def _plain_path(item: Node, data: bytes) -> str | None:
     return None
 
 
-def _macro_declarations(tree: Tree, data: bytes) -> Iterator[ModDecl]:
+def _macro_declarations(roots: list[Node], data: bytes) -> Iterator[ModDecl]:
     """`mod name;` written inside macro invocations (each token tree, at any depth).
 
     `mod name { … }` inside the tokens is an inline module there too (tokio's
     `cfg_aio! { pub mod bsd { mod poll_aio; } }` loads `bsd/poll_aio.rs`), so it is tracked.
     """
-    captures = QueryCursor(_query(_MACROS)).captures(tree.root_node)
-    for root in captures.get("tokens", []):
+    for root in roots:
         if not _OUT_OF_LINE_MOD.search(data, root.start_byte, root.end_byte):
             continue
         outer, in_block = _context(root, data)
