@@ -6,7 +6,7 @@ node kinds, literal tokens, metavariable consistency and `$..` sequences (with b
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from tree_sitter import Node
 
@@ -97,9 +97,9 @@ def _match_sequence(
             # The last `$..` takes exactly what the single children after it leave (`{ $..B }`):
             # trying every split would cost a generator per statement of the block.
             end = len(targets) - rest
-            ends: range = range(end, end + 1) if end >= ti else range(0)
+            ends: Iterable[int] = range(end, end + 1) if end >= ti else range(0)
         else:
-            ends = range(ti, len(targets) + 1)
+            ends = _split_points(patterns[pi + 1], targets, ti)
         for end in ends:
             for bound in _bind_sequence(current.var or "", tuple(targets[ti:end]), env):
                 yield from _match_sequence(patterns, pi + 1, targets, end, bound)
@@ -108,6 +108,16 @@ def _match_sequence(
         return
     for matched in match_node(current, targets[ti], env):
         yield from _match_sequence(patterns, pi + 1, targets, ti + 1, matched)
+
+
+def _split_points(following: PatternNode, targets: list[Node], start: int) -> Iterable[int]:
+    """Where a `$..` that starts at `start` may end, given the pattern after it: a node of a
+    fixed kind can only match a target of that kind (`$..A, $C: $CT, $..B` tries only the
+    parameters, not every split of the list)."""
+    if following.sequence or following.var is not None:
+        return range(start, len(targets) + 1)
+    kind = following.kind
+    return [end for end in range(start, len(targets)) if targets[end].type == kind]
 
 
 def _match_subsequence(
