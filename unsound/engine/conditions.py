@@ -227,17 +227,29 @@ def _nearest_static(node: Node, name: str) -> bool | None:
     None when no enclosing block or module declares it (the crate index answers then)."""
     if "::" in name or not name.isidentifier():
         return None
+    wanted = name.encode()
     current = node.parent
     while current is not None:
         if current.type in _STATIC_SCOPES:
-            for child in current.named_children:
-                declared = (
-                    child.child_by_field_name("name") if child.type == "static_item" else None
-                )
-                if declared is not None and declared.text == name.encode():
-                    return any(c.type == "mutable_specifier" for c in child.children)
+            found = _statics_declared_in(current).get(wanted)
+            if found is not None:
+                return found
         current = current.parent
     return None
+
+
+@node_memo.per_node
+def _statics_declared_in(scope: Node) -> dict[bytes, bool]:
+    """The `static`s a block or module declares directly (name → whether it is `mut`; the
+    first of a name wins): asked for every candidate of a file, read once per scope."""
+    found: dict[bytes, bool] = {}
+    for child in scope.named_children:
+        if child.type != "static_item":
+            continue
+        declared = child.child_by_field_name("name")
+        if declared is not None and declared.text is not None and declared.text not in found:
+            found[declared.text] = any(c.type == "mutable_specifier" for c in child.children)
+    return found
 
 
 def _nearest_static_text(data: bytes, before: int, name: str) -> bool | None:
