@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import bisect
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from tree_sitter import Node, Tree
 
 from unsound.model import Span
+
+_NEWLINE = re.compile(b"\n")
 
 
 @dataclass(frozen=True)
@@ -48,15 +51,16 @@ class ParsedFile:
                 self._utf8.append(True)
         return self._utf8[0]
 
-    def __post_init__(self) -> None:
-        if self._line_starts:
-            return  # shared with the file this unit was derived from
-        starts = [0]
-        index = self.data.find(b"\n")
-        while index != -1:
-            starts.append(index + 1)
-            index = self.data.find(b"\n", index + 1)
-        self._line_starts.extend(starts)
+    @property
+    def line_starts(self) -> list[int]:
+        """Byte offsets of the lines' starts, built on first use (most units make no finding
+        and need none): the list object is shared with the units derived from this one, and
+        built from the file as written."""
+        if not self._line_starts:
+            source = self.display if self.display is not None else self.data
+            self._line_starts.append(0)
+            self._line_starts.extend(match.end() for match in _NEWLINE.finditer(source))
+        return self._line_starts
 
     def derived(self, data: bytes, tree: Tree) -> ParsedFile:
         """A unit over a same-length rewrite of this file, sharing its line table."""
@@ -103,14 +107,16 @@ class ParsedFile:
         """The text of lines first..last (1-based, inclusive), without line endings."""
         out = []
         for number in range(first, last + 1):
-            start = self._line_starts[number - 1]
-            end = self._line_starts[number] if number < len(self._line_starts) else len(self.data)
+            starts = self.line_starts
+            start = starts[number - 1]
+            end = starts[number] if number < len(starts) else len(self.data)
             source = self.display if self.display is not None else self.data
             out.append(source[start:end].decode("utf-8", "replace").rstrip("\r\n"))
         return tuple(out)
 
     def _position(self, byte: int) -> tuple[int, int, int]:
-        line_index = bisect.bisect_right(self._line_starts, byte) - 1
-        prefix = self.data[self._line_starts[line_index] : byte].decode("utf-8", "replace")
+        starts = self.line_starts
+        line_index = bisect.bisect_right(starts, byte) - 1
+        prefix = self.data[starts[line_index] : byte].decode("utf-8", "replace")
         utf16 = len(prefix.encode("utf-16-le")) // 2
         return line_index + 1, len(prefix) + 1, utf16 + 1
