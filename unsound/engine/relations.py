@@ -96,14 +96,17 @@ def _candidates(relation: str, pattern: Pattern, node: Node, within: int | None)
 
 def _ordered_siblings(relation: str, pattern: Pattern, node: Node) -> Iterator[Node]:
     """Statements before (`follows`) or after (`precedes`) the one holding `node`, at its block
-    and every enclosing block up to the function: program order within one body."""
+    and every enclosing block up to the function: program order within one body (the other
+    arms of a `match` are neither)."""
     statement = enclosing_statement(node)
+    step = "prev_named_sibling" if relation == "follows" else "next_named_sibling"
     while statement is not None:
-        step = "prev_named_sibling" if relation == "follows" else "next_named_sibling"
-        sibling = getattr(statement, step)
-        while sibling is not None:
-            yield from _query_matches(pattern, sibling)
-            sibling = getattr(sibling, step)
+        # The arms of a `match` are alternatives: no arm runs before or after another.
+        if statement.type != "match_arm":
+            sibling = getattr(statement, step)
+            while sibling is not None:
+                yield from _query_matches(pattern, sibling)
+                sibling = getattr(sibling, step)
         parent = statement.parent
         if parent is None or parent.type in ("declaration_list", "source_file"):
             return
