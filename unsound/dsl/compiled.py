@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, TypeVar
 
 from unsound.dsl import ast
@@ -55,9 +56,23 @@ class CompiledRule:
         `$Q::read($S)``). The rule's file prefilter is not asked again: its other `where` words
         (`unsafe` for `is static-mut`) may lie outside the region.
         """
-        return any(all(w in data for w in p.all_words) for p in self.patterns) and all(
-            needle.search(data) for needle in self.region_prefilter
+        for words in self._region_words:
+            for word in words:
+                if word not in data:
+                    break
+            else:
+                return all(needle.search(data) for needle in self.region_prefilter)
+        return False
+
+    @cached_property
+    def _region_words(self) -> tuple[tuple[bytes, ...], ...]:
+        """Each pattern's words, longest (rarest) first so that a region without them fails
+        on the first test; patterns that spell the same words once. Every macro region of a
+        file asks, so this is built once per rule."""
+        distinct = dict.fromkeys(
+            tuple(sorted(p.all_words, key=lambda w: (-len(w), w))) for p in self.patterns
         )
+        return tuple(distinct)
 
 
 def required_relations(rule: CompiledRule) -> list[tuple[Pattern, ...]]:
