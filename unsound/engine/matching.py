@@ -7,6 +7,7 @@ node kinds, literal tokens, metavariable consistency and `$..` sequences (with b
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from functools import cache
 
 from tree_sitter import Node
 
@@ -161,14 +162,17 @@ def _target_children(pattern: PatternNode, target: Node) -> list[Node]:
     only where they decide something (a function's return type, a `let`'s type).
     """
     kinds, tokens = pattern.child_kinds, pattern.child_tokens
+    dropped = _dropped_kinds(kinds)
     target_type = target.type
     drop_return = target_type in _FUNCTION_KINDS and "->" not in tokens
     drop_let_type = target_type == "let_declaration" and ":" not in tokens
     drop_mut = target_type in _MUT_OPTIONAL_IN and "mutable_specifier" not in kinds
+    if not (drop_return or drop_let_type or drop_mut):
+        return [child for child in target.children if child.type not in dropped]
     kept = []
     for index, child in enumerate(target.children):
         kind = child.type
-        if kind in _SKIPPED or (kind in OPTIONAL_KINDS and kind not in kinds):
+        if kind in dropped:
             continue
         if drop_mut and kind == "mutable_specifier":
             continue  # `let $X = ..` matches `let mut x = ..`; `$P: $T` matches `mut p: T`
@@ -178,6 +182,13 @@ def _target_children(pattern: PatternNode, target: Node) -> list[Node]:
             continue
         kept.append(child)
     return kept
+
+
+@cache
+def _dropped_kinds(pattern_kinds: frozenset[str]) -> frozenset[str]:
+    """Target children never matched: separators, comments, and the optional parts (`pub`,
+    generics, attributes) the pattern does not write."""
+    return _SKIPPED | (OPTIONAL_KINDS - pattern_kinds)
 
 
 def _pattern_children(pattern: PatternNode, targets: list[Node]) -> Sequence[PatternNode]:
