@@ -15,6 +15,7 @@ from tree_sitter import Node, Query, QueryCursor
 
 from unsound.dsl.pattern import Pattern
 from unsound.dsl.rust_parser import rust_language
+from unsound.engine import node_memo
 from unsound.engine.bindings import Bindings, Bound
 from unsound.engine.matching import Env, binding_text, match_pattern
 from unsound.engine.syntax import enclosing_statement
@@ -115,14 +116,22 @@ def _ordered_siblings(relation: str, pattern: Pattern, node: Node) -> Iterator[N
         statement = enclosing_statement(parent)
 
 
-def _query_matches(pattern: Pattern, root: Node) -> Iterator[Node]:
-    query = _QUERIES.get(pattern.query)
+def _query_matches(pattern: Pattern, root: Node) -> list[Node]:
+    """The pattern's candidates in the subtree of `root`. Remembered for the file's matching:
+    rules (and a rule's severity lines) ask the same `has` of the same node again (on wasmtime
+    11,725 questions, 3,339 distinct)."""
+    return node_memo.remember(pattern.query, root, lambda: _run_query(pattern.query, root))
+
+
+def _run_query(source: str, root: Node) -> list[Node]:
+    query = _QUERIES.get(source)
     if query is None:
-        query = Query(rust_language(), pattern.query)
-        _QUERIES[pattern.query] = query
-    cursor = QueryCursor(query)
-    for _, captures in cursor.matches(root):
-        yield from captures.get("root", [])
+        query = _QUERIES[source] = Query(rust_language(), source)
+    return [
+        node
+        for _, captures in QueryCursor(query).matches(root)
+        for node in captures.get("root", [])
+    ]
 
 
 def _depth(node: Node, ancestor: Node) -> int:
