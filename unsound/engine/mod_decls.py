@@ -18,7 +18,7 @@ from functools import cache
 
 from tree_sitter import Node, Query, QueryCursor, Tree
 
-from unsound.dsl.rust_parser import rust_language
+from unsound.dsl.rust_parser import parse_rust, rust_language
 
 _DECLARATIONS = "(mod_item name: (identifier) @name !body) @decl"
 _MACROS = "(macro_invocation (token_tree) @tokens)"
@@ -96,6 +96,31 @@ def file_declarations(tree: Tree, data: bytes) -> FileDecls:
         tuple(mod_declarations(found, data)) if wants_mods else (),
         tuple(include_declarations(found, data)) if wants_includes else (),
     )
+
+
+def declarations_of(data: bytes) -> FileDecls:
+    """`file_declarations` without a tree to keep: only the text up to the line of the last
+    possible declaration is parsed, when that part parses without an error.
+
+    Every declaration (`mod name;` as an item or in a macro's tokens, `include!`) is a match of
+    the text regexes, so none lies after the last match. A prefix without an ERROR or MISSING
+    node closes every brace it opens and ends between top-level items, where a Rust item always
+    ends (`;` or `}`): its items are the full file's, with the same ancestors. A prefix that
+    ends inside an item (a declaration in an inline module, a macro or a function, the last
+    match in a comment) has an error and the whole file is parsed instead. On wasmtime the
+    prefixes are 0.55 MB of the 4.8 MB that discovery parsed.
+    """
+    ends = [m.end() for regex in (_OUT_OF_LINE_MOD, _INCLUDE_CALL) for m in regex.finditer(data)]
+    if not ends:
+        return FileDecls((), ())
+    line_end = data.find(b"\n", max(ends))
+    cut = len(data) if line_end == -1 else line_end + 1
+    if cut < len(data):
+        prefix = data[:cut]
+        tree = parse_rust(prefix)
+        if not tree.root_node.has_error:
+            return file_declarations(tree, prefix)
+    return file_declarations(parse_rust(data), data)
 
 
 @cache

@@ -69,11 +69,10 @@ def scan_workspace(
             )
             problems = stream.problems
         else:
+            # Workers parse for themselves: discovery keeps no tree for them.
             sources, problems = collect_sources(
-                packages, workspace.root, all_files=all_files, store=cache
+                packages, workspace.root, all_files=all_files, store=cache, keep_trees=pool is None
             )
-            if pool is not None:  # workers parse for themselves: free discovery's trees
-                sources = tuple(dataclasses.replace(source, tree=None) for source in sources)
             findings, scan_problems = scan_sources(
                 sources, rules, jobs=jobs, cache=cache, progress=progress, pool=pool
             )

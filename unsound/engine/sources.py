@@ -31,6 +31,7 @@ from unsound.engine.mod_decls import (
     FileDecls,
     Include,
     ModDecl,
+    declarations_of,
     file_declarations,
     may_load_files,
 )
@@ -72,11 +73,14 @@ def collect_sources(
     *,
     all_files: bool = False,
     store: DeclarationStore | None = None,
+    keep_trees: bool = True,
 ) -> tuple[tuple[SourceFile, ...], tuple[ScanProblem, ...]]:
-    """The files of `packages` (sorted by rel_path) and the problems met finding them."""
+    """The files of `packages` (sorted by rel_path) and the problems met finding them; with
+    `keep_trees`, the parses made on the way are kept on the files (for an in-process scan)."""
     root = workspace_root.absolute()
     outside = [package.root for package in packages if not _below(package.root, root)]
-    collector = _Collector(root, SourceGuard.for_workspace(root, outside), store)
+    guard = SourceGuard.for_workspace(root, outside)
+    collector = _Collector(root, guard, store, keep_trees=keep_trees)
     for package in packages:
         for target in package.targets:
             collector.follow(package, target)
@@ -103,7 +107,8 @@ class CrateSources:
         root = workspace_root.absolute()
         outside = [package.root for package in packages if not _below(package.root, root)]
         self._packages = packages
-        self._collector = _Collector(root, SourceGuard.for_workspace(root, outside), store)
+        guard = SourceGuard.for_workspace(root, outside)
+        self._collector = _Collector(root, guard, store, keep_trees=False)
 
     def __iter__(self) -> Iterator[list[SourceFile]]:
         collector = self._collector
@@ -129,6 +134,9 @@ class _Collector:
     root: Path
     guard: SourceGuard
     store: DeclarationStore | None = None
+    # Whether the parses made here are kept for an in-process scan (else only the part of a
+    # file its declarations need is parsed, and no tree is kept).
+    keep_trees: bool = True
     files: list[SourceFile] = field(default_factory=list)
     problems: set[ScanProblem] = field(default_factory=set)
     seen: set[str] = field(default_factory=set)
@@ -251,8 +259,12 @@ class _Collector:
             if self.store is not None:
                 self.store.remember_declarations(file_hash, _NO_DECLS)
             return None, _NO_DECLS, file_hash
-        tree = parse_rust(data)
-        decls = file_declarations(tree, data)
+        tree: Tree | None = None
+        if self.keep_trees:
+            tree = parse_rust(data)
+            decls = file_declarations(tree, data)
+        else:  # nobody will use the tree: parse only what the declarations need
+            decls = declarations_of(data)
         if self.store is not None:
             self.store.remember_declarations(file_hash, decls)
         return tree, decls, file_hash
