@@ -65,6 +65,21 @@ _SHAPE_TYPE_TEXT: dict[str, str] = {
 }
 
 
+# The node kinds a binding can have when it has the shape. `static-mut` is decided on the
+# binding's text, which must be a name or a path ending in one (`COUNTER`, `crate::LOG`): an
+# expression or type of another kind (`self.x`, `f()`, `&T`) never is one, nor are `self`,
+# `crate` and `super`, which no `static` can be named.
+_SHAPE_KINDS: dict[str, tuple[str, ...]] = {
+    "static-mut": (
+        "identifier",
+        "scoped_identifier",
+        "type_identifier",
+        "scoped_type_identifier",
+        "primitive_type",
+    ),
+}
+
+
 def compile_rule(rule: ast.RuleAst, pack: str, source_text: str) -> CompiledRule:
     """Compile and check one rule; raise `RuleError` with a caret at the first problem."""
     lines = source_text.splitlines()
@@ -320,15 +335,18 @@ def _prefilter(
 
 def _var_constraints(conditions: tuple[ast.Cond, ...]) -> dict[str, VarConstraint]:
     """What the `where` lines every finding satisfies demand of single metavariables: a kind
-    (`$V kind identifier`) or a word in the text (`$FN matches "(^|::)transmute"`), for the
-    candidate queries."""
+    (`$V kind identifier`, or the kinds a shape allows: `$X is static-mut`) or a word in the
+    text (`$FN matches "(^|::)transmute"`), for the candidate queries."""
     kinds: dict[str, str] = {}
+    shape_kinds: dict[str, tuple[str, ...]] = {}
     words: dict[str, str] = {}
     type_texts: dict[str, str] = {}
     for condition in conditions:
         for part in condition.parts if isinstance(condition, ast.And) else (condition,):
             if isinstance(part, ast.IsShape) and part.shape in _SHAPE_TYPE_TEXT:
                 type_texts.setdefault(part.var, _SHAPE_TYPE_TEXT[part.shape])
+            elif isinstance(part, ast.IsShape) and part.shape in _SHAPE_KINDS:
+                shape_kinds.setdefault(part.var, _SHAPE_KINDS[part.shape])
             elif isinstance(part, ast.HasKind):
                 kinds.setdefault(part.var, part.kind)
             elif isinstance(part, ast.MatchesRegex):
@@ -336,8 +354,13 @@ def _var_constraints(conditions: tuple[ast.Cond, ...]) -> dict[str, VarConstrain
                 if word is not None and len(word) > len(words.get(part.var, "")):
                     words[part.var] = word
     return {
-        var: VarConstraint(kind=kinds.get(var), word=words.get(var), type_text=type_texts.get(var))
-        for var in kinds.keys() | words.keys() | type_texts.keys()
+        var: VarConstraint(
+            kind=kinds.get(var),
+            word=words.get(var),
+            type_text=type_texts.get(var),
+            kinds=shape_kinds.get(var, ()),
+        )
+        for var in kinds.keys() | words.keys() | type_texts.keys() | shape_kinds.keys()
     }
 
 

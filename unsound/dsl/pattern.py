@@ -380,6 +380,9 @@ class VarConstraint:
     # A regex the text of a *type* must match (`$T is raw-pointer`: `\*|NonNull`); not used
     # where the metavariable is an expression, whose shape comes from its declaration.
     type_text: str | None = None
+    # Kinds of which the node must have one (`$X is static-mut`: a name or a path); `kind`,
+    # when given, is the narrower demand.
+    kinds: tuple[str, ...] = ()
 
 
 def constrained(pattern: Pattern, constraints: dict[str, VarConstraint]) -> Pattern:
@@ -412,7 +415,12 @@ def _query_for(root: PatternNode, constraints: dict[str, VarConstraint] | None =
 
 def _constrained_var(node: PatternNode, constraint: VarConstraint, counter: Iterator[int]) -> str:
     capture = f"_v{next(counter)}"
-    node_query = f"({constraint.kind})" if constraint.kind else "_"
+    if constraint.kind:
+        node_query = f"({constraint.kind})"
+    elif constraint.kinds:
+        node_query = "[" + " ".join(f"({kind})" for kind in constraint.kinds) + "]"
+    else:
+        node_query = "_"
     regexes = [re.escape(constraint.word)] if constraint.word else []
     if constraint.type_text and node.kind == "type_identifier":
         regexes.append(constraint.type_text)
