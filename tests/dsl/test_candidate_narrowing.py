@@ -101,6 +101,37 @@ def test_a_pointer_shape_of_a_type_narrows_the_query_but_not_of_an_expression() 
     assert not any("#match?" in p.query for p in by_expression.patterns)
 
 
+def test_a_static_mut_shape_narrows_the_query_to_names_and_paths() -> None:
+    """`$X is static-mut` holds only for a name or a path (the static's), so the candidate
+    query leaves out method calls on `self.x`, `f()` or `a.b`; the rule's findings stay."""
+    (rule,) = [r for r in load_rules() if r.id == "static-mut-reference"]
+    (calls,) = [p for p in rule.patterns if p.query.startswith("(call_expression")]
+    tree = parse_rust(
+        b"static mut LOG: Vec<u8> = Vec::new();\n"
+        b"fn f(v: &mut Vec<u8>) {\n"
+        b"    unsafe { LOG.push(1); crate::LOG.push(2); }\n"
+        b"    v.push(3);\n"
+        b"    self_like().push(4);\n"
+        b"    v.first().map(|x| x.clone());\n"
+        b"}\n"
+    )
+    query = Query(rust_language(), calls.query)
+    found = [
+        node.text
+        for _, captures in QueryCursor(query).matches(tree.root_node, query_predicate)
+        for node in captures["root"]
+    ]
+    # A local's method call stays a candidate (the condition decides); a call on a call's
+    # result (`.map(..)` on `v.first()`, `.push(4)` on `self_like()`) does not reach the matcher.
+    assert found == [
+        b"LOG.push(1)",
+        b"crate::LOG.push(2)",
+        b"v.push(3)",
+        b"v.first()",
+        b"x.clone()",
+    ]
+
+
 def test_a_word_predicate_reads_bytes_that_are_not_utf8() -> None:
     # tree-sitter's own `#match?` decodes the text and fails on `\x80`; the scan must not.
     (by_type,) = [r for r in load_rules() if r.id == "not-unsafe-ptr-arg-deref"]
