@@ -466,3 +466,29 @@ def test_a_doc_comment_about_include_does_not_hang_the_search() -> None:
     assert mod_decls._INCLUDE_CALL.search(text) is None
     assert mod_decls._OUT_OF_LINE_MOD.search(b"mod x\n" + text) is None
     assert time.perf_counter() - started < 5  # exponential backtracking takes minutes
+
+
+def test_in_process_and_streamed_discovery_agree_on_a_broken_file(tmp_path: Path) -> None:
+    """An unclosed brace after the last declaration: tree-sitter's recovery of the whole file
+    swallows the `include!` above it; both ways of discovery (keeping trees for an in-process
+    scan, or not for workers) read the error-free part before it and find the same files."""
+    root = write_tree(
+        tmp_path,
+        {
+            "Cargo.toml": package("p"),
+            "src/lib.rs": (
+                "pub mod a;\npub fn run() -> u8 {\n    1\n}\n"
+                'include!("extra.rs");\n\nmod b;\nfn tail() {\n{\n    let x = 1;\n}\n'
+            ),
+            "src/a.rs": "",
+            "src/b.rs": "",
+            "src/extra.rs": "pub fn extra() {}\n",
+        },
+    )
+    ws = load_workspace(root / "Cargo.toml")
+    selected = select_packages(ws)
+    kept, kept_problems = collect_sources(selected, ws.root, keep_trees=True)
+    streamed, streamed_problems = collect_sources(selected, ws.root, keep_trees=False)
+    expected = {"src/lib.rs", "src/a.rs", "src/b.rs", "src/extra.rs"}
+    assert rel_paths(kept) == rel_paths(streamed) == expected
+    assert kept_problems == streamed_problems == ()

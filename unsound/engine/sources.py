@@ -262,7 +262,10 @@ class _Collector:
         tree: Tree | None = None
         if self.keep_trees:
             tree = parse_rust(data)
-            decls = file_declarations(tree, data)
+            # A tree without an error gives what `declarations_of` gives; a broken file is read
+            # as `declarations_of` reads it, so in-process and worker scans find the same files.
+            error_free = not tree.root_node.has_error
+            decls = file_declarations(tree, data) if error_free else declarations_of(data)
         else:  # nobody will use the tree: parse only what the declarations need
             decls = declarations_of(data)
         if self.store is not None:
