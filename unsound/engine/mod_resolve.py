@@ -4,14 +4,15 @@ Each file being read carries rustc's module state: the folder its child modules 
 a non-`mod.rs` file `foo.rs` the pending `foo` component (so `mod bar;` in `src/foo.rs` is
 `src/foo/bar.rs`). Inline modules push their name (or their `#[path]`) onto the folder; a
 `#[path]` on an out-of-line module is relative to the current folder and makes the file behave
-like a `mod.rs`. Paths stay lexical, as rustc's do; symlink safety is the reader's job.
+like a `mod.rs`. Paths stay lexical, as rustc's do; symlink safety is the reader's job. They are
+strings (`os.path`), not `Path`s: discovery resolves every declaration of the workspace on every
+run, and building `Path` objects was most of the cost.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 from unsound.engine.mod_decls import ModDecl
 
@@ -20,20 +21,20 @@ from unsound.engine.mod_decls import ModDecl
 class ModuleContext:
     """rustc's (dir_path, relative) for one module file."""
 
-    folder: Path
+    folder: str
     relative: str | None = None  # the pending `foo` of a non-mod.rs file `foo.rs`
 
     @classmethod
-    def crate_root(cls, root_file: Path) -> ModuleContext:
+    def crate_root(cls, root_file: str) -> ModuleContext:
         """A crate root behaves like a `mod.rs`: its children sit beside it."""
-        return cls(root_file.parent)
+        return cls(os.path.dirname(root_file))
 
 
 @dataclass(frozen=True)
 class ModuleFile:
     """A candidate file for a declaration, with the context its own `mod`s resolve in."""
 
-    path: Path
+    path: str
     context: ModuleContext
 
 
@@ -42,7 +43,7 @@ class Resolution:
     """The files a declaration may load, and what to say when none exists."""
 
     candidates: tuple[ModuleFile, ...]  # every file rustc might load, in rustc's order
-    looked_for: tuple[Path, ...]  # the unconditional candidates, for the "has no file" message
+    looked_for: tuple[str, ...]  # the unconditional candidates, for the "has no file" message
     required: bool  # rustc fails when none of `looked_for` exists
 
 
@@ -53,10 +54,11 @@ def resolve(decl: ModDecl, context: ModuleContext) -> Resolution:
     if decl.path is not None:
         primary = [_path_attribute_file(folder, decl.path)]
     elif not decl.in_block:  # rustc rejects `mod x;` in a block unless it has `#[path]`
-        base = folder / relative if relative else folder
+        base = _join(folder, relative) if relative else folder
+        inner = _join(base, decl.name)
         primary = [
-            ModuleFile(_lexical(base / f"{decl.name}.rs"), ModuleContext(base, decl.name)),
-            ModuleFile(_lexical(base / decl.name / "mod.rs"), ModuleContext(base / decl.name)),
+            ModuleFile(_lexical(inner + ".rs"), ModuleContext(base, decl.name)),
+            ModuleFile(_lexical(_join(inner, "mod.rs")), ModuleContext(inner)),
         ]
     alternatives = [_path_attribute_file(folder, path) for path in decl.cfg_paths]
     return Resolution(
@@ -66,26 +68,31 @@ def resolve(decl: ModDecl, context: ModuleContext) -> Resolution:
     )
 
 
-def _enclosing_folder(decl: ModDecl, context: ModuleContext) -> tuple[Path, str | None]:
+def _enclosing_folder(decl: ModDecl, context: ModuleContext) -> tuple[str, str | None]:
     """Apply the inline modules around the declaration to the file's module state."""
     folder, relative = context.folder, context.relative
     for inline in decl.enclosing:
         if inline.path is not None:
             # For inline modules rustc treats `#[path]` as the folder itself, relative to the
             # file's folder (without the pending component).
-            folder, relative = folder / inline.path, None
+            folder, relative = _join(folder, inline.path), None
             continue
         if relative:
-            folder, relative = folder / relative, None
-        folder = folder / inline.name
+            folder, relative = _join(folder, relative), None
+        folder = _join(folder, inline.name)
     return folder, relative
 
 
-def _path_attribute_file(folder: Path, path: str) -> ModuleFile:
+def _path_attribute_file(folder: str, path: str) -> ModuleFile:
     """`#[path]` files act as `mod.rs`: their own `mod`s are siblings of them."""
-    file = _lexical(folder / path)
-    return ModuleFile(file, ModuleContext(file.parent))
+    file = _lexical(_join(folder, path))
+    return ModuleFile(file, ModuleContext(os.path.dirname(file)))
 
 
-def _lexical(path: Path) -> Path:
-    return Path(os.path.normpath(path))
+def _join(folder: str, name: str) -> str:
+    """`Path(folder) / name`: an absolute `name` replaces the folder, as `os.path.join` does."""
+    return os.path.join(folder, name)
+
+
+def _lexical(path: str) -> str:
+    return os.path.normpath(path)

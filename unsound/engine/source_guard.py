@@ -63,7 +63,7 @@ class SourceGuard:
     def is_build_output(self, path: Path) -> bool:
         return inside(self.real_path(path), self.build_output)
 
-    def refusal(self, path: Path) -> str | None:
+    def refusal(self, path: Path | str) -> str | None:
         """Why `path` must not be read, or None when it may be."""
         real = self.real_path(path)
         if inside(real, self.build_output):

@@ -141,7 +141,7 @@ class _Collector:
     problems: set[ScanProblem] = field(default_factory=set)
     seen: set[str] = field(default_factory=set)
 
-    def rel(self, path: Path) -> str:
+    def rel(self, path: Path | str) -> str:
         text = os.fspath(path)
         # Most paths are plain children of the root: slicing is 20x cheaper than `relpath`.
         if text.startswith(self._root_prefix) and os.path.normpath(text) == text:
@@ -171,7 +171,8 @@ class _Collector:
         # rustc follows `#[path]` anywhere; we follow it anywhere inside the workspace (another
         # package's build helpers, as rust-openssl's systest does) and never outside its root.
         area = (package.root, target.root.parent, Path(self.root))
-        queue = deque([ModuleFile(target.root, ModuleContext.crate_root(target.root))])
+        root_file = os.fspath(target.root)
+        queue = deque([ModuleFile(root_file, ModuleContext.crate_root(root_file))])
         while queue:
             module = queue.popleft()
             read = self.read(package, module.path)
@@ -215,7 +216,7 @@ class _Collector:
 
         A missing one is not reported: unlike `mod`, the call may sit in an item rustc cfg's out.
         """
-        path = Path(os.path.normpath(source.path.parent / include.path))
+        path = os.path.normpath(os.path.join(os.path.dirname(source.path), include.path))
         if not os.path.exists(path):
             return []
         where = f"`include!` at {source.rel_path}:{include.line}:{include.column}"
@@ -228,7 +229,7 @@ class _Collector:
             return []
         return [ModuleFile(path, context)]
 
-    def read(self, package: Package, path: Path) -> tuple[SourceFile, FileDecls] | None:
+    def read(self, package: Package, path: Path | str) -> tuple[SourceFile, FileDecls] | None:
         """Read a file not read before, with what it declares; a problem when it cannot be
         read."""
         real = self.guard.real_path(path)
@@ -236,13 +237,14 @@ class _Collector:
             return None
         self.seen.add(real)
         rel_path = self.rel(path)
+        file = Path(path)
         try:
-            data = path.read_bytes()
+            data = file.read_bytes()
         except OSError as error:
             self.problem(rel_path, f"`{rel_path}` could not be read: {error.strerror or error}")
             return None
         tree, decls, digest = self._declarations(data)
-        source = SourceFile(path, rel_path, package.name, data, tree, digest)
+        source = SourceFile(file, rel_path, package.name, data, tree, digest)
         self.files.append(source)
         return source, decls
 
@@ -290,7 +292,7 @@ class _Collector:
 _NO_DECLS = FileDecls((), ())
 
 
-def _below(path: Path, folder: Path) -> bool:
+def _below(path: Path | str, folder: Path | str) -> bool:
     """Whether `path` is `folder` or inside it, lexically (as `folder in path.parents`, without
     building every parent)."""
     inner, outer = os.path.normpath(path), os.path.normpath(folder)
