@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 
+from unsound.dsl.word_regex import after_word
+
 # A leading literal word, not followed by a quantifier that would make its last letter optional.
 _LEADING_WORD = re.compile(r"(?:\\b)?([A-Za-z_][A-Za-z0-9_]*)(?![A-Za-z0-9_*?+{])")
 
@@ -71,7 +73,7 @@ def _word_first(branch: str, leading: re.Match[str]) -> str:
     the same test."""
     word, rest = leading.group(1), branch[leading.end() :]
     if branch.startswith("\\b"):
-        return f"{word}(?<![\\w]{word}){rest}"
+        return after_word(word.encode(), rest.encode("utf-8")).decode("utf-8")
     return word + rest
 
 

@@ -17,6 +17,7 @@ import re
 from collections.abc import Sequence
 
 from unsound.dsl.compiled import CompiledRule, required_impls, requires_static_mut
+from unsound.dsl.word_regex import whole_word
 from unsound.engine import crate_reads
 from unsound.engine.crate_index import IMPL_FOR, STATIC_MUT_DECLARATION
 from unsound.engine.crate_reads import ReadsRecorder, Selector
@@ -84,7 +85,7 @@ class CrateNames:
         """Types with an `impl … for TYPE` whose header names the trait, and which files said so
         (the `impl-for-trait` selector tests a file the same way)."""
         last = trait.rsplit("::", 1)[-1]
-        word = re.compile(crate_reads.whole_word(last.encode()))
+        word = re.compile(whole_word(last.encode()))
         names: set[bytes] = set()
         picked = []
         for index, text in enumerate(self._texts):
@@ -117,4 +118,4 @@ def _any_word(names: set[bytes]) -> re.Pattern[bytes] | None:
     which is tried at every position."""
     if not names:
         return None
-    return re.compile(b"|".join(crate_reads.whole_word(n) for n in sorted(names)))
+    return re.compile(b"|".join(whole_word(n) for n in sorted(names)))

@@ -14,6 +14,7 @@ from functools import cache
 from tree_sitter import Node, Query, QueryCursor
 
 from unsound.dsl.rust_parser import rust_language
+from unsound.dsl.word_regex import after_word, whole_word, word_inside
 from unsound.engine import crate_reads
 from unsound.engine.crate_reads import ReadsRecorder, Selector
 from unsound.engine.syntax import node_text, type_base_name
@@ -34,17 +35,8 @@ _IMPLS = """
 
 
 def _after_keyword(keyword: str, rest: bytes, not_after: str = "") -> re.Pattern[bytes]:
-    """`keyword` as a whole word, then `rest`: written so that the regex starts with the literal
-    keyword (the lookbehind plays the leading `\\b`), which `re` searches for with a fast scan
-    instead of trying every position of the file (7-10x on wasmtime)."""
-    word = keyword.encode()
-    before = re.escape(not_after.encode())
-    return re.compile(word + rb"(?<![\w" + before + rb"]" + word + rb")" + rest)
-
-
-def _word_after(word: bytes) -> bytes:
-    """`word` as a whole word inside a longer regex, where `re` does not scan for it first."""
-    return rb"\b" + re.escape(word) + rb"\b"
+    """`keyword` as a whole word, then `rest`, written to start with the literal keyword."""
+    return re.compile(after_word(keyword.encode(), rest, not_after.encode()))
 
 
 _NAME_GROUP = rb"\s+([A-Za-z_][A-Za-z0-9_]*)"
@@ -170,7 +162,7 @@ class CrateIndex:
             ("impls-of", type_name),
             lambda: (
                 crate_reads.search(
-                    _after_keyword("impl", rb"\b[^{;]*" + _word_after(type_name.encode()))
+                    _after_keyword("impl", rb"\b[^{;]*" + word_inside(type_name.encode()))
                 ),
             ),
         )
@@ -227,7 +219,7 @@ class CrateIndex:
         pattern = _after_keyword(
             "pub",
             rb"\s+use\s[^;]*("
-            + _word_after(name.encode())
+            + word_inside(name.encode())
             + rb"|\b"
             + re.escape(module.encode())
             + rb"::\*)",
@@ -308,7 +300,7 @@ class CrateIndex:
     def mentions(self, name: str) -> list[tuple[ParsedFile, Node]]:
         """Every identifier node spelled `name` in the crate's files (calls, fields, types),
         found from the text first so that only files that say the word are parsed."""
-        word = re.compile(crate_reads.whole_word(name.encode("utf-8")))
+        word = re.compile(whole_word(name.encode("utf-8")))
         units = self._files(("mentioning", name), lambda: (_word_selector(name),))
         found = self._answers.get(("mentions", name))
         if found is None:
@@ -437,7 +429,7 @@ class _Selection:
 
 
 def _word_selector(name: str) -> Selector:
-    return crate_reads.search(re.compile(crate_reads.whole_word(name.encode("utf-8"))))
+    return crate_reads.search(re.compile(whole_word(name.encode("utf-8"))))
 
 
 def _definitions_in(unit: ParsedFile) -> list[TypeDefinition]:

@@ -19,6 +19,7 @@ from functools import cache
 from tree_sitter import Node, Query, QueryCursor, Tree
 
 from unsound.dsl.rust_parser import parse_rust, rust_language
+from unsound.dsl.word_regex import after_word
 
 _DECLARATIONS = "(mod_item name: (identifier) @name !body) @decl"
 _MACROS = "(macro_invocation (token_tree) @tokens)"
@@ -37,11 +38,11 @@ _MODULE_LEVEL = frozenset({"source_file", "declaration_list"})
 # `/// // …` in exponentially many ways and the search never ends when no `!`/`;` follows (a doc
 # comment line that says "include" hung the scan of wasmtime).
 _GAP = rb"(?:\s|//[^\n]*(?=\n|\Z)|/\*.*?\*/)*"
-# Each regex starts with its literal word (the lookbehind plays `\b`), which `re` scans for.
+# Each regex starts with its literal word, which `re` scans for (`word_regex`).
 _OUT_OF_LINE_MOD = re.compile(
-    rb"mod(?<![\w]mod)\b" + _GAP + rb"(?:r#)?[A-Za-z_][A-Za-z0-9_]*" + _GAP + b";", re.S
+    after_word(b"mod", rb"\b" + _GAP + rb"(?:r#)?[A-Za-z_][A-Za-z0-9_]*" + _GAP + b";"), re.S
 )
-_INCLUDE_CALL = re.compile(rb"include(?<![\w]include)" + _GAP + b"!")
+_INCLUDE_CALL = re.compile(after_word(b"include", _GAP + b"!"))
 _BLOCK_KINDS = frozenset({"block", "function_item", "closure_expression", "const_block"})
 _COMMENTS = frozenset({"line_comment", "block_comment"})
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "\\": "\\", "0": "\0", "'": "'", '"': '"'}
