@@ -99,9 +99,10 @@ def file_declarations(tree: Tree, data: bytes) -> FileDecls:
     )
 
 
-def declarations_of(data: bytes) -> FileDecls:
+def declarations_of(data: bytes, whole: Tree | None = None) -> FileDecls:
     """`file_declarations` without a tree to keep: only the text up to the line of the last
-    possible declaration is parsed, when that part parses without an error.
+    possible declaration is parsed, when that part parses without an error (`whole`: the whole
+    file's tree, when one was made already, for the other case).
 
     Every declaration (`mod name;` as an item or in a macro's tokens, `include!`) is a match of
     the text regexes, so none lies after the last match. A prefix without an ERROR or MISSING
@@ -121,7 +122,7 @@ def declarations_of(data: bytes) -> FileDecls:
         tree = parse_rust(prefix)
         if not tree.root_node.has_error:
             return file_declarations(tree, prefix)
-    return file_declarations(parse_rust(data), data)
+    return file_declarations(whole if whole is not None else parse_rust(data), data)
 
 
 @cache

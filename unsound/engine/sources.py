@@ -267,7 +267,7 @@ class _Collector:
             # A tree without an error gives what `declarations_of` gives; a broken file is read
             # as `declarations_of` reads it, so in-process and worker scans find the same files.
             error_free = not tree.root_node.has_error
-            decls = file_declarations(tree, data) if error_free else declarations_of(data)
+            decls = file_declarations(tree, data) if error_free else declarations_of(data, tree)
         else:  # nobody will use the tree: parse only what the declarations need
             decls = declarations_of(data)
         if self.store is not None:
