@@ -355,10 +355,10 @@ def _var_constraints(conditions: tuple[ast.Cond, ...]) -> dict[str, VarConstrain
                     words[part.var] = word
     return {
         var: VarConstraint(
-            kind=kinds.get(var),
+            # An explicit `kind` is the narrower demand.
+            kinds=(kinds[var],) if var in kinds else shape_kinds.get(var, ()),
             word=words.get(var),
             type_text=type_texts.get(var),
-            kinds=shape_kinds.get(var, ()),
         )
         for var in kinds.keys() | words.keys() | type_texts.keys() | shape_kinds.keys()
     }

@@ -373,16 +373,14 @@ _TEXT_KINDS = frozenset(
 @dataclass(frozen=True)
 class VarConstraint:
     """What a rule's `where` lines demand of a metavariable's node, written into the query:
-    its kind (`$V kind identifier`) and a word its text contains (`$FN matches "transmute"`)."""
+    the kinds it may have (`$V kind identifier`; `$X is static-mut`: a name or a path) and a
+    word its text contains (`$FN matches "transmute"`)."""
 
-    kind: str | None = None
+    kinds: tuple[str, ...] = ()
     word: str | None = None
     # A regex the text of a *type* must match (`$T is raw-pointer`: `\*|NonNull`); not used
     # where the metavariable is an expression, whose shape comes from its declaration.
     type_text: str | None = None
-    # Kinds of which the node must have one (`$X is static-mut`: a name or a path); `kind`,
-    # when given, is the narrower demand.
-    kinds: tuple[str, ...] = ()
 
 
 def constrained(pattern: Pattern, constraints: dict[str, VarConstraint]) -> Pattern:
@@ -422,12 +420,8 @@ def _query_for(root: PatternNode, constraints: dict[str, VarConstraint] | None =
 
 def _constrained_var(node: PatternNode, constraint: VarConstraint, counter: Iterator[int]) -> str:
     capture = f"_v{next(counter)}"
-    if constraint.kind:
-        node_query = f"({constraint.kind})"
-    elif constraint.kinds:
-        node_query = "[" + " ".join(f"({kind})" for kind in constraint.kinds) + "]"
-    else:
-        node_query = "_"
+    kinds = [f"({kind})" for kind in constraint.kinds]
+    node_query = kinds[0] if len(kinds) == 1 else f"[{' '.join(kinds)}]" if kinds else "_"
     regexes = [re.escape(constraint.word)] if constraint.word else []
     if constraint.type_text and node.kind == "type_identifier":
         regexes.append(constraint.type_text)
