@@ -132,6 +132,48 @@ def test_a_static_mut_shape_narrows_the_query_to_names_and_paths() -> None:
     ]
 
 
+WRITE_RULE = """rule ptr-write {
+  title "Write through a pointer"
+  severity warning
+  match `$M::write($P, $V)`
+  message "write"
+  location $MATCH "here"
+  example bad `fn f(p: *mut u32) { unsafe { ptr::write(p, 1) } } // ruleid: ptr-write`
+  example good `fn f(p: *mut u32) { g(p) } fn g(p: *mut u32) {}`
+  help \"\"\"
+  ## What it does
+  x
+  \"\"\"
+}
+"""
+
+
+def test_a_child_stays_in_its_field_in_the_query() -> None:
+    """A literal written in a field must be found in that field: `write` as the name of a
+    path (`$M::write`), not as a path's first segment (`write::LocationList`); and tree-sitter
+    drops the pattern's state at the first field that fails, instead of walking the call's
+    arguments with it."""
+    (rule,) = compile_rule_files([("demo", "demo.rules", WRITE_RULE)])
+    assert rule.patterns[0].query == (
+        "(call_expression function: (scoped_identifier"
+        ' name: ((identifier) @_t0 (#eq? @_t0 "write"))) arguments: (arguments)) @root'
+    )
+    tree = parse_rust(
+        b"fn f(p: *mut u32, out: &mut Vec<u8>) {\n"
+        b"    out.push(write::LocationList(1));\n"
+        b"    unsafe { ptr::write(p, 1) };\n"
+        b"    write::ptr(p, 2);\n"
+        b"}\n"
+    )
+    found = [
+        captures["root"][0].text
+        for _, captures in QueryCursor(Query(rust_language(), rule.patterns[0].query)).matches(
+            tree.root_node, query_predicate
+        )
+    ]
+    assert found == [b"ptr::write(p, 1)"]
+
+
 def test_a_word_predicate_reads_bytes_that_are_not_utf8() -> None:
     # tree-sitter's own `#match?` decodes the text and fails on `\x80`; the scan must not.
     (by_type,) = [r for r in load_rules() if r.id == "not-unsafe-ptr-arg-deref"]
