@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 import pytest
-from test_scan_support import count_parses, scan_folder, seeded_copy
+from test_scan_support import count_parses, crate_names, scan_folder, seeded_copy
 
 from unsound.dsl.loader import compile_rule_files, load_rules
 from unsound.engine import cache as cache_module
@@ -102,7 +102,7 @@ def test_a_malformed_declaration_entry_is_ignored(
     rules = load_rules()
     cold = render_json(scan_folder(root, use_cache=True, rules=rules))
     cold_parses = len(discovery_parses)
-    cache = ScanCache.open(root, rules)
+    cache = ScanCache.open(root, rules, crate_names(root))
     assert cache is not None and cache.modules
     cache.modules_used = {key: {"mods": 3} for key in cache.modules}
     cache.dirty = True
@@ -204,7 +204,7 @@ def test_an_entry_that_does_not_decode_is_ignored(tmp_path: Path) -> None:
     root = seeded_copy(tmp_path)
     rules = load_rules()
     scan_folder(root, use_cache=True, rules=rules)
-    cache = ScanCache.open(root, rules)
+    cache = ScanCache.open(root, rules, crate_names(root))
     assert cache is not None
     for entry in cache.entries.values():
         entry["outcome"] = {"rel_path": 3}

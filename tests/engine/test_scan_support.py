@@ -11,7 +11,7 @@ import pytest
 from unsound.dsl.compiler import CompiledRule
 from unsound.dsl.loader import load_rules
 from unsound.engine.progress import Progress
-from unsound.engine.scan import scan_workspace
+from unsound.engine.scan import scan_workspace, workspace_crate_names
 from unsound.engine.workspace import find_manifest, load_workspace, select_packages
 from unsound.model import Report
 
@@ -38,6 +38,13 @@ def scan_folder(
         jobs=jobs,
         use_cache=use_cache,
         progress=progress,
+    )
+
+
+def crate_names(root: Path) -> frozenset[str]:
+    """The library names of the workspace's members, which key its scan cache."""
+    return workspace_crate_names(
+        load_workspace(find_manifest(manifest_path=None, path=root, cwd=root))
     )
 
 

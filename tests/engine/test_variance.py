@@ -187,3 +187,28 @@ unsafe impl<V: for<'a> View<'a>, T: Clone> Send for Q<V, T> {}
     (impl,) = unsafe_impls(unit)
     assert has_crate_bound(index, param(impl, "V"))
     assert not has_crate_bound(index, param(impl, "T"))
+
+
+def test_a_trait_from_a_sibling_crate_of_the_workspace_counts_as_the_crates_own() -> None:
+    code = """
+use pd_client::PdClient;
+use serde::Serialize;
+pub struct Q<A, B, C, D> { a: A, b: B, c: C, d: D }
+unsafe impl<A: PdClient, B: pd_client::Store, C: Serialize, D> Send for Q<A, B, C, D>
+where
+    D: serde::Deserialize,
+{
+}
+"""
+    unit = ParsedFile("src/lib.rs", "app", code.encode(), parse_rust(code.encode()))
+    sources = [(unit.data, lambda: unit)]
+    members = CrateIndex(lambda: [unit], sources, workspace_crates=frozenset({"pd_client", "app"}))
+    alone = CrateIndex(lambda: [unit], sources)
+    (impl,) = unsafe_impls(unit)
+    assert has_crate_bound(members, param(impl, "A"), unit)  # imported from the member
+    assert has_crate_bound(members, param(impl, "B"), unit)  # named by the member's path
+    assert not has_crate_bound(members, param(impl, "C"), unit)  # serde is no member
+    assert not has_crate_bound(members, param(impl, "D"), unit)
+    # Without the workspace's names (or the file), only the crate's own traits count.
+    assert not has_crate_bound(alone, param(impl, "A"), unit)
+    assert not has_crate_bound(members, param(impl, "A"))

@@ -32,7 +32,7 @@ import os
 import re
 import secrets
 import stat
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,10 +59,13 @@ def crate_hash(files: Sequence[tuple[str, str]]) -> str:
     return digest.hexdigest()
 
 
-def rules_key(rules: Sequence[CompiledRule]) -> str:
-    """Everything besides a file that decides its outcome: tool, engine code, parser, rules."""
+def rules_key(rules: Sequence[CompiledRule], workspace_crates: Iterable[str] = ()) -> str:
+    """Everything besides a file that decides its outcome: tool, engine code, parser, rules,
+    and the names of the workspace's crates (a trait imported from a sibling crate counts as
+    the workspace's own: `crate-bounded`)."""
     digest = hashlib.blake2b(digest_size=16)
     digest.update(f"format {_FORMAT}\ntool {__version__}\n".encode())
+    digest.update(f"crates {' '.join(sorted(workspace_crates))}\n".encode())
     for package in ("tree-sitter", "tree-sitter-rust"):
         digest.update(f"{package} {installed_version(package)}\n".encode())
     digest.update(code_hash().encode())
@@ -138,8 +141,14 @@ class ScanCache:
     dirty: bool = False
 
     @classmethod
-    def open(cls, workspace_root: Path, rules: Sequence[CompiledRule]) -> ScanCache | None:
-        """The cache for this workspace and rule set; None when there is nowhere safe to keep it."""
+    def open(
+        cls,
+        workspace_root: Path,
+        rules: Sequence[CompiledRule],
+        workspace_crates: Iterable[str] = (),
+    ) -> ScanCache | None:
+        """The cache for this workspace, its crates' names and the rule set; None when there is
+        nowhere safe to keep it."""
         target = target_dir(workspace_root)
         key = hmac_key()
         if target is None or key is None:
@@ -147,7 +156,7 @@ class ScanCache:
         folder = target / "cargo-unsound"
         if folder.is_symlink():
             return None
-        return cls.load(folder / f"scan-{rules_key(rules)}.json", key)
+        return cls.load(folder / f"scan-{rules_key(rules, workspace_crates)}.json", key)
 
     @classmethod
     def load(cls, path: Path, key: bytes) -> ScanCache:

@@ -190,6 +190,8 @@ def _test(condition: ast.Cond, bound: Bound, node: Node, context: MatchContext) 
             if local is not None:
                 return local
             return context.crate.is_static_mut(bound.text())
+        if condition.shape == "crate-bounded":
+            return has_crate_bound(context.crate, node, bound.unit)
         if condition.shape in _VARIANCE_SHAPES:
             return _VARIANCE_SHAPES[condition.shape](context.crate, node)
         return SHAPE_TESTS[condition.shape](node)

@@ -137,6 +137,10 @@ class CrateIndex:
     # Where the files each answer depends on are noted (`crate_reads`): the scan swaps in one
     # recorder per matched file, so every answer is noted again when a later file asks for it.
     recorder: ReadsRecorder = field(default_factory=ReadsRecorder, repr=False)
+    # The library crate names of every member of the workspace (`pd_client` for package
+    # `pd-client`): a trait imported from one of them is the workspace's own. Not a read of the
+    # crate's files; the scan cache's key holds it.
+    workspace_crates: frozenset[str] = frozenset()
     _answers: dict[tuple[str, str], object] = field(default_factory=dict, repr=False)
     _tables: dict[bytes, dict[str, list[int]]] = field(default_factory=dict, repr=False)
     _picked: dict[Selector, list[int]] = field(default_factory=dict, repr=False)

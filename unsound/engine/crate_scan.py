@@ -46,6 +46,8 @@ class CrateTask:
     task_id: int
     crate: str
     files: tuple[FileJob, ...]
+    # Library crate names of the workspace's members (`CrateIndex.workspace_crates`).
+    workspace_crates: frozenset[str] = frozenset()
 
     @property
     def scan_count(self) -> int:
@@ -78,6 +80,7 @@ OnResult = Callable[[CrateTask, list[FileOutcome]], None]
 # The `CrateIndex` queries audited to note, through their selectors, every file their answer
 # depends on (`crate_reads`). Any other attribute a rule reaches for counts as reading the whole
 # crate, so a query added to the index without that audit is safe, only slower to rescan.
+# `workspace_crates` reads no file of the crate: the scan cache's key holds the member names.
 _AUDITED_QUERIES = frozenset(
     {
         "definitions",
@@ -92,6 +95,7 @@ _AUDITED_QUERIES = frozenset(
         "type_alias",
         "mentions",
         "safe_method_uses_unsafe",
+        "workspace_crates",
     }
 )
 
@@ -139,6 +143,7 @@ def scan_crate(
     crate_index = CrateIndex(
         lambda: [unit_for(i) for i in range(len(task.files))],
         [(job.data, partial(unit_for, i)) for i, job in enumerate(task.files)],
+        workspace_crates=task.workspace_crates,
     )
     crate_names = matcher.crate_gate.for_crate([job.data for job in task.files])
     paths = [job.rel_path for job in task.files]

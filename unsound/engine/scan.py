@@ -57,15 +57,22 @@ def scan_workspace(
     `jobs` worker processes (0: in this process, without crash isolation); `use_cache` reads and
     writes the scan cache under the workspace's target dir.
     """
+    siblings = workspace_crate_names(workspace)
     pool = start_pool(rules, jobs) if jobs > 0 else None  # forked while the parent is small
     try:
-        cache = ScanCache.open(workspace.root, rules) if use_cache else None
+        cache = ScanCache.open(workspace.root, rules, siblings) if use_cache else None
         if pool is not None and not all_files and len(packages) > 1:
             # Each crate goes to the workers as soon as it is read: discovery (a second of
             # parsing `mod` declarations on wasmtime) overlaps the scan of the first crates.
             stream = CrateSources(packages, workspace.root, store=cache)
             sources, findings, scan_problems = scan_crates(
-                stream, rules, jobs=jobs, cache=cache, progress=progress, pool=pool
+                stream,
+                rules,
+                jobs=jobs,
+                cache=cache,
+                progress=progress,
+                pool=pool,
+                workspace_crates=siblings,
             )
             problems = stream.problems
         else:
@@ -74,7 +81,13 @@ def scan_workspace(
                 packages, workspace.root, all_files=all_files, store=cache, keep_trees=pool is None
             )
             findings, scan_problems = scan_sources(
-                sources, rules, jobs=jobs, cache=cache, progress=progress, pool=pool
+                sources,
+                rules,
+                jobs=jobs,
+                cache=cache,
+                progress=progress,
+                pool=pool,
+                workspace_crates=siblings,
             )
     finally:
         if pool is not None:
@@ -100,6 +113,17 @@ def scan_workspace(
     )
 
 
+def workspace_crate_names(workspace: Workspace) -> frozenset[str]:
+    """The library crate names of every member of the workspace (selected or not), as code
+    names them in paths (`pd_client` for package `pd-client`, or its `[lib] name`)."""
+    return frozenset(
+        target.name.replace("-", "_")
+        for package in workspace.members
+        for target in package.targets
+        if target.kind == "lib"
+    )
+
+
 def scan_sources(
     sources: Sequence[SourceFile],
     rules: Sequence[CompiledRule],
@@ -108,10 +132,13 @@ def scan_sources(
     cache: ScanCache | None = None,
     progress: Progress | None = None,
     pool: WorkerPool | None = None,
+    workspace_crates: frozenset[str] = frozenset(),
 ) -> tuple[list[Finding], list[ScanProblem]]:
     """Match every rule against every source file; files no rule can match are not parsed.
 
     With `jobs` > 0 the work runs on worker processes (on `pool` first, if one was started).
+    `workspace_crates`: the library crate names of the workspace's members
+    (`workspace_crate_names`), which some conditions read.
     """
     progress = progress or NoProgress()
     position = {source.rel_path: index for index, source in enumerate(sources)}
@@ -134,7 +161,7 @@ def scan_sources(
         done += task.scan_count
         progress.update(min(done, len(sources)), len(sources))
 
-    tasks = plan_tasks(sources, set(outcomes), jobs)
+    tasks = plan_tasks(sources, set(outcomes), jobs, workspace_crates)
     problems = _run(tasks, sources, rules, jobs, on_result, pool)
     progress.finish()
     if cache is not None:
@@ -157,6 +184,7 @@ def scan_crates(
     cache: ScanCache | None = None,
     progress: Progress | None = None,
     pool: WorkerPool | None = None,
+    workspace_crates: frozenset[str] = frozenset(),
 ) -> tuple[tuple[SourceFile, ...], list[Finding], list[ScanProblem]]:
     """`scan_sources` for files that arrive one crate at a time (each crate's files complete
     and sorted, as `CrateSources` gives them): a crate's tasks are submitted to the workers as
@@ -199,7 +227,7 @@ def scan_crates(
             # crate index again).
             todo = sum(len(s.data) for i, s in enumerate(crate) if i not in cached)
             slices = jobs if todo >= _SLICE_BYTES else 1
-            for task in plan_tasks(crate, cached, slices):
+            for task in plan_tasks(crate, cached, slices, workspace_crates):
                 yield dataclasses.replace(task, task_id=next(task_ids))
 
     problems = _run(tasks(), sources, rules, jobs, on_result, pool)
@@ -237,7 +265,12 @@ def _run(
     return []
 
 
-def plan_tasks(sources: Sequence[SourceFile], cached: set[int], jobs: int) -> list[CrateTask]:
+def plan_tasks(
+    sources: Sequence[SourceFile],
+    cached: set[int],
+    jobs: int,
+    workspace_crates: frozenset[str] = frozenset(),
+) -> list[CrateTask]:
     """Crate tasks for the files not cached, biggest first, so the pool's tail stays short.
 
     A crate bigger than an equal share of the work is cut into slices (each still carrying the
@@ -259,6 +292,7 @@ def plan_tasks(sources: Sequence[SourceFile], cached: set[int], jobs: int) -> li
             task_id,
             crate,
             tuple(FileJob(sources[i].rel_path, sources[i].data, i in part) for i in members),
+            workspace_crates,
         )
         for task_id, (crate, members, part) in enumerate(slices)
     ]

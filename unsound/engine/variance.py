@@ -16,9 +16,10 @@ from collections.abc import Iterator
 
 from tree_sitter import Node
 
-from unsound.engine.crate_index import CrateIndex, TypeDefinition, field_types_of
+from unsound.engine.crate_index import CrateIndex, TypeDefinition, field_types_of, imported_paths
 from unsound.engine.generics import bounds_of, parameter_name, written_bounds
 from unsound.engine.syntax import enclosing_impl, has_token, node_text, type_base_name
+from unsound.engine.units import ParsedFile
 
 _NOT_STORED = frozenset({"function_type", "dynamic_type", "bounded_type"})
 _MAX_DEPTH = 3
@@ -173,17 +174,38 @@ def _definitions_near(crate: CrateIndex, name: str, near: Node) -> list[TypeDefi
     return same_file or definitions
 
 
-def has_crate_bound(crate: CrateIndex, param: Node) -> bool:
-    """The parameter is bounded by a trait the crate declares (`V: View<'a>`, `C: Config`):
-    the crate's own trait decides which types qualify, usually type-level markers."""
+def has_crate_bound(crate: CrateIndex, param: Node, unit: ParsedFile | None = None) -> bool:
+    """The parameter is bounded by a trait the crate declares (`V: View<'a>`, `C: Config`), or
+    one a sibling crate of the workspace declares (`P: PdClient` with `use pd_client::PdClient`,
+    `P: pd_client::PdClient`): the workspace's own trait decides which types qualify, usually
+    type-level markers, and its supertraits (`PdClient: Send + Sync`), which a scan of one
+    crate cannot see, may well say `Send`. `unit` is the file `param` is in."""
     for bound in bounds_of(param):
         text = bound.strip()
         if text.startswith("for<"):
             text = text.split(">", 1)[-1].strip()
-        base = text.split("<", 1)[0].rsplit("::", 1)[-1].strip()
-        if base and base not in _STD_TRAITS and crate.declares_trait(base):
+        path = [s.strip() for s in text.split("<", 1)[0].split("::") if s.strip()]
+        base = path[-1] if path else ""
+        if not base or base in _STD_TRAITS:
+            continue
+        if crate.declares_trait(base):
+            return True
+        if unit is not None and _from_workspace_crate(crate, unit, param, path):
             return True
     return False
+
+
+def _from_workspace_crate(
+    crate: CrateIndex, unit: ParsedFile, param: Node, path: list[str]
+) -> bool:
+    """Whether the trait named by `path` comes from a member of the workspace: written with
+    the crate's name (`pd_client::PdClient`), or imported from it in the module around `param`."""
+    siblings = crate.workspace_crates
+    if not siblings:
+        return False
+    if len(path) > 1:
+        return path[0] in siblings
+    return any(used[0] in siblings for used in imported_paths(unit, param, path[0]) if used)
 
 
 # A crate may declare a trait of the same name as these; the bound still means the std one
