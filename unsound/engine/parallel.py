@@ -15,8 +15,10 @@ left out of the rerun. Tasks that were merely queued go back to a fresh full poo
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import multiprocessing
+import os
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -47,6 +49,10 @@ class _WorkerState:
 
 _STATE: _WorkerState | None = None
 
+# Workers run a little below the parent: while it reads the cache and discovers files (the
+# critical path of a rescan), their start-up work must not take its core.
+_WORKER_NICENESS = 5
+
 
 def _init_worker(rules: Sequence[CompiledRule], slots: Any, counter: Any) -> None:
     """Per worker, once: build the matcher and claim a slot.
@@ -60,6 +66,8 @@ def _init_worker(rules: Sequence[CompiledRule], slots: Any, counter: Any) -> Non
     with counter.get_lock():
         slot = counter.value
         counter.value += 1
+    with contextlib.suppress(OSError):  # a platform without priorities runs them alike
+        os.nice(_WORKER_NICENESS)
     matcher = RuleSetMatcher(rules)
     if rules:
         matcher.query  # noqa: B018 - compiled now, used by the first task
