@@ -6,7 +6,7 @@ Kept apart from `compiler` so that a run that loads its rules from the compiled-
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, TypeVar
@@ -26,6 +26,47 @@ _T = TypeVar("_T")
 MATCH_VAR = "MATCH"  # always bound: the whole matched node
 
 
+class LazyRegexes(Mapping[str, "regex.Pattern[str]"]):
+    """A rule's `matches` regexes by source, each compiled on first use.
+
+    The compiler checks every one when it compiles the rule; a run that loads its rules from
+    the compiled-rules cache compiles only those a candidate asks for (compiling all of the
+    built-in rules' regexes again cost a rescan of wasmtime 20-35 ms before any file was read).
+    A pickle holds the sources alone.
+    """
+
+    def __init__(
+        self, sources: tuple[str, ...], compiled: dict[str, regex.Pattern[str]] | None = None
+    ) -> None:
+        self._sources = frozenset(sources)
+        self._order = sources
+        self._compiled = dict(compiled or {})
+
+    def __getitem__(self, source: str) -> regex.Pattern[str]:
+        found = self._compiled.get(source)
+        if found is None:
+            if source not in self._sources:
+                raise KeyError(source)
+            import regex
+
+            found = self._compiled[source] = regex.compile(source, regex.VERSION0)
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._order)
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def __getstate__(self) -> tuple[str, ...]:
+        return self._order
+
+    def __setstate__(self, state: tuple[str, ...]) -> None:
+        self._sources = frozenset(state)
+        self._order = tuple(state)
+        self._compiled = {}
+
+
 @dataclass(frozen=True)
 class CompiledRule:
     """A rule ready to run: its metadata, compiled patterns, conditions and prefilter."""
@@ -36,7 +77,7 @@ class CompiledRule:
     relations: dict[
         CodeBlock, tuple[Pattern, ...]
     ]  # patterns of `inside`/`has`/`follows`/`precedes`
-    regexes: dict[str, regex.Pattern[str]]
+    regexes: Mapping[str, regex.Pattern[str]]  # a `LazyRegexes`
     prefilter: tuple[Needle, ...]  # every one must be found in a file's bytes
     # Every one must be found in a macro region's bytes (from `where` lines about its own code).
     region_prefilter: tuple[Needle, ...] = ()

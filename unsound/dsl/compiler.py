@@ -15,6 +15,7 @@ from unsound.dsl.ast import MAX_CONDITION_DEPTH, CodeBlock
 from unsound.dsl.compiled import (
     MATCH_VAR,
     CompiledRule,
+    LazyRegexes,
     match_variables,
     required_impls,
     required_relations,
@@ -293,9 +294,7 @@ def _check_ref(ref: ast.SpanRef, bound: set[str], lines: list[str]) -> None:
             raise _unbound(name, ref.span, lines)
 
 
-def _compile_regexes(
-    conditions: tuple[ast.Cond, ...], lines: list[str]
-) -> dict[str, regex.Pattern[str]]:
+def _compile_regexes(conditions: tuple[ast.Cond, ...], lines: list[str]) -> LazyRegexes:
     regexes: dict[str, regex.Pattern[str]] = {}
     for condition in conditions:
         for node in _walk(condition):
@@ -311,7 +310,7 @@ def _compile_regexes(
                         hint="regexes use Python `re` syntax",
                         source_line=_line(lines, node.span.line),
                     ) from None
-    return regexes
+    return LazyRegexes(tuple(regexes), regexes)
 
 
 def _prefilter(

@@ -24,44 +24,70 @@ class Needle:
     def __init__(self, alternatives: tuple[str, ...]) -> None:
         self.alternatives = alternatives
         self.pattern = "|".join(f"(?:{a})" for a in alternatives).encode("utf-8")
-        self._anchored: list[tuple[bytes, re.Pattern[bytes]]] = []
-        # The other branches, grouped by their leading literal character: `re` finds a regex
-        # that starts with one (`\\*`, `&`, `->`) with a fast scan, but tries an alternation of
-        # branches that start differently at every position (`\\*\\s*mut|NonNull`: 10x
-        # slower on wasmtime than the two searched apart).
-        groups: dict[str | None, list[str]] = {}
-        self._generic: list[re.Pattern[bytes]] = []
-        for branch in (b for alternative in alternatives for b in _branches(alternative)):
-            leading = _LEADING_WORD.match(branch)
-            if leading is None or _has_top_level_bar(branch):
-                groups.setdefault(_leading_literal(branch), []).append(branch)
-                continue
-            word = leading.group(1)
-            if len(word) <= _SHORT_WORD:
-                # A short word is inside many others (`as` in `class`, `read` in `thread`): a
-                # Python loop over its occurrences costs more than `re`'s own scan for the word
-                # written first; a long one is rare, and `bytes.find` then skips faster.
-                self._generic.append(re.compile(_word_first(branch, leading).encode("utf-8")))
-                continue
-            compiled = re.compile(branch.encode("utf-8"))
-            self._anchored.append((word.encode("utf-8"), compiled))
-        self._generic += [
-            re.compile("|".join(f"(?:{b})" for b in group).encode("utf-8"))
-            for group in groups.values()
-        ]
+        # Compiled now (a bad regex fails with the rule's compilation, not in a worker); a run
+        # that loads its rules from the compiled-rules cache, whose pickle holds the
+        # alternatives alone, compiles a needle on its first search instead: only those it
+        # searches with (all of them took a wasmtime rescan about 20 ms before any file).
+        self._searchers: _Searchers | None = _searchers(alternatives)
+
+    def __getstate__(self) -> tuple[tuple[str, ...], bytes]:
+        return self.alternatives, self.pattern
+
+    def __setstate__(self, state: tuple[tuple[str, ...], bytes]) -> None:
+        self.alternatives, self.pattern = state
+        self._searchers = None
 
     def search(self, data: bytes) -> bool:
         """Whether `data` contains a match of one of the alternatives."""
-        for word, regex in self._anchored:
+        searchers = self._searchers
+        if searchers is None:
+            searchers = self._searchers = _searchers(self.alternatives)
+        anchored, generic = searchers
+        for word, regex in anchored:
             start = data.find(word)
             while start != -1:
                 if regex.match(data, start):
                     return True
                 start = data.find(word, start + 1)
-        return any(regex.search(data) for regex in self._generic)
+        return any(regex.search(data) for regex in generic)
 
     def __repr__(self) -> str:
         return f"Needle({self.pattern!r})"
+
+
+# Branches searched from their leading long word (the word, and the branch's regex tried where
+# it occurs), and the regexes `re` scans for itself.
+_Searchers = tuple[list[tuple[bytes, re.Pattern[bytes]]], list[re.Pattern[bytes]]]
+
+
+def _searchers(alternatives: tuple[str, ...]) -> _Searchers:
+    """How the alternatives are searched fast.
+
+    The branches without a leading long word are grouped by their leading literal character:
+    `re` finds a regex that starts with one (`\\*`, `&`, `->`) with a fast scan, but tries an
+    alternation of branches that start differently at every position (`\\*\\s*mut|NonNull`:
+    10x slower on wasmtime than the two searched apart).
+    """
+    anchored: list[tuple[bytes, re.Pattern[bytes]]] = []
+    generic: list[re.Pattern[bytes]] = []
+    groups: dict[str | None, list[str]] = {}
+    for branch in (b for alternative in alternatives for b in _branches(alternative)):
+        leading = _LEADING_WORD.match(branch)
+        if leading is None or _has_top_level_bar(branch):
+            groups.setdefault(_leading_literal(branch), []).append(branch)
+            continue
+        word = leading.group(1)
+        if len(word) <= _SHORT_WORD:
+            # A short word is inside many others (`as` in `class`, `read` in `thread`): a
+            # Python loop over its occurrences costs more than `re`'s own scan for the word
+            # written first; a long one is rare, and `bytes.find` then skips faster.
+            generic.append(re.compile(_word_first(branch, leading).encode("utf-8")))
+            continue
+        anchored.append((word.encode("utf-8"), re.compile(branch.encode("utf-8"))))
+    generic += [
+        re.compile("|".join(f"(?:{b})" for b in group).encode("utf-8")) for group in groups.values()
+    ]
+    return anchored, generic
 
 
 _SHORT_WORD = 6  # measured on wasmtime: 3 → 0.67 s, 6 → 0.57 s, 12 → 0.60 s, all → 0.62 s
