@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from unsound.errors import RuleError
 
 if TYPE_CHECKING:
+    from unsound.dsl.ast import RuleAst
     from unsound.dsl.compiled import CompiledRule
 
 RULE_SUFFIX = ".rules"
@@ -58,27 +59,70 @@ def user_rule_files(paths: Sequence[Path]) -> list[tuple[str, str, str]]:
 
 
 def compile_rule_files(files: Iterable[tuple[str, str, str]]) -> list[CompiledRule]:
-    """Parse and compile rule files; a rule id defined twice is an error."""
+    """Parse and compile rule files; a rule id defined twice is an error.
+
+    With several files, the later ones are compiled in a forked child meanwhile
+    (`dsl.forked_compile`); the errors are those of a compile in file order either way.
+    """
+    from unsound.dsl.forked_compile import ChildCompile, split_point
+    from unsound.dsl.parser import build_parser
+
+    files = list(files)
+    split = split_point(files)
+    if not split:
+        return _compile_in_order(files, {})
+    build_parser()  # once, inherited by the child
+    child = ChildCompile(files[split:], _compile_each)
+    try:
+        seen: dict[str, str] = {}
+        rules = _compile_in_order(files[:split], seen)
+        later = child.result()
+    finally:
+        child.close()
+    if later is None:
+        return rules + _compile_in_order(files[split:], seen)
+    for (_, display, text), compiled in zip(files[split:], later, strict=True):
+        for rule in compiled:
+            _check_first_definition(rule.ast, display, text, seen)
+            rules.append(rule)
+    return rules
+
+
+def _compile_in_order(
+    files: Sequence[tuple[str, str, str]], seen: dict[str, str]
+) -> list[CompiledRule]:
+    """Each file's rules compiled in order; `seen` (rule id → display path) grows with them."""
     from unsound.dsl.compiler import compile_rule
     from unsound.dsl.parser import parse_rule_file
 
     rules: list[CompiledRule] = []
-    seen: dict[str, str] = {}
     for pack, display, text in files:
         for rule_ast in parse_rule_file(text, display):
-            if rule_ast.id in seen:
-                raise RuleError(
-                    f"rule `{rule_ast.id}` is defined twice",
-                    path=display,
-                    line=rule_ast.span.line,
-                    column=rule_ast.span.column,
-                    hint=f"the other definition is in {seen[rule_ast.id]}; rename one",
-                    source_line=text.splitlines()[rule_ast.span.line - 1],
-                    width=len(rule_ast.id),
-                )
-            seen[rule_ast.id] = display
+            _check_first_definition(rule_ast, display, text, seen)
             rules.append(compile_rule(rule_ast, pack, text))
     return rules
+
+
+def _compile_each(files: Sequence[tuple[str, str, str]]) -> list[list[CompiledRule]]:
+    """Each file's rules, compiled in a forked child (ids checked within these files only)."""
+    seen: dict[str, str] = {}
+    return [_compile_in_order([file], seen) for file in files]
+
+
+def _check_first_definition(
+    rule_ast: RuleAst, display: str, text: str, seen: dict[str, str]
+) -> None:
+    if rule_ast.id in seen:
+        raise RuleError(
+            f"rule `{rule_ast.id}` is defined twice",
+            path=display,
+            line=rule_ast.span.line,
+            column=rule_ast.span.column,
+            hint=f"the other definition is in {seen[rule_ast.id]}; rename one",
+            source_line=text.splitlines()[rule_ast.span.line - 1],
+            width=len(rule_ast.id),
+        )
+    seen[rule_ast.id] = display
 
 
 def load_rules(

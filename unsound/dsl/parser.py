@@ -91,6 +91,12 @@ _TERMINAL_NAMES = {
 }
 
 
+def build_parser() -> None:
+    """Build the rule parser now (lark's grammar analysis, about 50 ms), so that a process
+    forked afterwards inherits it."""
+    _lark()
+
+
 @cache
 def _lark() -> Lark:
     grammar = resources.files("unsound.dsl").joinpath("grammar.lark").read_text(encoding="utf-8")

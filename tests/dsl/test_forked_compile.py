@@ -1,0 +1,102 @@
+"""Compiling the later rule files in a forked child: the same rules, the same errors."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import pytest
+
+from unsound.dsl import loader
+from unsound.dsl.compiled import CompiledRule
+from unsound.dsl.forked_compile import split_point
+from unsound.dsl.loader import builtin_rule_files, compile_rule_files
+from unsound.errors import RuleError
+
+BAD = """rule broken-rule {
+  title "Broken"
+  severity warning
+  match `unsafe { $..B }`
+  where $MATCH frobnicates
+}
+"""
+
+
+TWIN = """rule napi-external-by-value {
+  title "Another rule under a built-in rule's id"
+  severity warning
+  match `unsafe { $..B }`
+  message "unsafe block"
+  location $MATCH "here"
+  example bad `fn f() { unsafe { g() } } unsafe fn g() {} // ruleid: napi-external-by-value`
+  example good `fn f() {}`
+  help \"\"\"
+  ## What it does
+  Finds unsafe blocks.
+  \"\"\"
+}
+"""
+
+
+def comparable(rules: Sequence[CompiledRule]) -> list[tuple[object, ...]]:
+    """What a rule holds (regexes by source, needles by their alternatives)."""
+    return [
+        (
+            rule.info,
+            rule.ast,
+            rule.patterns,
+            rule.relations,
+            sorted(rule.regexes),
+            [needle.alternatives for needle in (*rule.prefilter, *rule.region_prefilter)],
+        )
+        for rule in rules
+    ]
+
+
+def error_of(files: Sequence[tuple[str, str, str]], *, serial: bool) -> RuleError:
+    with pytest.raises(RuleError) as raised:
+        if serial:
+            loader._compile_in_order(files, {})
+        else:
+            compile_rule_files(files)
+    return raised.value
+
+
+def test_the_built_in_packs_compile_in_two_processes_to_the_same_rules() -> None:
+    files = builtin_rule_files()
+    assert split_point(files) == 2
+    assert comparable(compile_rule_files(files)) == comparable(loader._compile_in_order(files, {}))
+
+
+def test_an_error_in_the_childs_files_is_reported_as_a_serial_compile_reports_it() -> None:
+    files = [*builtin_rule_files()[:3], ("mine", "mine.rules", BAD)]
+    assert split_point(files) == 2  # the broken file is the child's
+    forked, serial = error_of(files, serial=False), error_of(files, serial=True)
+    assert (forked.path, forked.line, forked.column) == ("mine.rules", 5, 16)
+    assert str(forked) == str(serial)
+    assert (forked.path, forked.line, forked.column) == (serial.path, serial.line, serial.column)
+
+
+def test_a_rule_defined_in_both_halves_is_reported_where_a_serial_compile_reports_it() -> None:
+    # The child compiles the copy without complaint (it has not seen the first definition);
+    # the parent finds the duplicate when it takes the child's rules in file order.
+    files = [*builtin_rule_files()[:3], ("mine", "mine.rules", "// a copy\n" + TWIN)]
+    forked, serial = error_of(files, serial=False), error_of(files, serial=True)
+    assert "rule `napi-external-by-value` is defined twice" in str(forked)
+    assert (forked.path, forked.line, forked.column) == ("mine.rules", 2, 6)
+    assert str(forked) == str(serial)
+
+
+def test_a_child_that_dies_leaves_its_files_to_the_parent(monkeypatch: pytest.MonkeyPatch) -> None:
+    def die(files: Sequence[tuple[str, str, str]]) -> list[list[CompiledRule]]:
+        os._exit(3)
+
+    monkeypatch.setattr(loader, "_compile_each", die)
+    files = builtin_rule_files()
+    assert comparable(compile_rule_files(files)) == comparable(loader._compile_in_order(files, {}))
+
+
+def test_little_rule_text_is_compiled_without_a_child() -> None:
+    small = [("a", "a.rules", "x" * 100), ("b", "b.rules", "y" * 100)]
+    assert split_point(small) == 0
+    assert split_point(builtin_rule_files()[:1]) == 0
