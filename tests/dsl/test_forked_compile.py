@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from unsound.dsl import loader
+from unsound.dsl import forked_compile, loader
 from unsound.dsl.compiled import CompiledRule
 from unsound.dsl.forked_compile import split_point
 from unsound.dsl.loader import builtin_rule_files, compile_rule_files
@@ -100,3 +100,13 @@ def test_little_rule_text_is_compiled_without_a_child() -> None:
     small = [("a", "a.rules", "x" * 100), ("b", "b.rules", "y" * 100)]
     assert split_point(small) == 0
     assert split_point(builtin_rule_files()[:1]) == 0
+
+
+def test_a_process_that_may_not_fork_compiles_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A daemonic process (a pool's worker) may not start children: multiprocessing asserts.
+    def refuse(self: object, files: object, compile_each: object) -> None:
+        raise AssertionError("daemonic processes are not allowed to have children")
+
+    monkeypatch.setattr(forked_compile.ChildCompile, "__init__", refuse)
+    files = builtin_rule_files()
+    assert comparable(compile_rule_files(files)) == comparable(loader._compile_in_order(files, {}))

@@ -72,7 +72,10 @@ def compile_rule_files(files: Iterable[tuple[str, str, str]]) -> list[CompiledRu
     if not split:
         return _compile_in_order(files, {})
     build_parser()  # once, inherited by the child
-    child = ChildCompile(files[split:], _compile_each)
+    try:
+        child = ChildCompile(files[split:], _compile_each)
+    except (OSError, AssertionError):  # no fork here (a daemonic process may not have one)
+        return _compile_in_order(files, {})
     try:
         seen: dict[str, str] = {}
         rules = _compile_in_order(files[:split], seen)
