@@ -42,10 +42,19 @@ from unsound.engine.cache_codec import decode, encode
 from unsound.engine.cache_files import prune_oldest, write_whole
 from unsound.engine.crate_reads import CrateReads, Selector
 from unsound.engine.crate_scan import FileOutcome
+from unsound.engine.hashing import FileStamp
 from unsound.engine.mod_decls import FileDecls
 from unsound.versions import installed_version
 
-_FORMAT = 4
+_FORMAT = 5
+_HASH = re.compile(r"[0-9a-f]{32}")
+_Contents = tuple[
+    dict[str, dict[str, object]],
+    dict[str, object],
+    dict[str, object],
+    list[list[str]],
+    dict[str, object],
+]
 _KEY_BYTES = 32
 _KEEP_FILES = 8  # cache files (rule sets × tool versions) kept per target dir
 _CACHE_NAME = re.compile(r"scan-[0-9a-f]{32}\.json")
@@ -134,6 +143,11 @@ class ScanCache:
     modules_used: dict[str, object] = field(default_factory=dict)
     # Each crate's (path → content hash) as of the scan that last wrote its outcomes.
     crates: dict[str, object] = field(default_factory=dict)
+    # A file's content hash by its stat (real path → [size, mtime_ns, ctime_ns, inode, hash]),
+    # so that a rescan hashes only the files whose stat changed (`trusted_hash`). Only the
+    # files met in this run are written back.
+    stats: dict[str, object] = field(default_factory=dict)
+    stats_used: dict[str, object] = field(default_factory=dict)
     # The selectors of every entry's `reads`, stored once: entries name them by index (the same
     # regex recurs in most entries of a crate and made up half of the file).
     selectors: list[Selector] = field(default_factory=list)
@@ -162,7 +176,7 @@ class ScanCache:
     def load(cls, path: Path, key: bytes) -> ScanCache:
         """The cache file at `path`, read if it is authentic and well formed (else empty)."""
         cache = cls(path, key)
-        cache.entries, cache.modules, cache.crates, selectors = cache._read()
+        cache.entries, cache.modules, cache.crates, selectors, cache.stats = cache._read()
         cache.selectors = [Selector(*fields) for fields in selectors]
         cache._selector_ids = {selector: i for i, selector in enumerate(cache.selectors)}
         return cache
@@ -183,6 +197,27 @@ class ScanCache:
     def remember_declarations(self, file_hash: str, decls: FileDecls) -> None:
         self.modules_used[file_hash] = encode(decls)
         self.dirty = True
+
+    def trusted_hash(self, real_path: str, stamp: FileStamp) -> str | None:
+        """The content hash recorded for this file when its stat was `stamp`, if it still is."""
+        value = self.stats.get(real_path)
+        if (
+            isinstance(value, list)
+            and len(value) == len(stamp) + 1
+            and value[:-1] == list(stamp)
+            and isinstance(value[-1], str)
+            and _HASH.fullmatch(value[-1])
+        ):
+            self.stats_used[real_path] = value
+            return value[-1]
+        return None
+
+    def remember_hash(self, real_path: str, stamp: FileStamp, file_hash: str) -> None:
+        """Record a file's content hash under its stat. The caller records only a file whose
+        change time is older than the read by more than timestamps' granularity: a later
+        change to it then gives another change time (git's index calls the others "racily
+        clean")."""
+        self.stats_used[real_path] = [*stamp, file_hash]
 
     def crate_view(self, crate: str, files: Sequence[tuple[str, str, bytes]]) -> CrateView:
         """This run's state of a crate ((path, content hash, text) of each file, in order) next
@@ -247,7 +282,7 @@ class ScanCache:
 
     def save(self) -> None:
         """Write the file whole, if anything changed; a cache that cannot be written is skipped."""
-        if set(self.modules_used) != set(self.modules):
+        if set(self.modules_used) != set(self.modules) or self.stats_used != self.stats:
             self.dirty = True
         if not self.dirty:
             return
@@ -257,6 +292,7 @@ class ScanCache:
             "modules": self.modules_used,
             "crates": self.crates,
             "selectors": self._used_selectors(),
+            "stats": self.stats_used,
         }
         body = json.dumps(document, separators=(",", ":")).encode()
         payload = self._mac(body).encode() + b"\n" + body
@@ -268,6 +304,7 @@ class ScanCache:
         except OSError:
             return
         self.dirty = False
+        self.stats = dict(self.stats_used)
 
     def _encode_reads(self, reads: CrateReads) -> dict[str, object]:
         ids = []
@@ -313,14 +350,10 @@ class ScanCache:
         self._selector_ids = {selector: i for i, selector in enumerate(self.selectors)}
         return table
 
-    def _read(
-        self,
-    ) -> tuple[dict[str, dict[str, object]], dict[str, object], dict[str, object], list[list[str]]]:
-        """Entries, declarations, crate states and selectors of an authentic, well-formed file;
-        empty (and a rewrite) for anything else."""
-        nothing: tuple[
-            dict[str, dict[str, object]], dict[str, object], dict[str, object], list[list[str]]
-        ] = ({}, {}, {}, [])
+    def _read(self) -> _Contents:
+        """Entries, declarations, crate states, selectors and file stats of an authentic,
+        well-formed file; empty (and a rewrite) for anything else."""
+        nothing: _Contents = ({}, {}, {}, [], {})
         try:
             if not stat.S_ISREG(os.lstat(self.path).st_mode):
                 return nothing
@@ -350,9 +383,12 @@ class ScanCache:
             for s in selectors
         ):
             return nothing
+        stats = document.get("stats")
+        if not isinstance(stats, dict):
+            return nothing
         good = {k: v for k, v in entries.items() if isinstance(v, dict)}
         self.dirty = len(good) != len(entries)
-        return good, modules, crates, selectors
+        return good, modules, crates, selectors, stats
 
     def _mac(self, body: bytes) -> str:
         return hmac.new(self.key, body, hashlib.sha256).hexdigest()

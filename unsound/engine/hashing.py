@@ -7,3 +7,7 @@ import hashlib
 
 def content_hash(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+# A file's stat as a content-hash record keys it: size, mtime and ctime (ns), inode.
+FileStamp = tuple[int, int, int, int]

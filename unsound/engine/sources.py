@@ -16,6 +16,7 @@ declares is remembered by content hash in the scan cache, so a rescan parses onl
 from __future__ import annotations
 
 import os
+import time
 from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from typing import Protocol
 from tree_sitter import Tree
 
 from unsound.dsl.rust_parser import parse_rust
-from unsound.engine.hashing import content_hash
+from unsound.engine.hashing import FileStamp, content_hash
 from unsound.engine.mod_decls import (
     FileDecls,
     Include,
@@ -65,6 +66,10 @@ class DeclarationStore(Protocol):
     def declarations(self, file_hash: str) -> FileDecls | None: ...
 
     def remember_declarations(self, file_hash: str, decls: FileDecls) -> None: ...
+
+    def trusted_hash(self, real_path: str, stamp: FileStamp) -> str | None: ...
+
+    def remember_hash(self, real_path: str, stamp: FileStamp, file_hash: str) -> None: ...
 
 
 def collect_sources(
@@ -140,6 +145,8 @@ class _Collector:
     files: list[SourceFile] = field(default_factory=list)
     problems: set[ScanProblem] = field(default_factory=set)
     seen: set[str] = field(default_factory=set)
+    # When this discovery began (wall clock, ns): the reference of the "racily clean" rule.
+    started_ns: int = field(default_factory=time.time_ns)
 
     def rel(self, path: Path | str) -> str:
         text = os.fspath(path)
@@ -243,17 +250,17 @@ class _Collector:
         except OSError as error:
             self.problem(rel_path, f"`{rel_path}` could not be read: {error.strerror or error}")
             return None
-        tree, decls, digest = self._declarations(data)
+        tree, decls, digest = self._declarations(data, real)
         source = SourceFile(file, rel_path, package.name, data, tree, digest)
         self.files.append(source)
         return source, decls
 
-    def _declarations(self, data: bytes) -> tuple[Tree | None, FileDecls, str]:
+    def _declarations(self, data: bytes, real: str) -> tuple[Tree | None, FileDecls, str]:
         """The file's declarations: none without the words for them, else from the store, else
         from a parse (returned too, so an in-process scan need not parse the file again)."""
         file_hash = ""
         if self.store is not None:
-            file_hash = content_hash(data)  # hashing is far cheaper than the regex below
+            file_hash = self._content_hash(data, real, self.store)
             known = self.store.declarations(file_hash)
             if known is not None:
                 return None, known, file_hash
@@ -274,6 +281,24 @@ class _Collector:
             self.store.remember_declarations(file_hash, decls)
         return tree, decls, file_hash
 
+    def _content_hash(self, data: bytes, real: str, store: DeclarationStore) -> str:
+        """The file's content hash: the store's record when the file's stat is what it was then
+        (a rescan of wasmtime skips hashing 28 MB, 30 ms), else computed, and recorded if the
+        file's last change is older than this discovery by more than `RACY_NS`. A change
+        between the read and the stat makes the change time newer than that: not recorded."""
+        try:
+            status = os.stat(real)
+        except OSError:
+            return content_hash(data)
+        stamp = (status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino)
+        known = store.trusted_hash(real, stamp)
+        if known is not None:
+            return known
+        file_hash = content_hash(data)  # hashing is far cheaper than the regex after it
+        if max(status.st_mtime_ns, status.st_ctime_ns) < self.started_ns - RACY_NS:
+            store.remember_hash(real, stamp, file_hash)
+        return file_hash
+
     def add_loose_files(self, package: Package) -> None:
         """`--all-files`: the package folder's `.rs` files that no `mod` reached."""
         walk = rust_files(package.root, self.guard)
@@ -290,6 +315,10 @@ class _Collector:
 
 
 _NO_DECLS = FileDecls((), ())
+
+# A file changed less than this before discovery began may change again within the same
+# timestamp (coarse kernel clocks, 2 s on FAT): its hash is not recorded under its stat.
+RACY_NS = 2_000_000_000
 
 
 def _below(path: Path | str, folder: Path | str) -> bool:
