@@ -38,8 +38,7 @@ class LazyRegexes(Mapping[str, "regex.Pattern[str]"]):
     def __init__(
         self, sources: tuple[str, ...], compiled: dict[str, regex.Pattern[str]] | None = None
     ) -> None:
-        self._sources = frozenset(sources)
-        self._order = sources
+        self._sources = sources  # a rule has a handful: a tuple is the fastest lookup
         self._compiled = dict(compiled or {})
 
     def __getitem__(self, source: str) -> regex.Pattern[str]:
@@ -53,17 +52,16 @@ class LazyRegexes(Mapping[str, "regex.Pattern[str]"]):
         return found
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._order)
+        return iter(self._sources)
 
     def __len__(self) -> int:
-        return len(self._order)
+        return len(self._sources)
 
     def __getstate__(self) -> tuple[str, ...]:
-        return self._order
+        return self._sources
 
     def __setstate__(self, state: tuple[str, ...]) -> None:
-        self._sources = frozenset(state)
-        self._order = tuple(state)
+        self._sources = tuple(state)
         self._compiled = {}
 
 

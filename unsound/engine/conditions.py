@@ -32,6 +32,7 @@ from unsound.engine.syntax import (
     node_text,
     type_base_name,
 )
+from unsound.engine.units import ParsedFile
 from unsound.engine.variance import has_crate_bound, is_exposed, is_internal_type, is_stored
 
 
@@ -190,10 +191,8 @@ def _test(condition: ast.Cond, bound: Bound, node: Node, context: MatchContext) 
             if local is not None:
                 return local
             return context.crate.is_static_mut(bound.text())
-        if condition.shape == "crate-bounded":
-            return has_crate_bound(context.crate, node, bound.unit)
         if condition.shape in _VARIANCE_SHAPES:
-            return _VARIANCE_SHAPES[condition.shape](context.crate, node)
+            return _VARIANCE_SHAPES[condition.shape](context.crate, node, bound.unit)
         return SHAPE_TESTS[condition.shape](node)
     if isinstance(condition, ast.MatchesRegex):
         return _matches(condition, bound, context)
@@ -266,12 +265,13 @@ def _nearest_static_text(data: bytes, before: int, name: str) -> bool | None:
     return None if last is None else last.group(1) is not None
 
 
-_VARIANCE_SHAPES: dict[str, Callable[[CrateIndex, Node], bool]] = {
-    "internal-type": is_internal_type,
+# Shapes that read the crate index: (crate, node, the node's file) → whether it holds.
+_VARIANCE_SHAPES: dict[str, Callable[[CrateIndex, Node, ParsedFile], bool]] = {
+    "internal-type": lambda crate, node, _: is_internal_type(crate, node),
     "crate-bounded": has_crate_bound,
-    "stored-param": is_stored,
-    "exposed-param": partial(is_exposed, by_reference=False),
-    "lent-param": partial(is_exposed, by_reference=True),
+    "stored-param": lambda crate, node, _: is_stored(crate, node),
+    "exposed-param": lambda crate, node, _: is_exposed(crate, node, by_reference=False),
+    "lent-param": lambda crate, node, _: is_exposed(crate, node, by_reference=True),
 }
 
 
