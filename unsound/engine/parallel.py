@@ -66,8 +66,9 @@ def _init_worker(rules: Sequence[CompiledRule], slots: Any, counter: Any) -> Non
     with counter.get_lock():
         slot = counter.value
         counter.value += 1
-    with contextlib.suppress(OSError):  # a platform without priorities runs them alike
-        os.nice(_WORKER_NICENESS)
+    if hasattr(os, "nice"):  # not on Windows, which runs them alike
+        with contextlib.suppress(OSError):
+            os.nice(_WORKER_NICENESS)
     matcher = RuleSetMatcher(rules)
     if rules:
         matcher.query  # noqa: B018 - compiled now, used by the first task
