@@ -286,6 +286,8 @@ class _Collector:
         (a rescan of wasmtime skips hashing 28 MB, 30 ms), else computed, and recorded if the
         file's last change is older than this discovery by more than `RACY_NS`. A change
         between the read and the stat makes the change time newer than that: not recorded."""
+        if not _CTIME_IS_CHANGE_TIME:
+            return content_hash(data)
         try:
             status = os.stat(real)
         except OSError:
@@ -319,6 +321,8 @@ _NO_DECLS = FileDecls((), ())
 # A file changed less than this before discovery began may change again within the same
 # timestamp (coarse kernel clocks, 2 s on FAT): its hash is not recorded under its stat.
 RACY_NS = 2_000_000_000
+# Windows' `st_ctime` is the creation time, which a write leaves alone: no stat is trusted there.
+_CTIME_IS_CHANGE_TIME = os.name != "nt"
 
 
 def _below(path: Path | str, folder: Path | str) -> bool:
