@@ -369,3 +369,56 @@ def test_selectors_are_stored_once_and_a_bad_index_is_never_reused(tmp_path: Pat
     raw = json.dumps(body).encode()
     path.write_bytes(hmac.new(key, raw, hashlib.sha256).hexdigest().encode() + b"\n" + raw)
     assert not reuse_after_b_changes(path, key, b"fn f() {}")
+
+
+# --- early cutoff for the crate gate's reads ------------------------------------------------------
+
+PAIRS = """pub struct Pair(pub u32, pub u32);
+
+pub fn swap(pair: Pair) -> Pair {
+    let Pair(a, b) = pair;
+    Pair(b, a)
+}
+"""
+
+
+def test_a_gate_read_holds_while_the_changed_file_captures_the_same_names() -> None:
+    drop = crate_reads.impl_for_trait(IMPL_FOR, "Drop")
+    reads = CrateReads((drop,), (), gate=((drop, (("a.rs", ("A",)),)),))
+    assert reads.still_valid({"a.rs": b"impl Drop for A { fn drop(&mut self) {} }\n// note\n"})
+    assert reads.still_valid({"b.rs": b"impl Clone for B { fn clone(&self) -> B { B } }"})
+    assert not reads.still_valid({"a.rs": b"impl Drop for B { fn drop(&mut self) {} }"})
+    assert not reads.still_valid({"a.rs": b"fn main() {}"})  # its name is gone
+    assert not reads.still_valid({"a.rs": None})  # removed
+    # A name in a file the gate did not pick before:
+    assert not reads.still_valid({"b.rs": b"impl Drop for B { fn drop(&mut self) {} }"})
+
+
+def test_a_file_only_the_gate_read_is_not_rescanned_for_a_comment_elsewhere(
+    tmp_path: Path, recomputed: list[str]
+) -> None:
+    """`pairs.rs` destructures a `Pair`, which implements no `Drop`: the crate gate reads the
+    names of the crate's `Drop` types (in `handle.rs`) and keeps the rule off the file. A
+    comment in `handle.rs` leaves those names as they were, so `pairs.rs` is not redone; a
+    rename of the `Drop` type is another name, so it is."""
+    root = write_crate(tmp_path / "facts")
+    (root / "src/lib.rs").write_text(LIB + "pub mod pairs;\n")
+    (root / "src/pairs.rs").write_text(PAIRS)
+    cold = findings(root)
+    recomputed.clear()
+    (root / "src/handle.rs").write_text(HANDLE_DROP + "\n// a comment\n")
+    assert findings(root) == cold
+    assert sorted(recomputed) == ["src/handle.rs", "src/users.rs"]  # users.rs asks the index
+    recomputed.clear()
+    (root / "src/handle.rs").write_text(HANDLE_DROP.replace("Drop for Handle<T>", "Drop for Pair"))
+    warm = findings(root)
+    assert "src/pairs.rs" in recomputed
+    assert warm == findings_cold(root)
+
+
+def findings_cold(root: Path) -> list[tuple[str, str, int, int]]:
+    report = scan_folder(root)
+    return [
+        (f.rule_id, f.primary.path, f.primary.span.start_line, f.primary.span.start_column)
+        for f in report.findings
+    ]

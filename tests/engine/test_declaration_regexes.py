@@ -19,7 +19,7 @@ def test_static_mut_is_not_a_static_reference_type() -> None:
 
 
 def test_any_word_matches_whole_names_only() -> None:
-    names = _any_word({b"Handle", b"Raw"})
+    names = _any_word({"Handle", "Raw"})
     assert names is not None
     assert names.search(b"let h: Handle = x;") and names.search(b"Raw(p)")
     assert not names.search(b"let h: HandleSet = x; RawFd")

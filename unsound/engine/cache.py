@@ -46,7 +46,7 @@ from unsound.engine.hashing import FileStamp
 from unsound.engine.mod_decls import FileDecls
 from unsound.versions import installed_version
 
-_FORMAT = 5
+_FORMAT = 6
 _HASH = re.compile(r"[0-9a-f]{32}")
 _Contents = tuple[
     dict[str, dict[str, object]],
@@ -314,7 +314,18 @@ class ScanCache:
                 index = self._selector_ids[selector] = len(self.selectors)
                 self.selectors.append(selector)
             ids.append(index)
-        return {"selectors": ids, "files": list(reads.files), "whole_crate": reads.whole_crate}
+        # A gate selector is named by its position in the entry's own list (no renumbering).
+        position = {selector: i for i, selector in enumerate(reads.selectors)}
+        gate = [
+            [position[selector], [[path, list(names)] for path, names in captured]]
+            for selector, captured in reads.gate
+        ]
+        return {
+            "selectors": ids,
+            "files": list(reads.files),
+            "whole_crate": reads.whole_crate,
+            "gate": gate,
+        }
 
     def _decode_reads(self, value: object) -> CrateReads | None:
         """The reads an entry recorded; None (the entry is not reused) if they do not decode."""
@@ -325,7 +336,11 @@ class ScanCache:
             return None
         if len(selectors) != len(stored.selectors):
             return None
-        return CrateReads(selectors, stored.files, stored.whole_crate)
+        try:
+            gate = tuple((selectors[i], captured) for i, captured in stored.gate)
+        except IndexError:
+            return None
+        return CrateReads(selectors, stored.files, stored.whole_crate, gate)
 
     def _used_selectors(self) -> list[list[str]]:
         """The selector table to write: only those some entry names, renumbered in the entries."""
@@ -406,6 +421,8 @@ class _StoredReads:
     selectors: tuple[int, ...]
     files: tuple[str, ...]
     whole_crate: bool
+    # Per gate selector (its position in `selectors`): the names it captured per picked file.
+    gate: tuple[tuple[int, tuple[tuple[str, tuple[str, ...]], ...]], ...]
 
 
 @dataclass

@@ -48,7 +48,7 @@ class CrateNames:
         self._needs = needs
         self._texts = texts
         self._names: dict[str, re.Pattern[bytes] | None] = {}
-        self._picked: dict[str, tuple[Selector, list[int]]] = {}
+        self._picked: dict[str, tuple[Selector, dict[int, frozenset[str]]]] = {}
         # The files each fact's names came from are noted here; the scan swaps in one recorder
         # per matched file (`crate_reads`).
         self.recorder = ReadsRecorder()
@@ -72,50 +72,36 @@ class CrateNames:
 
     def _named_in(self, fact: str, data: bytes) -> bool:
         if fact not in self._names:
-            names, selector, picked = (
-                self._static_muts() if fact == _STATIC_MUT else self._implementors(fact)
+            selector = (
+                crate_reads.search(STATIC_MUT_DECLARATION)
+                if fact == _STATIC_MUT
+                else crate_reads.impl_for_trait(IMPL_FOR, fact.rsplit("::", 1)[-1])
             )
-            self._names[fact] = _any_word(names)
-            self._picked[fact] = (selector, picked)
-        self.recorder.note(*self._picked[fact])
+            per_file = self._captured(selector, prefilter=b"static" if fact == _STATIC_MUT else b"")
+            self._names[fact] = _any_word({n for names in per_file.values() for n in names})
+            self._picked[fact] = (selector, per_file)
+        self.recorder.note_names(*self._picked[fact])
         pattern = self._names[fact]
         return pattern is not None and pattern.search(data) is not None
 
-    def _implementors(self, trait: str) -> tuple[set[bytes], Selector, list[int]]:
-        """Types with an `impl … for TYPE` whose header names the trait, and which files said so
-        (the `impl-for-trait` selector tests a file the same way)."""
-        last = trait.rsplit("::", 1)[-1]
-        word = re.compile(whole_word(last.encode()))
-        names: set[bytes] = set()
-        picked = []
+    def _captured(self, selector: Selector, prefilter: bytes) -> dict[int, frozenset[str]]:
+        """The names the selector captures in each file of the crate that has any (`impl …
+        for TYPE` whose header names the trait; `static mut NAME`): the gate's answer, noted
+        per file so that a rescan can tell a change that keeps them (`crate_reads`)."""
+        per_file = {}
         for index, text in enumerate(self._texts):
-            found = {
-                match.group(1)
-                for match in IMPL_FOR.finditer(text)
-                if word.search(text, match.start(), match.end())
-            }
-            if found:
-                names |= found
-                picked.append(index)
-        return names, crate_reads.impl_for_trait(IMPL_FOR, last), picked
-
-    def _static_muts(self) -> tuple[set[bytes], Selector, list[int]]:
-        names: set[bytes] = set()
-        picked = []
-        for index, text in enumerate(self._texts):
-            if b"static" not in text:
+            if prefilter and prefilter not in text:
                 continue
-            found = {match.group(1) for match in STATIC_MUT_DECLARATION.finditer(text)}
-            if found:
-                names |= found
-                picked.append(index)
-        return names, crate_reads.search(STATIC_MUT_DECLARATION), picked
+            names = selector.captures(text)
+            if names:
+                per_file[index] = names
+        return per_file
 
 
-def _any_word(names: set[bytes]) -> re.Pattern[bytes] | None:
+def _any_word(names: set[str]) -> re.Pattern[bytes] | None:
     """Any of the names as a whole word. Each alternative starts with its literal name, so `re`
     skips positions whose byte starts no name: 4x faster on wasmtime than `\\b(?:A|B)\\b`,
     which is tried at every position."""
     if not names:
         return None
-    return re.compile(b"|".join(whole_word(n) for n in sorted(names)))
+    return re.compile(b"|".join(whole_word(n.encode("latin-1")) for n in sorted(names)))

@@ -70,6 +70,20 @@ class Selector:
             return any(trait.search(data, m.start(), m.end()) for m in regex.finditer(data))
         raise ValueError(f"unknown selector kind {self.kind!r}")
 
+    def captures(self, data: bytes) -> frozenset[str]:
+        """The names a `search` or `impl-for-trait` selector's regex captures in `data` (its
+        first group), which the crate gate takes as its answer: not empty exactly when the
+        selector matches."""
+        regex = _compiled(self.pattern)
+        if self.kind == SEARCH:
+            found = regex.finditer(data)
+        elif self.kind == IMPL_FOR_TRAIT:
+            trait = _compiled(_word_pattern(self.name))
+            found = (m for m in regex.finditer(data) if trait.search(data, m.start(), m.end()))
+        else:
+            raise ValueError(f"a `{self.kind}` selector captures no names")
+        return frozenset(m.group(1).decode("latin-1") for m in found)
+
 
 def _word_pattern(name: str) -> str:
     return whole_word(name.encode("utf-8")).decode("latin-1")
@@ -91,28 +105,46 @@ def impl_for_trait(pattern: re.Pattern[bytes], trait: str) -> Selector:
     return Selector(IMPL_FOR_TRAIT, pattern.pattern.decode("latin-1"), trait)
 
 
+# The names a selector of the crate gate captured in each file it picked: (path, names).
+GateNames = tuple[tuple[str, tuple[str, ...]], ...]
+
+
 @dataclass(frozen=True)
 class CrateReads:
     """What one file's outcome read of its crate: the selectors asked and the files (relative
-    paths) they picked; `whole_crate` when something was read without a selector."""
+    paths) they picked; `whole_crate` when something was read without a selector.
+
+    The crate gate's selectors are kept apart in `gate`, with the names each captured per
+    picked file: the gate's answer is those names and nothing else of the file, so a change
+    to a file that captures the same names (a comment, a method body) cannot alter it
+    ("early cutoff": on tikv a comment in a file with `impl Drop` redid 49 outcomes). `files`
+    holds only the files the other selectors picked.
+    """
 
     selectors: tuple[Selector, ...] = ()
     files: tuple[str, ...] = ()
     whole_crate: bool = False
+    gate: tuple[tuple[Selector, GateNames], ...] = ()
 
     def still_valid(self, changed: dict[str, bytes | None]) -> bool:
         """Whether the outcome holds after `changed` (path → new text, None: removed) — none of
-        the changed files was read, and none is picked now."""
+        the changed files was read, none is picked now, and every gate selector captures the
+        same names in each changed file as before."""
         if self.whole_crate:
             return not changed
         if not changed.keys().isdisjoint(self.files):
             return False
-        return not any(
-            selector.matches(data)
-            for data in changed.values()
-            if data is not None
-            for selector in self.selectors
-        )
+        gate = {selector: dict(names) for selector, names in self.gate}
+        for path, data in changed.items():
+            for selector, before in gate.items():
+                after = selector.captures(data) if data is not None else frozenset()
+                if after != frozenset(before.get(path, ())):
+                    return False
+            if data is not None and any(
+                selector.matches(data) for selector in self.selectors if selector not in gate
+            ):
+                return False
+        return True
 
 
 @dataclass
@@ -120,17 +152,31 @@ class ReadsRecorder:
     """Collects the reads of one file's matching (filled by the crate index and the gate)."""
 
     picked: dict[Selector, tuple[int, ...]] = field(default_factory=dict)
+    # The crate gate's selectors: the names each captured, per picked file index.
+    captured: dict[Selector, dict[int, frozenset[str]]] = field(default_factory=dict)
     whole_crate: bool = False
 
     def note(self, selector: Selector, indices: Iterable[int]) -> None:
         if selector not in self.picked:
             self.picked[selector] = tuple(indices)
 
+    def note_names(self, selector: Selector, names: dict[int, frozenset[str]]) -> None:
+        """A gate selector's answer: the names it captured in each file it picked."""
+        if selector not in self.captured:
+            self.captured[selector] = names
+
     @property
     def used(self) -> bool:
-        return self.whole_crate or bool(self.picked)
+        return self.whole_crate or bool(self.picked) or bool(self.captured)
 
     def reads(self, paths: list[str]) -> CrateReads:
-        """The record, with file indices turned into the crate's relative paths."""
+        """The record, with file indices turned into the crate's relative paths. A selector the
+        index also asked counts as the index's (its files are read, not only their names)."""
         files = sorted({paths[i] for indices in self.picked.values() for i in indices})
-        return CrateReads(tuple(sorted(self.picked)), tuple(files), self.whole_crate)
+        gate = tuple(
+            (selector, tuple((paths[i], tuple(sorted(names[i]))) for i in sorted(names)))
+            for selector, names in sorted(self.captured.items())
+            if selector not in self.picked
+        )
+        selectors = tuple(sorted({*self.picked, *(selector for selector, _ in gate)}))
+        return CrateReads(selectors, tuple(files), self.whole_crate, gate)
