@@ -336,10 +336,9 @@ class ScanCache:
             return None
         if len(selectors) != len(stored.selectors):
             return None
-        try:
-            gate = tuple((selectors[i], captured) for i, captured in stored.gate)
-        except IndexError:
+        if not all(0 <= i < len(selectors) for i, _ in stored.gate):
             return None
+        gate = tuple((selectors[i], captured) for i, captured in stored.gate)
         return CrateReads(selectors, stored.files, stored.whole_crate, gate)
 
     def _used_selectors(self) -> list[list[str]]:
