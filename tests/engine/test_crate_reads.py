@@ -416,6 +416,29 @@ def test_a_file_only_the_gate_read_is_not_rescanned_for_a_comment_elsewhere(
     assert warm == findings_cold(root)
 
 
+def test_stored_gate_reads_decide_reuse_and_a_bad_position_is_never_reused(
+    tmp_path: Path,
+) -> None:
+    import hashlib
+    import hmac
+    import json
+
+    drop = crate_reads.impl_for_trait(IMPL_FOR, "Drop")
+    gate = ((drop, (("b.rs", ("B",)),)),)
+    path, key = stored_outcome(tmp_path, CrateReads((drop,), (), gate=gate))
+    assert reuse_after_b_changes(path, key, b"impl Drop for B { fn drop(&mut self) {} } // x")
+    path, key = stored_outcome(tmp_path, CrateReads((drop,), (), gate=gate))
+    assert not reuse_after_b_changes(path, key, b"impl Drop for C { fn drop(&mut self) {} }")
+    path, key = stored_outcome(tmp_path, CrateReads((drop,), (), gate=gate))
+    body = json.loads(path.read_bytes().partition(b"\n")[2])
+    (entry,) = body["entries"].values()
+    assert entry["reads"]["gate"] == [[0, [["b.rs", ["B"]]]]]
+    entry["reads"]["gate"] = [[-1, [["b.rs", ["B"]]]]]  # no such position, though signed
+    raw = json.dumps(body).encode()
+    path.write_bytes(hmac.new(key, raw, hashlib.sha256).hexdigest().encode() + b"\n" + raw)
+    assert not reuse_after_b_changes(path, key, b"impl Drop for B { fn drop(&mut self) {} } // x")
+
+
 def findings_cold(root: Path) -> list[tuple[str, str, int, int]]:
     report = scan_folder(root)
     return [
