@@ -29,9 +29,7 @@ from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
 from types import ModuleType
-from typing import Any
-
-import regex
+from typing import TYPE_CHECKING, Any
 
 from unsound import __version__, model
 from unsound.dsl import ast, compiled, needle, pattern
@@ -39,6 +37,9 @@ from unsound.dsl.compiled import CompiledRule
 from unsound.engine.cache import code_hash, hmac_key, key_file
 from unsound.engine.cache_files import prune_oldest, write_whole
 from unsound.versions import installed_version
+
+if TYPE_CHECKING:
+    import regex
 
 RuleFiles = Sequence[tuple[str, str, str]]  # (pack, display path, text), as the loader reads them
 
@@ -54,6 +55,8 @@ def _compiled_re(source: str | bytes, flags: int) -> re.Pattern[Any]:
 
 
 def _compiled_regex(source: str, flags: int) -> regex.Pattern[str]:
+    import regex  # only a pickle holding a compiled `regex` pattern needs it
+
     return regex.compile(source, flags)
 
 
@@ -137,6 +140,8 @@ class RuleCache:
         """Store the rules, whole or not at all; a cache that cannot be written is skipped."""
         out = BytesIO()
         pickler = pickle.Pickler(out, protocol=pickle.HIGHEST_PROTOCOL)
+        import regex  # a rescan that reads its rules from here never imports it (7 ms)
+
         pickler.dispatch_table = {re.Pattern: _reduce_re, regex.Pattern: _reduce_regex}
         try:
             pickler.dump(list(rules))
