@@ -154,6 +154,17 @@ class HasSafetyComment:
 
 
 @dataclass(frozen=True)
+class AllowsLint:
+    """`$F allows lint "clippy::missing_safety_doc"`: `#[allow]` or `#[expect]` of that lint
+    on the item or an enclosing one, or `#![allow]` in its file or a file of an enclosing
+    module (the crate root included)."""
+
+    var: str
+    lint: str
+    span: SrcSpan
+
+
+@dataclass(frozen=True)
 class Implements:
     """`$T implements "Drop"`: the crate has an `impl Drop for T`."""
 
@@ -203,6 +214,7 @@ Cond = (
     | SafeMethodUsesUnsafe
     | HasDocSection
     | HasSafetyComment
+    | AllowsLint
     | Implements
     | Unconstrained
     | Not

@@ -61,6 +61,7 @@ CONDITION_WORDS = (
     "has safe method using unsafe",
     "has doc section",
     "has safety comment",
+    "allows lint",
     "implements",
     "is unconstrained",
 )
@@ -496,6 +497,9 @@ class _ToAst(Transformer[Token, Any]):
 
     def has_doc_section(self, meta: Any, children: list[Any]) -> ast.Cond:
         return ast.HasDocSection(_var(children[0]), children[1], _meta_span(meta, self.path))
+
+    def allows_lint(self, meta: Any, children: list[Any]) -> ast.Cond:
+        return ast.AllowsLint(_var(children[0]), children[1], _meta_span(meta, self.path))
 
     def has_safety_comment(self, meta: Any, children: list[Any]) -> ast.Cond:
         return ast.HasSafetyComment(_var(children[0]), _meta_span(meta, self.path))

@@ -22,6 +22,7 @@ from unsound.engine.generics import (
     is_unconstrained,
     type_parameters_in_scope,
 )
+from unsound.engine.lint_levels import lint_allowed
 from unsound.engine.raw_origins import mismatched_origins
 from unsound.engine.relations import relate
 from unsound.engine.shapes import SHAPE_TESTS, is_phantom_data, lifetimes_in_type, type_names_in
@@ -204,6 +205,8 @@ def _test(condition: ast.Cond, bound: Bound, node: Node, context: MatchContext) 
         return has_doc_section(node, condition.section)
     if isinstance(condition, ast.HasSafetyComment):
         return has_safety_comment(node, bound.unit)
+    if isinstance(condition, ast.AllowsLint):
+        return lint_allowed(node, bound.unit, condition.lint, context.crate)
     if isinstance(condition, ast.Implements):
         name = _type_name(node)
         return name is not None and context.crate.implements(name, condition.trait)

@@ -262,6 +262,20 @@ class CrateIndex:
             self._answers[("supertraits", trait)] = bounds
         return bounds  # type: ignore[return-value]
 
+    def files_allowing(self, lint: str) -> list[str]:
+        """The files whose own inner attributes allow or expect `lint` (`#![allow(clippy::…)]`
+        before their items), found from the text first, then read from the parse."""
+        from unsound.engine.lint_levels import allows_at_top  # it asks this index in turn
+
+        spelled = re.escape(lint).replace("::", r"\s*::\s*").encode()
+        pattern = re.compile(rb"#!\[\s*(?:allow|expect)\s*\([^\]]*" + spelled)
+        units = self._files(("allowing", lint), lambda: (crate_reads.search(pattern),))
+        found = self._answers.get(("allowing", lint))
+        if found is None:
+            found = [unit.rel_path for unit in units() if allows_at_top(unit.tree.root_node, lint)]
+            self._answers[("allowing", lint)] = found
+        return found  # type: ignore[return-value]
+
     def declares_trait(self, trait: str) -> bool:
         """Whether the crate declares `trait NAME` (by the path's last segment)."""
         units = self._files_declaring(_TRAIT_DECLARATIONS, trait)

@@ -95,6 +95,7 @@ _AUDITED_QUERIES = frozenset(
         "type_alias",
         "mentions",
         "safe_method_uses_unsafe",
+        "files_allowing",
         "workspace_crates",
     }
 )

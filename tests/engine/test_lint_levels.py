@@ -1,0 +1,83 @@
+"""Clippy's lint levels, as `missing-safety-doc` honours them: a finding is dropped where the
+project turned `clippy::missing_safety_doc` off, down to the crate root's `#![allow(…)]`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from test_scan_support import scan_folder
+from ws_helpers import package, write_tree
+
+from unsound.dsl.loader import load_rules
+from unsound.engine.lint_levels import names_lint
+
+RULE = "missing-safety-doc"
+FFI = "pub unsafe fn raw(p: *const u8) -> u8 {\n    *p\n}\n"
+ALLOW_ALL = """//! A crate that turns Clippy's lint off for all of it.
+#![allow(
+    // the FFI wrappers are documented upstream
+    clippy::missing_safety_doc,
+)]
+
+pub mod ffi;
+"""
+
+
+@pytest.fixture(autouse=True)
+def private_key_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+    monkeypatch.delenv("CARGO_TARGET_DIR", raising=False)
+
+
+def workspace(root: Path, lib: str) -> Path:
+    return write_tree(
+        root,
+        {
+            "Cargo.toml": '[workspace]\nmembers = ["quiet", "loud"]\nresolver = "2"\n',
+            "quiet/Cargo.toml": package("quiet"),
+            "quiet/src/lib.rs": lib,
+            "quiet/src/ffi.rs": FFI,
+            "loud/Cargo.toml": package("loud"),
+            "loud/src/lib.rs": "pub mod ffi;\n",
+            "loud/src/ffi.rs": FFI,
+        },
+    )
+
+
+def found(root: Path, *, use_cache: bool = False) -> list[tuple[str, str, int, int]]:
+    rules = [rule for rule in load_rules() if rule.id == RULE]
+    report = scan_folder(root, use_cache=use_cache, rules=rules)
+    return [
+        (f.rule_id, f.primary.path, f.primary.span.start_line, f.primary.span.start_column)
+        for f in report.findings
+    ]
+
+
+def test_a_crate_wide_allow_in_the_root_silences_the_crates_modules_only(tmp_path: Path) -> None:
+    root = workspace(tmp_path / "ws", ALLOW_ALL)
+    assert found(root) == [(RULE, "loud/src/ffi.rs", 1, 15)]
+
+
+def test_removing_the_crate_wide_allow_brings_the_finding_back_on_a_rescan(
+    tmp_path: Path,
+) -> None:
+    root = workspace(tmp_path / "ws", ALLOW_ALL)
+    assert found(root, use_cache=True) == [(RULE, "loud/src/ffi.rs", 1, 15)]
+    (root / "quiet/src/lib.rs").write_text("pub mod ffi;\n")
+    assert found(root, use_cache=True) == [
+        (RULE, "loud/src/ffi.rs", 1, 15),
+        (RULE, "quiet/src/ffi.rs", 1, 15),
+    ]
+    (root / "quiet/src/lib.rs").write_text(ALLOW_ALL)
+    assert found(root, use_cache=True) == [(RULE, "loud/src/ffi.rs", 1, 15)]
+
+
+def test_an_allow_names_the_lint_among_others_and_comments() -> None:
+    lint = "clippy::missing_safety_doc"
+    assert names_lint("#![allow(dead_code, clippy :: missing_safety_doc)]", lint)
+    assert names_lint('#[expect(clippy::missing_safety_doc, reason = "hidden API")]', lint)
+    assert names_lint("#![allow(\n    // TODO!\n    clippy::missing_safety_doc,\n)]", lint)
+    assert not names_lint("#![warn(clippy::missing_safety_doc)]", lint)
+    assert not names_lint("#![allow(clippy::missing_safety_docs)]", lint)
+    assert not names_lint("#![cfg_attr(test, allow(clippy::missing_safety_doc))]", lint)

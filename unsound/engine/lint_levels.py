@@ -1,0 +1,102 @@
+"""Whether a lint is allowed at a node, as rustc and Clippy read `allow` and `expect`.
+
+A rule that mirrors a Clippy lint (`missing-safety-doc` is Clippy's `missing_safety_doc`) should
+stay silent where the project has turned that lint off: `#[allow(clippy::…)]` or `#[expect(…)]`
+on the item or an enclosing item (an `impl`, a trait, an inline `mod`), `#![allow(…)]` at the
+top of an inline module or of the file, or `#![allow(…)]` in the file of an enclosing module —
+the crate root above all (wgpu-hal turns the lint off crate-wide in `lib.rs`).
+
+The enclosing modules' files are found by Rust's default layout (`a/b.rs` and `a/b/mod.rs` hold
+module `b` of the files under `a/b/`; `lib.rs` and `main.rs` are crate roots), from the crate
+index's files that spell such an inner attribute (`CrateIndex.files_allowing`, whose reads the
+cache records). A `#[path]` attribute that moves a module is not followed, and a `main.rs` beside
+a `lib.rs` counts as enclosing the library's modules too. `cfg_attr(…, allow(…))` is not read:
+an allow that holds only under some configuration does not silence the rule.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from functools import cache
+
+from tree_sitter import Node
+
+from unsound.engine.crate_index import CrateIndex
+from unsound.engine.syntax import ITEM_KINDS, node_text
+from unsound.engine.units import ParsedFile
+
+_ATTRIBUTE = re.compile(r"^#!?\[\s*(?:allow|expect)\s*\((?P<lints>.*)\)\s*\]$", re.DOTALL)
+# Comments between the lints (wgpu-hal explains each one it allows).
+_COMMENT = re.compile(r"//[^\n]*|/\*.*?\*/", re.DOTALL)
+
+
+def lint_allowed(node: Node, unit: ParsedFile, lint: str, crate: CrateIndex) -> bool:
+    """Whether `lint` (`clippy::missing_safety_doc`) is allowed or expected at `node`."""
+    return _allowed_in_file(node, lint) or any(
+        path in _enclosing_module_files(unit.rel_path) for path in crate.files_allowing(lint)
+    )
+
+
+def allows_at_top(root: Node, lint: str) -> bool:
+    """Whether the file's own inner attributes (`#![allow(…)]` before its items) allow it."""
+    return any(
+        child.type == "inner_attribute_item" and names_lint(node_text(child), lint)
+        for child in root.named_children
+    )
+
+
+def names_lint(attribute: str, lint: str) -> bool:
+    """Whether an attribute's text is `allow`/`expect` of `lint` (spaces around `::` ignored)."""
+    found = _ATTRIBUTE.match(_COMMENT.sub("", attribute).strip())
+    if found is None:
+        return False
+    wanted = _normal(lint)
+    return any(_normal(part) == wanted for part in found.group("lints").split(","))
+
+
+def _allowed_in_file(node: Node, lint: str) -> bool:
+    current: Node | None = node
+    while current is not None:
+        if current.type in ITEM_KINDS and _outer_attributes_allow(current, lint):
+            return True
+        if _is_module_body(current) and allows_at_top(current, lint):
+            return True
+        current = current.parent
+    return False
+
+
+def _is_module_body(node: Node) -> bool:
+    """A file, or the `{ … }` of an inline `mod`: where inner attributes apply to a module."""
+    if node.type == "source_file":
+        return True
+    parent = node.parent
+    return node.type == "declaration_list" and parent is not None and parent.type == "mod_item"
+
+
+_BEFORE_ITEM = frozenset({"attribute_item", "line_comment", "block_comment"})
+
+
+def _outer_attributes_allow(item: Node, lint: str) -> bool:
+    sibling = item.prev_named_sibling
+    while sibling is not None and sibling.type in _BEFORE_ITEM:
+        if sibling.type == "attribute_item" and names_lint(node_text(sibling), lint):
+            return True
+        sibling = sibling.prev_named_sibling
+    return False
+
+
+@cache
+def _enclosing_module_files(rel_path: str) -> frozenset[str]:
+    """The files that, by the default layout, hold a module enclosing this file's."""
+    found: set[str] = set()
+    folder = posixpath.dirname(rel_path)
+    while folder:
+        found |= {f"{folder}/mod.rs", f"{folder}/lib.rs", f"{folder}/main.rs", f"{folder}.rs"}
+        folder = posixpath.dirname(folder)
+    found.discard(rel_path)
+    return frozenset(found)
+
+
+def _normal(text: str) -> str:
+    return re.sub(r"\s+", "", text)
