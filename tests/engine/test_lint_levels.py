@@ -10,7 +10,7 @@ from test_scan_support import scan_folder
 from ws_helpers import package, write_tree
 
 from unsound.dsl.loader import load_rules
-from unsound.engine.lint_levels import names_lint
+from unsound.engine.lint_attributes import names_lint
 
 RULE = "missing-safety-doc"
 FFI = "pub unsafe fn raw(p: *const u8) -> u8 {\n    *p\n}\n"

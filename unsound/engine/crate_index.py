@@ -17,6 +17,7 @@ from unsound.dsl.rust_parser import rust_language
 from unsound.dsl.word_regex import after_word, whole_word, word_inside
 from unsound.engine import crate_reads
 from unsound.engine.crate_reads import ReadsRecorder, Selector
+from unsound.engine.lint_attributes import allows_at_top
 from unsound.engine.syntax import node_text, type_base_name
 from unsound.engine.units import ParsedFile
 
@@ -265,8 +266,6 @@ class CrateIndex:
     def files_allowing(self, lint: str) -> list[str]:
         """The files whose own inner attributes allow or expect `lint` (`#![allow(clippy::…)]`
         before their items), found from the text first, then read from the parse."""
-        from unsound.engine.lint_levels import allows_at_top  # it asks this index in turn
-
         spelled = re.escape(lint).replace("::", r"\s*::\s*").encode()
         pattern = re.compile(rb"#!\[\s*(?:allow|expect)\s*\([^\]]*" + spelled)
         units = self._files(("allowing", lint), lambda: (crate_reads.search(pattern),))

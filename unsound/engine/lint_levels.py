@@ -17,18 +17,14 @@ an allow that holds only under some configuration does not silence the rule.
 from __future__ import annotations
 
 import posixpath
-import re
 from functools import cache
 
 from tree_sitter import Node
 
 from unsound.engine.crate_index import CrateIndex
-from unsound.engine.syntax import ITEM_KINDS, node_text
+from unsound.engine.lint_attributes import allows_at_top, names_lint
+from unsound.engine.syntax import ITEM_KINDS, node_text, preceding_attributes
 from unsound.engine.units import ParsedFile
-
-_ATTRIBUTE = re.compile(r"^#!?\[\s*(?:allow|expect)\s*\((?P<lints>.*)\)\s*\]$", re.DOTALL)
-# Comments between the lints (wgpu-hal explains each one it allows).
-_COMMENT = re.compile(r"//[^\n]*|/\*.*?\*/", re.DOTALL)
 
 
 def lint_allowed(node: Node, unit: ParsedFile, lint: str, crate: CrateIndex) -> bool:
@@ -36,23 +32,6 @@ def lint_allowed(node: Node, unit: ParsedFile, lint: str, crate: CrateIndex) -> 
     return _allowed_in_file(node, lint) or any(
         path in _enclosing_module_files(unit.rel_path) for path in crate.files_allowing(lint)
     )
-
-
-def allows_at_top(root: Node, lint: str) -> bool:
-    """Whether the file's own inner attributes (`#![allow(…)]` before its items) allow it."""
-    return any(
-        child.type == "inner_attribute_item" and names_lint(node_text(child), lint)
-        for child in root.named_children
-    )
-
-
-def names_lint(attribute: str, lint: str) -> bool:
-    """Whether an attribute's text is `allow`/`expect` of `lint` (spaces around `::` ignored)."""
-    found = _ATTRIBUTE.match(_COMMENT.sub("", attribute).strip())
-    if found is None:
-        return False
-    wanted = _normal(lint)
-    return any(_normal(part) == wanted for part in found.group("lints").split(","))
 
 
 def _allowed_in_file(node: Node, lint: str) -> bool:
@@ -74,16 +53,8 @@ def _is_module_body(node: Node) -> bool:
     return node.type == "declaration_list" and parent is not None and parent.type == "mod_item"
 
 
-_BEFORE_ITEM = frozenset({"attribute_item", "line_comment", "block_comment"})
-
-
 def _outer_attributes_allow(item: Node, lint: str) -> bool:
-    sibling = item.prev_named_sibling
-    while sibling is not None and sibling.type in _BEFORE_ITEM:
-        if sibling.type == "attribute_item" and names_lint(node_text(sibling), lint):
-            return True
-        sibling = sibling.prev_named_sibling
-    return False
+    return any(names_lint(node_text(a), lint) for a in preceding_attributes(item))
 
 
 @cache
@@ -96,7 +67,3 @@ def _enclosing_module_files(rel_path: str) -> frozenset[str]:
         folder = posixpath.dirname(folder)
     found.discard(rel_path)
     return frozenset(found)
-
-
-def _normal(text: str) -> str:
-    return re.sub(r"\s+", "", text)

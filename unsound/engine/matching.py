@@ -12,6 +12,7 @@ from functools import cache
 from tree_sitter import Node
 
 from unsound.dsl.pattern import OPTIONAL_KINDS, Pattern, PatternNode
+from unsound.engine.syntax import preceding_attributes
 
 Binding = Node | tuple[Node, ...]
 Env = Mapping[str, Binding]
@@ -28,7 +29,7 @@ def match_pattern(pattern: Pattern, candidate: Node, env: Env | None = None) -> 
         if not pattern.attributes:
             yield matched
             continue
-        attributes = _preceding_attributes(candidate)
+        attributes = preceding_attributes(candidate)
         yield from _match_attributes(list(pattern.attributes), attributes, matched)
 
 
@@ -202,20 +203,6 @@ def _pattern_children(pattern: PatternNode, targets: list[Node]) -> Sequence[Pat
         for child in pattern.children
         if not (child.kind in absentable and child.kind not in target_kinds)
     ]
-
-
-def _preceding_attributes(node: Node) -> list[Node]:
-    attributes = []
-    sibling = node.prev_named_sibling
-    while sibling is not None and sibling.type in (
-        "attribute_item",
-        "line_comment",
-        "block_comment",
-    ):
-        if sibling.type == "attribute_item":
-            attributes.append(sibling)
-        sibling = sibling.prev_named_sibling
-    return attributes
 
 
 def _match_attributes(wanted: list[PatternNode], present: list[Node], env: Env) -> Iterator[Env]:

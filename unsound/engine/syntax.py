@@ -22,6 +22,21 @@ ITEM_KINDS = frozenset(
 )
 
 
+_BEFORE_ITEM = frozenset({"attribute_item", "line_comment", "block_comment"})
+
+
+def preceding_attributes(node: Node) -> list[Node]:
+    """The outer attributes (`#[…]`) written before an item, nearest first (comments between
+    them are skipped)."""
+    attributes = []
+    sibling = node.prev_named_sibling
+    while sibling is not None and sibling.type in _BEFORE_ITEM:
+        if sibling.type == "attribute_item":
+            attributes.append(sibling)
+        sibling = sibling.prev_named_sibling
+    return attributes
+
+
 def node_text(node: Node) -> str:
     return node.text.decode("utf-8", "replace") if node.text is not None else ""
 
