@@ -58,3 +58,39 @@ def test_flows(body: str, sink: str) -> None:
 def test_does_not_flow(body: str) -> None:
     code = f"fn f(c: bool, p: *mut u8) -> S {{ {body} }}"
     assert sink_of(code) is None
+
+
+def self_sink(body: str) -> str | None:
+    """Where a method's receiver `self` lands in its result."""
+    tree = parse_rust(f"impl T {{ fn f(&self, i: usize) -> S {{ {body} }} }}".encode())
+    function = tree.root_node.named_children[0].child_by_field_name("body").named_children[0]  # type: ignore[union-attr]
+    receiver = function.child_by_field_name("parameters").named_children[0].named_children[0]  # type: ignore[union-attr]
+    assert receiver.type == "self"
+    sink = flows_into_return(receiver, function)
+    return sink.text.decode() if sink is not None else None
+
+
+@pytest.mark.parametrize(
+    ("body", "sink"),
+    [
+        ("S { ptr: self.ptr }", "ptr: self.ptr"),
+        ("self.inner.get()", "self"),
+        ("self.items[i].as_ref()", "self"),  # an element of a field is part of `self`
+        ("let v = &self.items; v[i].clone_handle()", "v"),
+        ("S::new(self)", "self"),
+    ],
+)
+def test_receiver_flows(body: str, sink: str) -> None:
+    assert self_sink(body) == sink
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "self.position += 1; S::default()",  # naga's parser: nothing of `self` in the result
+        "let n = self.items.len(); S { n }",
+        "S { n: self.items[i] + 1 }",
+    ],
+)
+def test_receiver_does_not_flow(body: str) -> None:
+    assert self_sink(body) is None

@@ -430,7 +430,8 @@ def _flows_into(
     condition: ast.FlowsInto, bound: Bound, node: Node, bindings: Bindings
 ) -> Iterator[Bindings]:
     function = enclosing_function(node)
-    if function is None or node.type != "identifier":
+    # A name, or `self` (a method's receiver, which the data flow tracks as a name too).
+    if function is None or node.type not in ("identifier", "self"):
         return
     if condition.target is None:
         sink = flows_into_return(node, function)

@@ -226,7 +226,7 @@ def _carries(node: Node, state: _State) -> Node | None:
     """If the value of expression `node` holds the tracked value, the node where it lands."""
     node = _unwrap(node)
     kind = node.type
-    if kind in ("identifier", "shorthand_field_identifier"):
+    if kind in ("identifier", "shorthand_field_identifier", "self"):
         return node if node_text(node) in state.tracked else None
     if kind == "field_initializer":
         value = node.child_by_field_name("value")
@@ -246,7 +246,10 @@ def _carries(node: Node, state: _State) -> Node | None:
         return _carries(value, state)
     if kind == "call_expression":
         return _call(node, state)
-    if kind in ("index_expression", "binary_expression", "range_expression"):
+    if kind == "index_expression":  # an element of the tracked value (`self.items[i]`)
+        value = node.named_children[0] if node.named_child_count else None
+        return _carries(value, state) if value is not None else None
+    if kind in ("binary_expression", "range_expression"):
         return None
     if kind == "field_expression":
         value = node.child_by_field_name("value")
@@ -319,7 +322,7 @@ def _mentions(node: Node, state: _State) -> Node | None:
     stack = [node]
     while stack:
         current = stack.pop()
-        if current.type == "identifier" and node_text(current) in state.tracked:
+        if current.type in ("identifier", "self") and node_text(current) in state.tracked:
             return current
         stack.extend(reversed(current.children))
     return None
