@@ -319,6 +319,16 @@ def _has_lifetime(
     bindings: Bindings,
     context: MatchContext,
 ) -> Iterator[Bindings]:
+    known = bindings.get(condition.lifetime_var) if condition.lifetime_var else None
+    if known is not None:
+        # Already bound (`fn f<'$c>(&'$c self) -> $R` then `$R has lifetime '$c`): the type must
+        # name that lifetime somewhere, bounds included (`impl Iterator + 'c`), as a relation's
+        # bound metavariable must be the same code. An elided lifetime is another item's
+        # parameter, never this one.
+        names = {node_text(lifetime) for lifetime in known.nodes}
+        if any(node_text(lifetime) in names for lifetime in _lifetimes_written(node)):
+            yield bindings
+        return
     lifetimes = [Bound(bound.unit, (lifetime,)) for lifetime in lifetimes_in_type(node)]
     if not lifetimes:
         elided = node_memo.remember(
