@@ -73,7 +73,7 @@ def test_a_hit_gives_exactly_what_a_compile_gives(cache_folder: Path, compiles: 
     assert cache_files(cache_folder) == [the_cache([LANGUAGE_RULES]).path.name]
     cached = load([LANGUAGE_RULES])
     assert compiles == [5]
-    assert len(cached) == len(compiled) == 32 + 22
+    assert len(cached) == len(compiled) == 32 + 24
     # The cache holds regex sources: nothing is compiled until a search asks for it.
     assert all(vars(n)["_searchers"] is None for r in cached for n in r.prefilter)
     assert all(not vars(r.regexes)["_compiled"] for r in cached)
