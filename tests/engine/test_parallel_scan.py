@@ -153,3 +153,18 @@ def test_crates_streamed_from_discovery_give_the_all_at_once_scan() -> None:
     assert [s.rel_path for s in streamed] == [s.rel_path for s in sources]
     assert streamed_findings == findings and findings
     assert streamed_problems == problems
+
+
+def test_worker_start_compiles_what_every_file_needs_first() -> None:
+    """Rules from the compiled-rules cache compile their needles and regexes lazily; a worker
+    compiles them when it starts, so a rescan's one task does not wait for them."""
+    import pickle
+
+    from unsound.engine.matcher import RuleSetMatcher
+
+    rules = pickle.loads(pickle.dumps(load_rules()))  # as the compiled-rules cache gives them
+    needles = [n for r in rules for n in (*r.prefilter, *r.region_prefilter)]
+    assert needles and all(vars(n)["_searchers"] is None for n in needles)
+    RuleSetMatcher(rules).compile_all()
+    assert all(vars(n)["_searchers"] is not None for n in needles)
+    assert all(set(vars(r.regexes)["_compiled"]) == set(r.regexes) for r in rules)

@@ -37,12 +37,16 @@ class Needle:
         self.alternatives, self.pattern = state
         self._searchers = None
 
-    def search(self, data: bytes) -> bool:
-        """Whether `data` contains a match of one of the alternatives."""
+    def compile(self) -> _Searchers:
+        """The regexes that search for the needle, compiled on the first call."""
         searchers = self._searchers
         if searchers is None:
             searchers = self._searchers = _searchers(self.alternatives)
-        anchored, generic = searchers
+        return searchers
+
+    def search(self, data: bytes) -> bool:
+        """Whether `data` contains a match of one of the alternatives."""
+        anchored, generic = self._searchers or self.compile()
         for word, regex in anchored:
             start = data.find(word)
             while start != -1:

@@ -57,9 +57,9 @@ _WORKER_NICENESS = 5
 def _init_worker(rules: Sequence[CompiledRule], slots: Any, counter: Any) -> None:
     """Per worker, once: build the matcher and claim a slot.
 
-    The rule set's combined query is compiled here, while the parent is still opening the cache
-    and discovering files: tree-sitter takes about 75 ms for it on the built-in rules, which a
-    rescan of one file would otherwise wait for (its parse and matching take about 15 ms). The
+    The rule set's combined query, needles and regexes are compiled here, while the parent is
+    still opening the cache and discovering files: about 125 ms on the built-in rules, which a
+    rescan of one file would otherwise wait for (its parse and matching take about 25 ms). The
     other queries (one rule's, a relation's) compile on first use.
     """
     global _STATE
@@ -71,7 +71,7 @@ def _init_worker(rules: Sequence[CompiledRule], slots: Any, counter: Any) -> Non
             os.nice(_WORKER_NICENESS)
     matcher = RuleSetMatcher(rules)
     if rules:
-        matcher.query  # noqa: B018 - compiled now, used by the first task
+        matcher.compile_all()
     _STATE = _WorkerState(matcher, RuleSetPrefilter(rules), slots, slot)
 
 
