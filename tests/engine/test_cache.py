@@ -352,3 +352,31 @@ def test_a_malformed_stat_record_is_ignored(
     hashed.clear()
     assert len(scan_folder(root, use_cache=True).findings) == 9
     assert len(hashed) == files
+
+
+def test_a_rescan_discovers_the_crates_with_changed_files_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hashed: list[int]
+) -> None:
+    root = recorded_copy(tmp_path, monkeypatch, hashed)
+    cache = ScanCache.open(root, load_rules(), crate_names(root))
+    assert cache is not None and cache.crates_touched(root) == set()
+    handle = root / HANDLE_RS
+    handle.write_text(handle.read_text() + "// edited\n")
+    assert cache.crates_touched(root) == {"slab-arena"}
+
+    # The crates go to the workers in that order, and the report is still a cold scan's.
+    from unsound.engine import scan as scan_module
+
+    orders: list[list[str]] = []
+    real_sources = scan_module.CrateSources
+
+    def recording(packages, *args, **kwargs):  # type: ignore[no-untyped-def]
+        orders.append([package.name for package in packages])
+        return real_sources(packages, *args, **kwargs)
+
+    monkeypatch.setattr(scan_module, "CrateSources", recording)
+    warm = render_json(scan_folder(root, jobs=2, use_cache=True))
+    (order,) = orders
+    assert order[0] == "slab-arena"  # last of the members in the workspace's own order
+    assert sorted(order) == ["component-lower", "js-bridge", "napi-shim", "slab-arena"]
+    assert warm == render_json(scan_folder(root))

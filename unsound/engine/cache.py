@@ -219,6 +219,31 @@ class ScanCache:
         clean")."""
         self.stats_used[real_path] = [*stamp, file_hash]
 
+    def crates_touched(self, workspace_root: Path) -> set[str]:
+        """Crates with a file whose stat is not the one recorded with its hash (changed,
+        removed, or never recorded). Only an order for the scan to take crates in: the files
+        themselves are still hashed and their outcomes checked as always."""
+        root = os.path.realpath(workspace_root)
+        touched = set()
+        for crate, state in self.crates.items():
+            files = state.get("files") if isinstance(state, dict) else None
+            if not isinstance(files, dict):
+                touched.add(crate)
+                continue
+            for rel_path in files:
+                real = os.path.join(root, rel_path)
+                recorded = self.stats.get(real)
+                try:
+                    status = os.stat(real)
+                except OSError:
+                    touched.add(crate)
+                    break
+                stamp = [status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino]
+                if not isinstance(recorded, list) or recorded[:-1] != stamp:
+                    touched.add(crate)
+                    break
+        return touched
+
     def crate_view(self, crate: str, files: Sequence[tuple[str, str, bytes]]) -> CrateView:
         """This run's state of a crate ((path, content hash, text) of each file, in order) next
         to the state its cached outcomes were written for; it becomes the stored state."""

@@ -64,7 +64,9 @@ def scan_workspace(
         if pool is not None and not all_files and len(packages) > 1:
             # Each crate goes to the workers as soon as it is read: discovery (a second of
             # parsing `mod` declarations on wasmtime) overlaps the scan of the first crates.
-            stream = CrateSources(packages, workspace.root, store=cache)
+            stream = CrateSources(
+                _touched_first(packages, workspace, cache), workspace.root, store=cache
+            )
             sources, findings, scan_problems = scan_crates(
                 stream,
                 rules,
@@ -111,6 +113,19 @@ def scan_workspace(
         crates_scanned=len(packages),
         files_scanned=len([s for s in sources if s.rel_path not in unscanned]),
     )
+
+
+def _touched_first(
+    packages: Sequence[Package], workspace: Workspace, cache: ScanCache | None
+) -> list[Package]:
+    """The packages, those with files changed since the cache was written first: a rescan's
+    work is then on the workers while the parent still discovers the unchanged crates, instead
+    of after it (on wasmtime a one-file rescan waited 50-70 ms for its task at the end). The
+    order of the report does not depend on it."""
+    if cache is None or not cache.crates:
+        return list(packages)
+    touched = cache.crates_touched(workspace.root)
+    return sorted(packages, key=lambda package: package.name not in touched)
 
 
 def workspace_crate_names(workspace: Workspace) -> frozenset[str]:
