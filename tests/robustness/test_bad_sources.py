@@ -8,6 +8,7 @@ note, or "not scanned" with exit 3), and no finding is lost because of it.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 
 from unsound.cli.entry import main
 from unsound.dsl.rust_parser import parse_rust
+from unsound.engine import sources
 
 BUG = (
     "pub struct Data<'a> {\n    x: &'a String,\n    y: *mut String,\n}\n\n"
@@ -263,14 +265,14 @@ def test_mod_cycle_through_path_attributes(
 
 
 def _failing_read(monkeypatch: pytest.MonkeyPatch, victim: str, error: OSError) -> None:
-    real_read = Path.read_bytes
+    real_read = sources._read_with_stat
 
-    def read_bytes(self: Path) -> bytes:
-        if self.name == victim:
+    def read(path: str) -> tuple[bytes, os.stat_result]:
+        if os.path.basename(path) == victim:
             raise error
-        return real_read(self)
+        return real_read(path)
 
-    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    monkeypatch.setattr(sources, "_read_with_stat", read)
 
 
 @pytest.mark.parametrize(
@@ -308,14 +310,14 @@ def test_file_that_vanishes_between_listing_and_reading(
     """`--all-files` lists a folder, then the file is gone when it is read."""
     crate(tmp_path, {"other.rs": BUG}, lib="mod other;\n")
     (tmp_path / "src" / "loose.rs").write_text(BUG, encoding="utf-8")
-    real_read = Path.read_bytes
+    real_read = sources._read_with_stat
 
-    def read_bytes(self: Path) -> bytes:
-        if self.name == "loose.rs":
-            self.unlink()
-        return real_read(self)
+    def read(path: str) -> tuple[bytes, os.stat_result]:
+        if path.endswith("loose.rs"):
+            os.unlink(path)
+        return real_read(path)
 
-    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    monkeypatch.setattr(sources, "_read_with_stat", read)
     code, report, _ = scan_json(tmp_path, capsys, "--all-files")
     assert found(report) == {(RULE, "src/other.rs", BUG_LINE)}
     assert problems(report) == [

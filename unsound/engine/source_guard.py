@@ -39,6 +39,9 @@ class SourceGuard:
     # Real paths of folders met so far: a file's real path is its folder's plus its name unless
     # the file itself is a link, so thousands of files in a few folders cost one lstat each.
     _folders: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+    # And of the paths asked about: discovery asks for each file twice (may it be read; which
+    # file is it), an lstat each time.
+    _paths: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def for_workspace(cls, workspace_root: Path, extra_roots: Iterable[Path] = ()) -> SourceGuard:
@@ -52,13 +55,19 @@ class SourceGuard:
     def real_path(self, path: Path | str) -> str:
         """`os.path.realpath(path)`, with the folders' real paths remembered."""
         text = os.fspath(path)
+        known = self._paths.get(text)
+        if known is not None:
+            return known
         folder, name = os.path.split(text)
         if not folder or name in ("", ".", "..") or os.path.islink(text):
-            return os.path.realpath(text)
-        real_folder = self._folders.get(folder)
-        if real_folder is None:
-            real_folder = self._folders[folder] = os.path.realpath(folder)
-        return os.path.join(real_folder, name)
+            real = os.path.realpath(text)
+        else:
+            real_folder = self._folders.get(folder)
+            if real_folder is None:
+                real_folder = self._folders[folder] = os.path.realpath(folder)
+            real = os.path.join(real_folder, name)
+        self._paths[text] = real
+        return real
 
     def is_build_output(self, path: Path) -> bool:
         return inside(self.real_path(path), self.build_output)
