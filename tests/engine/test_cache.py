@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-import json
+import marshal
 import os
 from pathlib import Path
 
@@ -45,7 +45,7 @@ def discovery_parses(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 
 def cache_files(root: Path) -> list[Path]:
-    return sorted((root / "target" / "cargo-unsound").glob("scan-*.json"))
+    return sorted((root / "target" / "cargo-unsound").glob("scan-*.bin"))
 
 
 def test_warm_scan_gives_the_cold_report_and_parses_nothing(
@@ -192,10 +192,10 @@ def test_a_planted_entry_saying_no_findings_is_rejected(tmp_path: Path) -> None:
     scan_folder(root, use_cache=True)
     [path] = cache_files(root)
     mac, _, body = path.read_bytes().partition(b"\n")
-    document = json.loads(body)
+    document = marshal.loads(body)
     for entry in document["entries"].values():
         entry["outcome"] = None  # how the cache writes "nothing found"
-    forged = json.dumps(document, separators=(",", ":"), sort_keys=True).encode()
+    forged = marshal.dumps(document)
     path.write_bytes(mac + b"\n" + forged)
     assert len(scan_folder(root, use_cache=True).findings) == 9
 
@@ -218,7 +218,7 @@ def test_cargo_target_dir_is_honoured(tmp_path: Path, monkeypatch: pytest.Monkey
     elsewhere = tmp_path / "elsewhere"
     monkeypatch.setenv("CARGO_TARGET_DIR", str(elsewhere))
     scan_folder(root, use_cache=True)
-    assert list((elsewhere / "cargo-unsound").glob("scan-*.json"))
+    assert list((elsewhere / "cargo-unsound").glob("scan-*.bin"))
     assert not (root / "target").exists()
 
 
@@ -285,7 +285,7 @@ def hashed(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 def cache_document(root: Path) -> dict[str, object]:
     (path,) = cache_files(root)
-    document: dict[str, object] = json.loads(path.read_bytes().partition(b"\n")[2])
+    document: dict[str, object] = marshal.loads(path.read_bytes().partition(b"\n")[2])
     return document
 
 
@@ -344,7 +344,7 @@ def test_a_malformed_stat_record_is_ignored(
     broken = ["x", [1, 2], [0, 0, 0, 0, "not a hash"], {"size": 1}]
     for index, key in enumerate(sorted(stats)):
         stats[key] = broken[index % len(broken)]
-    body = json.dumps(document, separators=(",", ":")).encode()
+    body = marshal.dumps(document)
     key = hmac_key()
     assert key is not None
     cache = ScanCache(path, key)
@@ -359,10 +359,11 @@ def test_a_rescan_discovers_the_crates_with_changed_files_first(
 ) -> None:
     root = recorded_copy(tmp_path, monkeypatch, hashed)
     cache = ScanCache.open(root, load_rules(), crate_names(root))
-    assert cache is not None and cache.crates_touched(root) == set()
+    assert cache is not None and cache.crates_touched(root) == {}
     handle = root / HANDLE_RS
     handle.write_text(handle.read_text() + "// edited\n")
-    assert cache.crates_touched(root) == {"slab-arena"}
+    size = sum(p.stat().st_size for p in (root / "crates/slab-arena/src").rglob("*.rs"))
+    assert cache.crates_touched(root) == {"slab-arena": size}
 
     # The crates go to the workers in that order, and the report is still a cold scan's.
     from unsound.engine import scan as scan_module
@@ -380,3 +381,34 @@ def test_a_rescan_discovers_the_crates_with_changed_files_first(
     assert order[0] == "slab-arena"  # last of the members in the workspace's own order
     assert sorted(order) == ["component-lower", "js-bridge", "napi-shim", "slab-arena"]
     assert warm == render_json(scan_folder(root))
+
+
+def test_a_rescan_starts_only_the_workers_its_changes_need(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hashed: list[int]
+) -> None:
+    """Workers take about 150 ms of CPU to start, and closing the pool waits for all of them:
+    nothing changed starts none, one small crate changed starts one."""
+    from unsound.engine import parallel
+    from unsound.engine import scan as scan_module
+
+    root = recorded_copy(tmp_path, monkeypatch, hashed)
+    cold = render_json(scan_folder(root))
+    started: list[int] = []
+    real_pool = parallel.WorkerPool
+
+    def counting(rules, workers):  # type: ignore[no-untyped-def]
+        started.append(workers)
+        return real_pool(rules, workers)
+
+    monkeypatch.setattr(parallel, "WorkerPool", counting)
+    assert render_json(scan_folder(root, jobs=2, use_cache=True)) == cold
+    assert started == []
+    handle = root / HANDLE_RS
+    handle.write_text(handle.read_text() + "// edited\n")
+    assert render_json(scan_folder(root, jobs=2, use_cache=True)) == cold
+    assert started == [1]
+    # Without a cache to tell, or for a change big enough to be sliced, every job.
+    assert scan_module._workers_needed(2, None) == 2
+    assert scan_module._workers_needed(2, {"a": 10, "b": 10, "c": 10}) == 2
+    assert scan_module._workers_needed(2, {"a": 3_000_000}) == 2
+    assert scan_module._workers_needed(0, {"a": 10}) == 0

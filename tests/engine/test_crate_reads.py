@@ -9,6 +9,7 @@ report is the cold one.
 
 from __future__ import annotations
 
+import marshal
 import random
 from pathlib import Path
 
@@ -331,11 +332,11 @@ def stored_outcome(tmp_path: Path, reads: CrateReads) -> tuple[Path, bytes]:
     from unsound.engine.crate_scan import FileOutcome
 
     key = b"k" * 32
-    cache = ScanCache.load(tmp_path / "scan.json", key)
+    cache = ScanCache.load(tmp_path / "scan.bin", key)
     view = cache.crate_view("c", [("a.rs", "h1", b"a"), ("b.rs", "h2", b"b")])
     cache.put(view, FileOutcome("a.rs", crate_dependent=True, crate_reads=reads))
     cache.save()
-    return tmp_path / "scan.json", key
+    return tmp_path / "scan.bin", key
 
 
 def reuse_after_b_changes(path: Path, key: bytes, new_b: bytes) -> bool:
@@ -357,16 +358,15 @@ def test_stored_reads_decide_reuse_after_a_change(tmp_path: Path) -> None:
 def test_selectors_are_stored_once_and_a_bad_index_is_never_reused(tmp_path: Path) -> None:
     import hashlib
     import hmac
-    import json
 
     drop = crate_reads.impl_for_trait(IMPL_FOR, "Drop")
     path, key = stored_outcome(tmp_path, CrateReads((drop, drop), ("a.rs",)))
-    body = json.loads(path.read_bytes().partition(b"\n")[2])
+    body = marshal.loads(path.read_bytes().partition(b"\n")[2])
     assert body["selectors"] == [[drop.kind, drop.pattern, drop.name]]
     (entry,) = body["entries"].values()
     assert entry["reads"]["selectors"] == [0, 0]
     entry["reads"]["selectors"] = [7]  # out of the table, though correctly signed
-    raw = json.dumps(body).encode()
+    raw = marshal.dumps(body)
     path.write_bytes(hmac.new(key, raw, hashlib.sha256).hexdigest().encode() + b"\n" + raw)
     assert not reuse_after_b_changes(path, key, b"fn f() {}")
 
@@ -421,7 +421,6 @@ def test_stored_gate_reads_decide_reuse_and_a_bad_position_is_never_reused(
 ) -> None:
     import hashlib
     import hmac
-    import json
 
     drop = crate_reads.impl_for_trait(IMPL_FOR, "Drop")
     gate = ((drop, (("b.rs", ("B",)),)),)
@@ -430,11 +429,11 @@ def test_stored_gate_reads_decide_reuse_and_a_bad_position_is_never_reused(
     path, key = stored_outcome(tmp_path, CrateReads((drop,), (), gate=gate))
     assert not reuse_after_b_changes(path, key, b"impl Drop for C { fn drop(&mut self) {} }")
     path, key = stored_outcome(tmp_path, CrateReads((drop,), (), gate=gate))
-    body = json.loads(path.read_bytes().partition(b"\n")[2])
+    body = marshal.loads(path.read_bytes().partition(b"\n")[2])
     (entry,) = body["entries"].values()
     assert entry["reads"]["gate"] == [[0, [["b.rs", ["B"]]]]]
     entry["reads"]["gate"] = [[-1, [["b.rs", ["B"]]]]]  # no such position, though signed
-    raw = json.dumps(body).encode()
+    raw = marshal.dumps(body)
     path.write_bytes(hmac.new(key, raw, hashlib.sha256).hexdigest().encode() + b"\n" + raw)
     assert not reuse_after_b_changes(path, key, b"impl Drop for B { fn drop(&mut self) {} } // x")
 

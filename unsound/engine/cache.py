@@ -1,6 +1,6 @@
 """The scan cache: per-file outcomes keyed by content, so a rescan only matches what changed.
 
-Where: `<target dir>/cargo-unsound/scan-<key>.json`, the target dir being `CARGO_TARGET_DIR` or the
+Where: `<target dir>/cargo-unsound/scan-<key>.bin`, the target dir being `CARGO_TARGET_DIR` or the
 workspace's `target/`. `<key>` hashes the tool version, the engine's own code, the tree-sitter
 versions and the rule set, so any of those changing starts a fresh cache. Inside, one entry per
 (crate, file) holds the file's content hash and its outcome.
@@ -16,9 +16,11 @@ not every crate-level join of the crate.
 The scanned tree is hostile (DESIGN, Decisions): a pull request can commit a planted cache file
 that says "no findings". The file is authenticated with an HMAC whose key lives outside the tree,
 in the user's cache folder (`$XDG_CACHE_HOME/cargo-unsound/key`); a file that fails, or that does
-not parse, is ignored and rewritten. Entries are JSON, never pickle: nothing read back is ever
-executed. A `target` that is a symlink is not followed (it could point anywhere), and the file is
-written whole (temporary file, then `os.replace`) and never over anything but a regular file.
+not parse, is ignored and rewritten. The body is `marshal` data of plain dicts, lists, strings
+and numbers (JSON's shapes, which marshal reads and writes faster and smaller), decoded only once
+the HMAC holds, and never pickle: nothing read back is ever executed, and every shape is checked
+before use. A `target` that is a symlink is not followed (it could point anywhere), and the file
+is written whole (temporary file, then `os.replace`) and never over anything but a regular file.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import dataclasses
 import functools
 import hashlib
 import hmac
-import json
+import marshal
 import os
 import re
 import secrets
@@ -46,7 +48,7 @@ from unsound.engine.hashing import FileStamp
 from unsound.engine.mod_decls import FileDecls
 from unsound.versions import installed_version
 
-_FORMAT = 6
+_FORMAT = 7
 _HASH = re.compile(r"[0-9a-f]{32}")
 _Contents = tuple[
     dict[str, dict[str, object]],
@@ -57,7 +59,9 @@ _Contents = tuple[
 ]
 _KEY_BYTES = 32
 _KEEP_FILES = 8  # cache files (rule sets × tool versions) kept per target dir
-_CACHE_NAME = re.compile(r"scan-[0-9a-f]{32}\.json")
+# `.json`: the files of format 6 and before, pruned like the others.
+_CACHE_NAME = re.compile(r"scan-[0-9a-f]{32}\.(?:bin|json)")
+_MARSHAL_VERSION = 4
 
 
 def crate_hash(files: Sequence[tuple[str, str]]) -> str:
@@ -170,7 +174,7 @@ class ScanCache:
         folder = target / "cargo-unsound"
         if folder.is_symlink():
             return None
-        return cls.load(folder / f"scan-{rules_key(rules, workspace_crates)}.json", key)
+        return cls.load(folder / f"scan-{rules_key(rules, workspace_crates)}.bin", key)
 
     @classmethod
     def load(cls, path: Path, key: bytes) -> ScanCache:
@@ -219,29 +223,33 @@ class ScanCache:
         clean")."""
         self.stats_used[real_path] = [*stamp, file_hash]
 
-    def crates_touched(self, workspace_root: Path) -> set[str]:
+    def crates_touched(self, workspace_root: Path) -> dict[str, int]:
         """Crates with a file whose stat is not the one recorded with its hash (changed,
-        removed, or never recorded). Only an order for the scan to take crates in: the files
-        themselves are still hashed and their outcomes checked as always."""
+        removed, or never recorded), with the bytes of their files now. Only a plan for the
+        scan (which crates first, how many workers): the files themselves are still hashed and
+        their outcomes checked as always."""
         root = os.path.realpath(workspace_root)
-        touched = set()
+        touched: dict[str, int] = {}
         for crate, state in self.crates.items():
             files = state.get("files") if isinstance(state, dict) else None
             if not isinstance(files, dict):
-                touched.add(crate)
+                touched[crate] = 0
                 continue
+            changed, size = False, 0
             for rel_path in files:
                 real = os.path.join(root, rel_path)
-                recorded = self.stats.get(real)
                 try:
                     status = os.stat(real)
                 except OSError:
-                    touched.add(crate)
-                    break
-                stamp = [status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino]
-                if not isinstance(recorded, list) or recorded[:-1] != stamp:
-                    touched.add(crate)
-                    break
+                    changed = True
+                    continue
+                size += status.st_size
+                if not changed:
+                    recorded = self.stats.get(real)
+                    stamp = [status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino]
+                    changed = not isinstance(recorded, list) or recorded[:-1] != stamp
+            if changed:
+                touched[crate] = size
         return touched
 
     def crate_view(self, crate: str, files: Sequence[tuple[str, str, bytes]]) -> CrateView:
@@ -319,7 +327,7 @@ class ScanCache:
             "selectors": self._used_selectors(),
             "stats": self.stats_used,
         }
-        body = json.dumps(document, separators=(",", ":")).encode()
+        body = marshal.dumps(document, _MARSHAL_VERSION)
         payload = self._mac(body).encode() + b"\n" + body
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -404,8 +412,8 @@ class ScanCache:
         if not hmac.compare_digest(mac, self._mac(body).encode()):
             return nothing
         try:
-            document = json.loads(body)
-        except ValueError:
+            document = marshal.loads(body)
+        except (ValueError, EOFError, TypeError):
             return nothing
         if not isinstance(document, dict) or document.get("format") != _FORMAT:
             return nothing

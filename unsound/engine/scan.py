@@ -58,15 +58,18 @@ def scan_workspace(
     writes the scan cache under the workspace's target dir.
     """
     siblings = workspace_crate_names(workspace)
-    pool = start_pool(rules, jobs) if jobs > 0 else None  # forked while the parent is small
+    cache = ScanCache.open(workspace.root, rules, siblings) if use_cache else None
+    touched = _touched_crates(packages, workspace, cache)
+    workers = _workers_needed(jobs, touched)
+    # Forked before discovery, while the parent holds only the rules and the cache; a rescan
+    # with nothing changed starts none (a task that appears anyway starts a pool then).
+    pool = start_pool(rules, workers) if workers > 0 else None
     try:
-        cache = ScanCache.open(workspace.root, rules, siblings) if use_cache else None
-        if pool is not None and not all_files and len(packages) > 1:
+        if jobs > 0 and not all_files and len(packages) > 1:
             # Each crate goes to the workers as soon as it is read: discovery (a second of
             # parsing `mod` declarations on wasmtime) overlaps the scan of the first crates.
-            stream = CrateSources(
-                _touched_first(packages, workspace, cache), workspace.root, store=cache
-            )
+            order = _touched_first(packages, touched)
+            stream = CrateSources(order, workspace.root, store=cache)
             sources, findings, scan_problems = scan_crates(
                 stream,
                 rules,
@@ -80,7 +83,7 @@ def scan_workspace(
         else:
             # Workers parse for themselves: discovery keeps no tree for them.
             sources, problems = collect_sources(
-                packages, workspace.root, all_files=all_files, store=cache, keep_trees=pool is None
+                packages, workspace.root, all_files=all_files, store=cache, keep_trees=jobs == 0
             )
             findings, scan_problems = scan_sources(
                 sources,
@@ -115,16 +118,42 @@ def scan_workspace(
     )
 
 
-def _touched_first(
+def _touched_crates(
     packages: Sequence[Package], workspace: Workspace, cache: ScanCache | None
-) -> list[Package]:
+) -> dict[str, int] | None:
+    """The selected crates with files changed since the cache was written, with their size in
+    bytes; None when there is no cache to tell (everything is to be scanned). A package the
+    cache has never seen counts as big: its size is not known yet."""
+    if cache is None or not cache.crates:
+        return None
+    touched = cache.crates_touched(workspace.root)
+    selected = {package.name for package in packages}
+    found = {crate: size for crate, size in touched.items() if crate in selected}
+    found.update({name: _SLICE_BYTES for name in selected if name not in cache.crates})
+    return found
+
+
+def _workers_needed(jobs: int, touched: dict[str, int] | None) -> int:
+    """Workers to start before discovery: `jobs`, unless the cache says that less will do.
+
+    A worker's start-up (compiling the rules' queries and regexes) takes about 150 ms of CPU on
+    the built-in rules, and the pool is closed only once every worker has started: a one-file
+    rescan on two cores waited for a second worker it had no task for. So one worker per
+    touched crate, all of them when the change is big enough to be cut into slices."""
+    if jobs == 0 or touched is None:
+        return jobs
+    if sum(touched.values()) >= _SLICE_BYTES:
+        return jobs
+    return min(jobs, len(touched))
+
+
+def _touched_first(packages: Sequence[Package], touched: dict[str, int] | None) -> list[Package]:
     """The packages, those with files changed since the cache was written first: a rescan's
     work is then on the workers while the parent still discovers the unchanged crates, instead
     of after it (on wasmtime a one-file rescan waited 50-70 ms for its task at the end). The
     order of the report does not depend on it."""
-    if cache is None or not cache.crates:
+    if not touched:
         return list(packages)
-    touched = cache.crates_touched(workspace.root)
     return sorted(packages, key=lambda package: package.name not in touched)
 
 
