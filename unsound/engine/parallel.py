@@ -50,11 +50,8 @@ class _WorkerState:
 _STATE: _WorkerState | None = None
 
 # Workers run a little below the parent: while it reads the cache and discovers files (the
-# critical path of a rescan), their start-up work must not take its core. The first worker runs
-# above the others: on two cores they share the core the parent leaves, and a rescan's one task
-# waits for the first worker's start-up, not for all of theirs (the total work is the same).
+# critical path of a rescan), their start-up work must not take its core.
 _WORKER_NICENESS = 5
-_OTHER_WORKERS_NICENESS = 10
 
 
 def _init_worker(rules: Sequence[CompiledRule], slots: Any, counter: Any) -> None:
@@ -71,7 +68,7 @@ def _init_worker(rules: Sequence[CompiledRule], slots: Any, counter: Any) -> Non
         counter.value += 1
     if hasattr(os, "nice"):  # not on Windows, which runs them alike
         with contextlib.suppress(OSError):
-            os.nice(_WORKER_NICENESS if slot == 0 else _OTHER_WORKERS_NICENESS)
+            os.nice(_WORKER_NICENESS)
     matcher = RuleSetMatcher(rules)
     if rules:
         matcher.compile_all()
