@@ -304,6 +304,26 @@ def test_file_that_cannot_be_read_mid_scan(
     assert "1 file not scanned" in err
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_a_named_pipe_where_a_module_file_should_be_is_not_waited_on(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Opening a pipe for reading waits for a writer: the scan would hang on it for ever."""
+    crate(tmp_path, {"other.rs": BUG, "pipe.rs": ""})
+    (tmp_path / "src" / "pipe.rs").unlink()
+    os.mkfifo(tmp_path / "src" / "pipe.rs")
+    code, report, _ = scan_json(tmp_path, capsys)
+    assert found(report) == {(RULE, "src/other.rs", BUG_LINE)}
+    assert problems(report) == [
+        (
+            "not-scanned",
+            "src/pipe.rs",
+            "`src/pipe.rs` could not be read: not a regular file (a pipe, socket or device)",
+        )
+    ]
+    assert code == 3
+
+
 def test_file_that_vanishes_between_listing_and_reading(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -15,7 +15,9 @@ declares is remembered by content hash in the scan cache, so a rescan parses onl
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import time
 from collections import deque
 from collections.abc import Iterator, Sequence
@@ -322,11 +324,20 @@ _NO_DECLS = FileDecls((), ())
 
 def _read_with_stat(path: str) -> tuple[bytes, os.stat_result]:
     """The file's bytes, and its stat taken on the open file once they are read (one path
-    lookup for both: a rescan of wasmtime stats 1,843 files it has just read)."""
-    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    lookup for both: a rescan of wasmtime stats 1,843 files it has just read).
+
+    Opened without blocking and read only if it is a regular file: a named pipe where a module
+    file should be would otherwise wait for a writer forever."""
+    flags = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
+    descriptor = os.open(path, flags)
     try:
+        status = os.fstat(descriptor)
+        if stat.S_ISDIR(status.st_mode):
+            raise IsADirectoryError(errno.EISDIR, "Is a directory")
+        if not stat.S_ISREG(status.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file (a pipe, socket or device)")
         # One read of the size the file has, then reads until the end (it may have grown).
-        chunks = [os.read(descriptor, os.fstat(descriptor).st_size + 1)]
+        chunks = [os.read(descriptor, status.st_size + 1)]
         while chunks[-1]:
             chunks.append(os.read(descriptor, 1 << 16))
         return b"".join(chunks), os.fstat(descriptor)
