@@ -114,6 +114,7 @@ def scan(
     ] = False,
 ) -> int:
     """Find unsound uses of `unsafe` in a Rust workspace, without compiling it."""
+    from unsound.engine.manifest_memo import ManifestMemo
     from unsound.engine.progress import progress_for
     from unsound.engine.scan import scan_workspace
     from unsound.engine.workspace import find_manifest, load_workspace, select_packages
@@ -126,7 +127,10 @@ def scan(
 
     accepted = scan_extras.prepare(ctx.obj, baseline, output_format.value)
     manifest = find_manifest(manifest_path=manifest_path, path=path, cwd=Path.cwd())
-    ws = load_workspace(manifest)
+    memo = None if no_cache else ManifestMemo.open()
+    ws = load_workspace(manifest, memo)
+    if memo is not None:
+        memo.save()
     config = load_config(ws.root, known_names(cache=not no_cache))
     compiled = select_rules(
         [*(rules or []), *config.rule_paths],

@@ -19,10 +19,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import pickle
 import re
-import stat
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -35,7 +33,7 @@ from unsound import __version__, model
 from unsound.dsl import ast, compiled, needle, pattern
 from unsound.dsl.compiled import CompiledRule
 from unsound.engine.cache import code_hash, hmac_key, key_file
-from unsound.engine.cache_files import prune_oldest, write_whole
+from unsound.engine.cache_files import prune_oldest, read_regular_file, write_whole
 from unsound.versions import installed_version
 
 if TYPE_CHECKING:
@@ -120,7 +118,7 @@ class RuleCache:
 
     def read(self) -> list[CompiledRule] | None:
         """The cached rules, or None for a missing, unauthentic or malformed file."""
-        raw = _read_regular_file(self.path)
+        raw = read_regular_file(self.path)
         if raw is None:
             return None
         mac, _, body = raw.partition(b"\n")
@@ -169,21 +167,3 @@ def _reduce_regex(
     compiled_regex: regex.Pattern[str],
 ) -> tuple[Callable[..., object], tuple[object, ...]]:
     return _compiled_regex, (compiled_regex.pattern, compiled_regex.flags)
-
-
-def _read_regular_file(path: Path) -> bytes | None:
-    """The file's bytes if it is a regular file; a symlink is not followed (`lstat` first for a
-    system without `O_NOFOLLOW`)."""
-    try:
-        if not stat.S_ISREG(os.lstat(path).st_mode):
-            return None
-        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    except OSError:
-        return None
-    with os.fdopen(descriptor, "rb") as file:
-        try:
-            if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
-                return None
-            return file.read()
-        except OSError:
-            return None

@@ -1,4 +1,4 @@
-"""Writing and pruning the caches' files: whole or not at all, never through a link.
+"""Reading, writing and pruning the caches' files: whole or not at all, never through a link.
 
 Both caches (the scan cache under the workspace's target dir, the compiled rules beside the
 user's HMAC key) keep one file per key and write it the same way: a temporary file in the same
@@ -41,3 +41,21 @@ def prune_oldest(folder: Path, names: re.Pattern[str], keep: int) -> None:
     ]
     for _, name in sorted(files, reverse=True)[keep:]:
         os.unlink(folder / name)
+
+
+def read_regular_file(path: Path) -> bytes | None:
+    """The file's bytes if it is a regular file; a symlink is not followed (`lstat` first for a
+    system without `O_NOFOLLOW`)."""
+    try:
+        if not stat.S_ISREG(os.lstat(path).st_mode):
+            return None
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return None
+    with os.fdopen(descriptor, "rb") as file:
+        try:
+            if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+                return None
+            return file.read()
+        except OSError:
+            return None

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from unsound.engine.toml_positions import KeyPath, key_positions, locate
 from unsound.errors import WorkspaceError
@@ -116,8 +116,15 @@ class Manifest:
         return value
 
 
-def read_manifest(path: Path) -> Manifest:
-    """Read and parse a Cargo.toml; a located WorkspaceError when it cannot be read or parsed."""
+class ParseMemo(Protocol):
+    """Documents parsed in earlier runs, by the manifest's bytes (`ManifestMemo`)."""
+
+    def parse(self, raw: bytes, parse: Callable[[], dict[str, Any]]) -> dict[str, Any]: ...
+
+
+def read_manifest(path: Path, memo: ParseMemo | None = None) -> Manifest:
+    """Read and parse a Cargo.toml; a located WorkspaceError when it cannot be read or parsed.
+    With `memo`, a manifest whose bytes were parsed before is not parsed again."""
     try:
         raw = path.read_bytes()
     except OSError as error:
@@ -128,7 +135,7 @@ def read_manifest(path: Path) -> Manifest:
         ) from error
     text = raw.decode("utf-8", errors="replace")
     try:
-        data = tomllib.loads(text)
+        data = memo.parse(raw, lambda: tomllib.loads(text)) if memo else tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise _syntax_error(path, text, str(error)) from error
     except RecursionError:

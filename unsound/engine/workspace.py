@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
 
-from unsound.engine.manifest import Manifest
+from unsound.engine.manifest import Manifest, ParseMemo
 from unsound.engine.member_globs import is_glob
 from unsound.engine.targets import Target
 from unsound.engine.targets import package_targets as _package_targets
@@ -99,10 +99,11 @@ def _nearest_manifest(start: Path) -> Path:
     )
 
 
-def load_workspace(manifest: Path) -> Workspace:
-    """The workspace `manifest` belongs to (or the lone package, when it belongs to none)."""
+def load_workspace(manifest: Path, memo: ParseMemo | None = None) -> Workspace:
+    """The workspace `manifest` belongs to (or the lone package, when it belongs to none);
+    `memo` keeps parsed manifests across runs (`ManifestMemo`)."""
     start = Path(os.path.realpath(manifest.absolute().parent)) / manifest.name
-    cache = ManifestCache()
+    cache = ManifestCache(memo=memo)
     current = cache.load(start)
     if current.package is None and current.workspace is None:
         raise current.error(

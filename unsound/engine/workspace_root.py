@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from unsound.engine.manifest import Manifest, read_manifest
+from unsound.engine.manifest import Manifest, ParseMemo, read_manifest
 
 MANIFEST = "Cargo.toml"
 
@@ -25,15 +25,17 @@ def normalize(path: Path) -> Path:
 
 @dataclass
 class ManifestCache:
-    """Reads each manifest once; every stage of workspace loading shares it."""
+    """Reads each manifest once; every stage of workspace loading shares it. `memo`: documents
+    parsed in earlier runs, by content."""
 
     loaded: dict[Path, Manifest] = field(default_factory=dict)
+    memo: ParseMemo | None = None
 
     def load(self, path: Path) -> Manifest:
         path = normalize(path)
         manifest = self.loaded.get(path)
         if manifest is None:
-            manifest = read_manifest(path)
+            manifest = read_manifest(path, self.memo)
             self.loaded[path] = manifest
         return manifest
 
