@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -141,15 +144,16 @@ def scan(
     packages = select_packages(
         ws, packages=package or [], workspace=workspace, exclude=exclude or []
     )
-    report = scan_workspace(
-        ws,
-        packages,
-        compiled,
-        all_files=all_files,
-        jobs=jobs or _available_cores(),
-        use_cache=not no_cache,
-        progress=progress_for(sys.stderr, quiet),
-    )
+    with _collector_tuned_for_scan():
+        report = scan_workspace(
+            ws,
+            packages,
+            compiled,
+            all_files=all_files,
+            jobs=jobs or _available_cores(),
+            use_cache=not no_cache,
+            progress=progress_for(sys.stderr, quiet),
+        )
     report = apply_severity_overrides(report, config.severity)
     report = scan_extras.reviewed(report, select or [], ignore or [], accepted)
     report = dataclasses.replace(
@@ -214,6 +218,29 @@ def _exit_code(report: Report, fail_on: FailOn) -> int:
     if any(f.severity.rank >= threshold for f in report.findings):
         return ExitCode.FINDINGS
     return ExitCode.CLEAN
+
+
+# The cyclic collector's first generation is collected every this many container allocations
+# (Python's default: 700). A scan allocates millions of short-lived nodes, bindings and
+# findings, almost none in cycles: on wasmtime the default collected 14k objects in all and
+# cost about 5% of the scan's CPU; peak memory was the same at this threshold.
+_GC_FIRST_GENERATION = 50_000
+
+
+@contextmanager
+def _collector_tuned_for_scan() -> Iterator[None]:
+    """During the scan (and in the workers it forks): what is loaded before it (modules,
+    rules) lives for the whole run and leaves the collector's passes (`gc.freeze`, which also
+    keeps forked workers from copying the pages those objects' headers are on), and
+    collections are rarer. Restored afterwards (the CLI also runs inside other processes)."""
+    before = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(_GC_FIRST_GENERATION, before[1], before[2])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()
 
 
 def _available_cores() -> int:
