@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from unsound.cli.entry import main
+from unsound.cli.entry import run
 
-raise SystemExit(main())
+run()

@@ -9,11 +9,13 @@ anything else prints one line (never a traceback, unless UNSOUND_DEBUG=1) and ex
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from unsound.errors import UnsoundError
 from unsound.model import ExitCode
@@ -59,6 +61,23 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return ExitCode.INTERNAL
+
+
+def run() -> NoReturn:
+    """The executables' entry point (`cargo-unsound`, `python -m unsound`): `main`, then an exit
+    that skips tearing the interpreter down.
+
+    Freeing every object and module of a finished scan (its cache, its sources) took a rescan
+    of wasmtime 30 ms, 7% of it, for nothing: the process is ending. As mypy does, the exit
+    handlers run (they close what multiprocessing and the worker pool opened), the standard
+    streams are flushed, and the process exits with `main`'s code. Tests call `main` instead.
+    """
+    code = main()
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing left to tell
+            stream.flush()
+    os._exit(code)
 
 
 def _cli_framework_exit(exc: Exception) -> int | None:
