@@ -60,6 +60,13 @@ def problems(report: dict[str, Any]) -> list[tuple[str, str, str]]:
     return [(p["kind"], p["path"], p["message"]) for p in report["problems"]]
 
 
+def assert_only_unreadable(code: int, report: dict[str, Any], path: str, reason: str) -> None:
+    """The file at `path` was not scanned (for `reason`), `src/other.rs` still was: exit 3."""
+    assert found(report) == {(RULE, "src/other.rs", BUG_LINE)}
+    assert problems(report) == [("not-scanned", path, f"`{path}` could not be read: {reason}")]
+    assert code == 3
+
+
 # Encodings, sizes, emptiness ---------------------------------------------------------------------
 
 
@@ -296,11 +303,7 @@ def test_file_that_cannot_be_read_mid_scan(
     crate(tmp_path, {"victim.rs": BUG, "other.rs": BUG})
     _failing_read(monkeypatch, "victim.rs", error)
     code, report, err = scan_json(tmp_path, capsys)
-    assert found(report) == {(RULE, "src/other.rs", BUG_LINE)}
-    assert problems(report) == [
-        ("not-scanned", "src/victim.rs", f"`src/victim.rs` could not be read: {reason}")
-    ]
-    assert code == 3
+    assert_only_unreadable(code, report, "src/victim.rs", reason)
     assert "1 file not scanned" in err
 
 
@@ -313,15 +316,8 @@ def test_a_named_pipe_where_a_module_file_should_be_is_not_waited_on(
     (tmp_path / "src" / "pipe.rs").unlink()
     os.mkfifo(tmp_path / "src" / "pipe.rs")
     code, report, _ = scan_json(tmp_path, capsys)
-    assert found(report) == {(RULE, "src/other.rs", BUG_LINE)}
-    assert problems(report) == [
-        (
-            "not-scanned",
-            "src/pipe.rs",
-            "`src/pipe.rs` could not be read: not a regular file (a pipe, socket or device)",
-        )
-    ]
-    assert code == 3
+    reason = "not a regular file (a pipe, socket or device)"
+    assert_only_unreadable(code, report, "src/pipe.rs", reason)
 
 
 def test_file_that_vanishes_between_listing_and_reading(
@@ -339,15 +335,7 @@ def test_file_that_vanishes_between_listing_and_reading(
 
     monkeypatch.setattr(sources, "_read_with_stat", read)
     code, report, _ = scan_json(tmp_path, capsys, "--all-files")
-    assert found(report) == {(RULE, "src/other.rs", BUG_LINE)}
-    assert problems(report) == [
-        (
-            "not-scanned",
-            "src/loose.rs",
-            "`src/loose.rs` could not be read: No such file or directory",
-        )
-    ]
-    assert code == 3
+    assert_only_unreadable(code, report, "src/loose.rs", "No such file or directory")
 
 
 def test_folder_that_cannot_be_listed(
