@@ -44,7 +44,7 @@ from unsound.engine.cache_codec import decode, encode
 from unsound.engine.cache_files import prune_oldest, write_whole
 from unsound.engine.crate_reads import CrateReads, Selector
 from unsound.engine.crate_scan import FileOutcome
-from unsound.engine.hashing import FileStamp
+from unsound.engine.hashing import FileStamp, file_stamp
 from unsound.engine.mod_decls import FileDecls
 from unsound.versions import installed_version
 
@@ -246,7 +246,7 @@ class ScanCache:
                 size += status.st_size
                 if not changed:
                     recorded = self.stats.get(real)
-                    stamp = [status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino]
+                    stamp = list(file_stamp(status))
                     changed = not isinstance(recorded, list) or recorded[:-1] != stamp
             if changed:
                 touched[crate] = size

@@ -29,7 +29,7 @@ from typing import Protocol
 from tree_sitter import Tree
 
 from unsound.dsl.rust_parser import parse_rust
-from unsound.engine.hashing import FileStamp, content_hash
+from unsound.engine.hashing import FileStamp, content_hash, file_stamp
 from unsound.engine.mod_decls import (
     FileDecls,
     Include,
@@ -295,7 +295,7 @@ class _Collector:
         time newer than that, and the size or times unlike the recorded ones."""
         if not _CTIME_IS_CHANGE_TIME:
             return content_hash(data)
-        stamp = (status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino)
+        stamp = file_stamp(status)
         known = store.trusted_hash(real, stamp)
         if known is not None:
             return known
