@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     import regex
 
     from unsound.dsl.needle import Needle
-    from unsound.dsl.pattern import Pattern
+    from unsound.dsl.pattern import Pattern, PatternNode
     from unsound.model import RuleInfo
 
 _T = TypeVar("_T")
@@ -139,6 +139,37 @@ def required_impls(rule: CompiledRule) -> tuple[str, ...]:
     The file must then spell the name of a type the crate implements `T` for."""
     parts = _required_local_parts(rule)
     return tuple(dict.fromkeys(p.trait for p in parts if isinstance(p, ast.Implements)))
+
+
+def required_enclosing_impl(rule: CompiledRule) -> str | None:
+    """The trait `T` of `where $X inside `impl<…> $S { … }`` with `where $S implements "T"`,
+    both on lines every finding satisfies (not under `not` or `or`): every match then lies in
+    an impl block whose self type implements `T`. None for any other rule."""
+    parts = [
+        part
+        for condition in rule.ast.conditions
+        for part in (condition.parts if isinstance(condition, ast.And) else (condition,))
+    ]
+    impl_types: set[str] = set()
+    for part in parts:
+        if isinstance(part, ast.Relation) and part.relation == "inside" and part.within is None:
+            names = {_impl_type_var(p.root) for p in rule.relations[part.pattern]}
+            if len(names) == 1 and None not in names:
+                impl_types |= names  # type: ignore[arg-type]
+    for part in parts:
+        if isinstance(part, ast.Implements) and part.var in impl_types:
+            return part.trait
+    return None
+
+
+def _impl_type_var(root: PatternNode) -> str | None:
+    """`$S` of a pattern `impl<…> $S { … }` (its self type, a plain metavariable)."""
+    if root.kind != "impl_item" or root.var is not None:
+        return None
+    for child in root.children:
+        if child.field == "type" and child.var is not None and not child.sequence:
+            return child.var
+    return None
 
 
 def requires_static_mut(rule: CompiledRule) -> bool:

@@ -70,6 +70,13 @@ class CrateNames:
         """Whether `data` (a file or a macro region) spells a name of every fact the rule needs."""
         return all(self._named_in(fact, data) for fact in self._needs.get(rule_id, ()))
 
+    def implementing(self, trait: str) -> frozenset[str]:
+        """The crate's names of types with an `impl … trait for NAME` (a superset of those
+        `implements` says yes to), their reads noted like `allows`'."""
+        self._named_in(trait, b"")
+        _, per_file = self._picked[trait]
+        return frozenset(name for names in per_file.values() for name in names)
+
     def _named_in(self, fact: str, data: bytes) -> bool:
         if fact not in self._names:
             selector = (
