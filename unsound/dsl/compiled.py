@@ -124,12 +124,10 @@ def required_relations(rule: CompiledRule) -> list[tuple[Pattern, ...]]:
     """
     local = match_variables(rule.patterns)
     required = []
-    for condition in rule.ast.conditions:
-        parts = condition.parts if isinstance(condition, ast.And) else (condition,)
-        for part in parts:
-            patterns = _local_relation_patterns(part, local, rule.relations)
-            if patterns:
-                required.append(patterns)
+    for part in required_parts(rule.ast.conditions):
+        patterns = _local_relation_patterns(part, local, rule.relations)
+        if patterns:
+            required.append(patterns)
     return required
 
 
@@ -141,15 +139,17 @@ def required_impls(rule: CompiledRule) -> tuple[str, ...]:
     return tuple(dict.fromkeys(p.trait for p in parts if isinstance(p, ast.Implements)))
 
 
+def required_parts(conditions: tuple[ast.Cond, ...]) -> Iterator[ast.Cond]:
+    """The `where` lines and the parts of `and` lines: what every finding satisfies each of."""
+    for condition in conditions:
+        yield from condition.parts if isinstance(condition, ast.And) else (condition,)
+
+
 def required_enclosing_impl(rule: CompiledRule) -> str | None:
     """The trait `T` of `where $X inside `impl<…> $S { … }`` with `where $S implements "T"`,
     both on lines every finding satisfies (not under `not` or `or`): every match then lies in
     an impl block whose self type implements `T`. None for any other rule."""
-    parts = [
-        part
-        for condition in rule.ast.conditions
-        for part in (condition.parts if isinstance(condition, ast.And) else (condition,))
-    ]
+    parts = list(required_parts(rule.ast.conditions))
     impl_types: set[str] = set()
     for part in parts:
         if isinstance(part, ast.Relation) and part.relation == "inside" and part.within is None:
@@ -194,14 +194,12 @@ def _required_local_parts(rule: CompiledRule) -> list[ast.Cond]:
     variable whose node is in the matched file."""
     local = match_variables(rule.patterns)
     required: list[ast.Cond] = []
-    for condition in rule.ast.conditions:
-        parts = condition.parts if isinstance(condition, ast.And) else (condition,)
-        for part in parts:
-            if isinstance(part, ast.Relation) and part.var in local:
-                patterns = rule.relations[part.pattern]
-                local |= set.intersection(*(p.metavariables() for p in patterns))
-            elif getattr(part, "var", None) in local:
-                required.append(part)
+    for part in required_parts(rule.ast.conditions):
+        if isinstance(part, ast.Relation) and part.var in local:
+            patterns = rule.relations[part.pattern]
+            local |= set.intersection(*(p.metavariables() for p in patterns))
+        elif getattr(part, "var", None) in local:
+            required.append(part)
     return required
 
 

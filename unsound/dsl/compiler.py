@@ -18,6 +18,7 @@ from unsound.dsl.compiled import (
     LazyRegexes,
     match_variables,
     required_impls,
+    required_parts,
     required_relations,
     requires_static_mut,
     through_and_or,
@@ -340,18 +341,17 @@ def _var_constraints(conditions: tuple[ast.Cond, ...]) -> dict[str, VarConstrain
     shape_kinds: dict[str, tuple[str, ...]] = {}
     words: dict[str, str] = {}
     type_texts: dict[str, str] = {}
-    for condition in conditions:
-        for part in condition.parts if isinstance(condition, ast.And) else (condition,):
-            if isinstance(part, ast.IsShape) and part.shape in _SHAPE_TYPE_TEXT:
-                type_texts.setdefault(part.var, _SHAPE_TYPE_TEXT[part.shape])
-            elif isinstance(part, ast.IsShape) and part.shape in _SHAPE_KINDS:
-                shape_kinds.setdefault(part.var, _SHAPE_KINDS[part.shape])
-            elif isinstance(part, ast.HasKind):
-                kinds.setdefault(part.var, part.kind)
-            elif isinstance(part, ast.MatchesRegex):
-                word = _regex_literal(part.regex)
-                if word is not None and len(word) > len(words.get(part.var, "")):
-                    words[part.var] = word
+    for part in required_parts(conditions):
+        if isinstance(part, ast.IsShape) and part.shape in _SHAPE_TYPE_TEXT:
+            type_texts.setdefault(part.var, _SHAPE_TYPE_TEXT[part.shape])
+        elif isinstance(part, ast.IsShape) and part.shape in _SHAPE_KINDS:
+            shape_kinds.setdefault(part.var, _SHAPE_KINDS[part.shape])
+        elif isinstance(part, ast.HasKind):
+            kinds.setdefault(part.var, part.kind)
+        elif isinstance(part, ast.MatchesRegex):
+            word = _regex_literal(part.regex)
+            if word is not None and len(word) > len(words.get(part.var, "")):
+                words[part.var] = word
     return {
         var: VarConstraint(
             # An explicit `kind` is the narrower demand.
@@ -384,11 +384,10 @@ def _required_texts(
     """For each `where` line (or part of an `and` line) that every finding satisfies, the
     regexes one of which the text must contain (see `_required_text`)."""
     required = []
-    for condition in conditions:  # `where` lines are all required
-        for part in condition.parts if isinstance(condition, ast.And) else (condition,):
-            needed = _required_text(part, relations, local)
-            if needed:
-                required.append(needed)
+    for part in required_parts(conditions):
+        needed = _required_text(part, relations, local)
+        if needed:
+            required.append(needed)
     return required
 
 
