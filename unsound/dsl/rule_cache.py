@@ -18,7 +18,6 @@ library's private reconstructor (`re._compile`, `regex`'s code arrays) has to be
 from __future__ import annotations
 
 import hashlib
-import hmac
 import pickle
 import re
 import sys
@@ -33,7 +32,13 @@ from unsound import __version__, model
 from unsound.dsl import ast, compiled, needle, pattern
 from unsound.dsl.compiled import CompiledRule
 from unsound.engine.cache import code_hash, hmac_key, key_file
-from unsound.engine.cache_files import prune_oldest, read_regular_file, write_whole
+from unsound.engine.cache_files import (
+    prune_oldest,
+    read_regular_file,
+    signed,
+    verified,
+    write_whole,
+)
 from unsound.versions import installed_version
 
 if TYPE_CHECKING:
@@ -118,11 +123,9 @@ class RuleCache:
 
     def read(self) -> list[CompiledRule] | None:
         """The cached rules, or None for a missing, unauthentic or malformed file."""
-        raw = read_regular_file(self.path)
-        if raw is None:
-            return None
-        mac, _, body = raw.partition(b"\n")
-        if not hmac.compare_digest(mac, self._mac(body)):
+        # Over the key too: a valid file for another rule set is not valid under this name.
+        body = verified(read_regular_file(self.path), self.secret, self.key.encode())
+        if body is None:
             return None
         try:
             rules = _RuleUnpickler(BytesIO(body)).load()
@@ -148,15 +151,10 @@ class RuleCache:
         body = out.getvalue()
         folder = self.path.parent
         try:
-            if write_whole(self.path, self._mac(body) + b"\n" + body):
+            if write_whole(self.path, signed(self.secret, self.key.encode(), body)):
                 prune_oldest(folder, _CACHE_NAME, _KEEP_FILES)
         except OSError:
             return
-
-    def _mac(self, body: bytes) -> bytes:
-        """Over the key too: a valid file for another rule set is not valid under this name."""
-        message = self.key.encode() + b"\n" + body
-        return hmac.new(self.secret, message, hashlib.sha256).hexdigest().encode()
 
 
 def _reduce_re(compiled_re: re.Pattern[Any]) -> tuple[Callable[..., object], tuple[object, ...]]:

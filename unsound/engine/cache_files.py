@@ -8,6 +8,8 @@ not written through), and never over anything but a regular file.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import re
 import stat
@@ -59,3 +61,21 @@ def read_regular_file(path: Path) -> bytes | None:
             return file.read()
         except OSError:
             return None
+
+
+def signed(secret: bytes, context: bytes, body: bytes) -> bytes:
+    """A file's payload: the HMAC-SHA256 (hex) of `context` and `body`, a newline, the body.
+    The context (a cache's key or format) makes a file valid for one use invalid for another."""
+    return _mac(secret, context, body) + b"\n" + body
+
+
+def verified(raw: bytes | None, secret: bytes, context: bytes) -> bytes | None:
+    """The body of a `signed` payload whose HMAC holds; None for anything else."""
+    if raw is None:
+        return None
+    mac, _, body = raw.partition(b"\n")
+    return body if hmac.compare_digest(mac, _mac(secret, context, body)) else None
+
+
+def _mac(secret: bytes, context: bytes, body: bytes) -> bytes:
+    return hmac.new(secret, context + b"\n" + body, hashlib.sha256).hexdigest().encode()

@@ -12,7 +12,6 @@ rewritten. `--no-cache` does not use it.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import marshal
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from unsound.engine.cache import hmac_key, key_file
-from unsound.engine.cache_files import read_regular_file, write_whole
+from unsound.engine.cache_files import read_regular_file, signed, verified, write_whole
 
 _FORMAT = b"manifests 1"
 _MARSHAL_VERSION = 4
@@ -78,17 +77,14 @@ class ManifestMemo:
         body = marshal.dumps(kept, _MARSHAL_VERSION)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            write_whole(self.path, self._mac(body) + b"\n" + body)
+            write_whole(self.path, signed(self.secret, _FORMAT, body))
         except OSError:
             return
         self.dirty = False
 
     def _read(self) -> dict[str, bytes]:
-        raw = read_regular_file(self.path)
-        if raw is None:
-            return {}
-        mac, _, body = raw.partition(b"\n")
-        if not hmac.compare_digest(mac, self._mac(body)):
+        body = verified(read_regular_file(self.path), self.secret, _FORMAT)
+        if body is None:
             return {}
         try:
             known = marshal.loads(body)
@@ -99,7 +95,3 @@ class ManifestMemo:
         ):
             return {}
         return known
-
-    def _mac(self, body: bytes) -> bytes:
-        message = _FORMAT + b"\n" + body
-        return hmac.new(self.secret, message, hashlib.sha256).hexdigest().encode()
