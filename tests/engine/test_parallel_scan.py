@@ -168,3 +168,46 @@ def test_worker_start_compiles_what_every_file_needs_first() -> None:
     RuleSetMatcher(rules).compile_all()
     assert all(vars(n)["_searchers"] is not None for n in needles)
     assert all(set(vars(r.regexes)["_compiled"]) == set(r.regexes) for r in rules)
+
+
+def test_a_worker_for_few_files_builds_only_the_query_its_task_needs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A rescan's worker (`compile_for_few_files`) compiles needles and regexes at start but no
+    query; its task builds one query for the rules its files want, and finds what a worker
+    with the whole set's query finds."""
+    from unsound.engine import crate_scan
+    from unsound.engine import matcher as matcher_module
+    from unsound.engine.crate_scan import CrateTask, FileJob
+    from unsound.engine.matcher import RuleSetMatcher
+    from unsound.engine.sources import collect_sources
+    from unsound.engine.workspace import find_manifest, load_workspace, select_packages
+
+    rules = load_rules()
+    built: list[int] = []
+    real_query = matcher_module.Query
+
+    def counting(language, source):  # type: ignore[no-untyped-def]
+        built.append(source.count("@root"))
+        return real_query(language, source)
+
+    workspace = load_workspace(find_manifest(manifest_path=None, path=SEEDED, cwd=SEEDED))
+    packages = select_packages(workspace, packages=[], workspace=True, exclude=[])
+    sources, _ = collect_sources(packages, workspace.root)
+    crate = [s for s in sources if s.crate == "slab-arena"]
+    task = CrateTask(0, "slab-arena", tuple(FileJob(s.rel_path, s.data, True) for s in crate))
+
+    eager = RuleSetMatcher(rules)
+    eager.compile_all()
+    expected = crate_scan.scan_crate(task, eager, RuleSetPrefilter(rules))
+    assert any(outcome.findings for outcome in expected)
+
+    monkeypatch.setattr(matcher_module, "Query", counting)
+    few = RuleSetMatcher(rules)
+    few.compile_for_few_files()
+    assert built == []
+    outcomes = crate_scan.scan_crate(task, few, RuleSetPrefilter(rules))
+    assert outcomes == expected
+    # One query, for the wanted rules' patterns: fewer than the whole set's.
+    (patterns,) = built
+    assert 0 < patterns < eager._combined.size

@@ -34,7 +34,7 @@ import os
 import re
 import secrets
 import stat
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,11 +44,12 @@ from unsound.engine.cache_codec import decode, encode
 from unsound.engine.cache_files import prune_oldest, write_whole
 from unsound.engine.crate_reads import CrateReads, Selector
 from unsound.engine.crate_scan import FileOutcome
+from unsound.engine.discovery_record import DiscoveryRecord
 from unsound.engine.hashing import FileStamp, file_stamp
 from unsound.engine.mod_decls import FileDecls
 from unsound.versions import installed_version
 
-_FORMAT = 7
+_FORMAT = 8
 _HASH = re.compile(r"[0-9a-f]{32}")
 _Contents = tuple[
     dict[str, dict[str, object]],
@@ -56,12 +57,15 @@ _Contents = tuple[
     dict[str, object],
     list[list[str]],
     dict[str, object],
+    dict[str, object],
 ]
 _KEY_BYTES = 32
 _KEEP_FILES = 8  # cache files (rule sets × tool versions) kept per target dir
 # `.json`: the files of format 6 and before, pruned like the others.
 _CACHE_NAME = re.compile(r"scan-[0-9a-f]{32}\.(?:bin|json)")
 _MARSHAL_VERSION = 4
+# A file's text, or a function that reads it (a file discovery did not need to read).
+FileText = bytes | Callable[[], bytes]
 
 
 def crate_hash(files: Sequence[tuple[str, str]]) -> str:
@@ -152,6 +156,11 @@ class ScanCache:
     # files met in this run are written back.
     stats: dict[str, object] = field(default_factory=dict)
     stats_used: dict[str, object] = field(default_factory=dict)
+    # Each package's last discovery (`DiscoveryRecord`, encoded), by package name: a rescan
+    # replays an unchanged package's instead of following its modules. Only the packages
+    # discovered in this run are written back.
+    discovery: dict[str, object] = field(default_factory=dict)
+    discovery_used: dict[str, object] = field(default_factory=dict)
     # The selectors of every entry's `reads`, stored once: entries name them by index (the same
     # regex recurs in most entries of a crate and made up half of the file).
     selectors: list[Selector] = field(default_factory=list)
@@ -180,7 +189,9 @@ class ScanCache:
     def load(cls, path: Path, key: bytes) -> ScanCache:
         """The cache file at `path`, read if it is authentic and well formed (else empty)."""
         cache = cls(path, key)
-        cache.entries, cache.modules, cache.crates, selectors, cache.stats = cache._read()
+        contents = cache._read()
+        cache.entries, cache.modules, cache.crates, selectors, cache.stats = contents[:5]
+        cache.discovery = contents[5]
         cache.selectors = [Selector(*fields) for fields in selectors]
         cache._selector_ids = {selector: i for i, selector in enumerate(cache.selectors)}
         return cache
@@ -223,9 +234,25 @@ class ScanCache:
         clean")."""
         self.stats_used[real_path] = [*stamp, file_hash]
 
+    def discovery_record(self, package: str) -> DiscoveryRecord | None:
+        """The package's discovery as the last run made it, if the entry decodes."""
+        return DiscoveryRecord.decode(self.discovery.get(package))
+
+    def remember_discovery(self, package: str, record: DiscoveryRecord) -> None:
+        self.discovery_used[package] = record.encode()
+
+    def keep_file(self, real_path: str, file_hash: str) -> None:
+        """Keep a replayed file's stat record and declarations, as reading it would have."""
+        recorded = self.stats.get(real_path)
+        if recorded is not None:
+            self.stats_used[real_path] = recorded
+        declarations = self.modules.get(file_hash)
+        if declarations is not None:
+            self.modules_used[file_hash] = declarations
+
     def crates_touched(self, workspace_root: Path) -> dict[str, int]:
         """Crates with a file whose stat is not the one recorded with its hash (changed,
-        removed, or never recorded), with the bytes of their files now. Only a plan for the
+        removed, or never recorded), with the bytes of those files now. Only a plan for the
         scan (which crates first, how many workers): the files themselves are still hashed and
         their outcomes checked as always."""
         root = os.path.realpath(workspace_root)
@@ -235,7 +262,7 @@ class ScanCache:
             if not isinstance(files, dict):
                 touched[crate] = 0
                 continue
-            changed, size = False, 0
+            changed, changed_size = False, 0
             for rel_path in files:
                 real = os.path.join(root, rel_path)
                 try:
@@ -243,18 +270,19 @@ class ScanCache:
                 except OSError:
                     changed = True
                     continue
-                size += status.st_size
-                if not changed:
-                    recorded = self.stats.get(real)
-                    stamp = list(file_stamp(status))
-                    changed = not isinstance(recorded, list) or recorded[:-1] != stamp
+                recorded = self.stats.get(real)
+                stamp = list(file_stamp(status))
+                if not isinstance(recorded, list) or recorded[:-1] != stamp:
+                    changed = True
+                    changed_size += status.st_size
             if changed:
-                touched[crate] = size
+                touched[crate] = changed_size
         return touched
 
-    def crate_view(self, crate: str, files: Sequence[tuple[str, str, bytes]]) -> CrateView:
+    def crate_view(self, crate: str, files: Sequence[tuple[str, str, FileText]]) -> CrateView:
         """This run's state of a crate ((path, content hash, text) of each file, in order) next
-        to the state its cached outcomes were written for; it becomes the stored state."""
+        to the state its cached outcomes were written for; it becomes the stored state. A text
+        may be given as a function that reads it: it is called only for a changed file."""
         hashes = {rel_path: file_hash for rel_path, file_hash, _ in files}
         view = CrateView(crate, crate_hash([(path, h) for path, h, _ in files]), hashes)
         stored = self.crates.get(crate)
@@ -262,7 +290,9 @@ class ScanCache:
             before: dict[str, object] = stored["files"]
             view.stored_fp = stored.get("fp") if isinstance(stored.get("fp"), str) else None
             view.changed = {
-                path: data for path, file_hash, data in files if before.get(path) != file_hash
+                path: text if isinstance(text, bytes) else text()
+                for path, file_hash, text in files
+                if before.get(path) != file_hash
             }
             view.changed.update({path: None for path in before if path not in hashes})
         if stored != {"fp": view.fp, "files": hashes}:
@@ -315,7 +345,11 @@ class ScanCache:
 
     def save(self) -> None:
         """Write the file whole, if anything changed; a cache that cannot be written is skipped."""
-        if set(self.modules_used) != set(self.modules) or self.stats_used != self.stats:
+        if (
+            set(self.modules_used) != set(self.modules)
+            or self.stats_used != self.stats
+            or self.discovery_used != self.discovery
+        ):
             self.dirty = True
         if not self.dirty:
             return
@@ -326,6 +360,7 @@ class ScanCache:
             "crates": self.crates,
             "selectors": self._used_selectors(),
             "stats": self.stats_used,
+            "discovery": self.discovery_used,
         }
         body = marshal.dumps(document, _MARSHAL_VERSION)
         payload = self._mac(body).encode() + b"\n" + body
@@ -338,6 +373,7 @@ class ScanCache:
             return
         self.dirty = False
         self.stats = dict(self.stats_used)
+        self.discovery = dict(self.discovery_used)
 
     def _encode_reads(self, reads: CrateReads) -> dict[str, object]:
         ids = []
@@ -400,7 +436,7 @@ class ScanCache:
     def _read(self) -> _Contents:
         """Entries, declarations, crate states, selectors and file stats of an authentic,
         well-formed file; empty (and a rewrite) for anything else."""
-        nothing: _Contents = ({}, {}, {}, [], {})
+        nothing: _Contents = ({}, {}, {}, [], {}, {})
         try:
             if not stat.S_ISREG(os.lstat(self.path).st_mode):
                 return nothing
@@ -431,11 +467,12 @@ class ScanCache:
         ):
             return nothing
         stats = document.get("stats")
-        if not isinstance(stats, dict):
+        discovery = document.get("discovery")
+        if not isinstance(stats, dict) or not isinstance(discovery, dict):
             return nothing
         good = {k: v for k, v in entries.items() if isinstance(v, dict)}
         self.dirty = len(good) != len(entries)
-        return good, modules, crates, selectors, stats
+        return good, modules, crates, selectors, stats, discovery
 
     def _mac(self, body: bytes) -> str:
         return hmac.new(self.key, body, hashlib.sha256).hexdigest()

@@ -148,6 +148,11 @@ def scan_crate(
     )
     crate_names = matcher.crate_gate.for_crate([job.data for job in task.files])
     paths = [job.rel_path for job in task.files]
+    # The prefilter first, for every file: the matcher may build one query for all they want.
+    prefiltered = {
+        index: prefilter.wanted(job.data) for index, job in enumerate(task.files) if job.scan
+    }
+    matcher.prepare(set().union(*prefiltered.values()))
     outcomes: list[FileOutcome] = []
     for index, job in enumerate(task.files):
         if not job.scan:
@@ -157,7 +162,7 @@ def scan_crate(
         # What this file's outcome reads of other files (the gate's names, the index's answers)
         # is noted here: the cache redoes the outcome only when one of those files changes.
         recorder = crate_index.recorder = crate_names.recorder = ReadsRecorder()
-        wanted, _ = crate_names.filter(prefilter.wanted(job.data), job.data)
+        wanted, _ = crate_names.filter(prefiltered[index], job.data)
         if not wanted:
             outcomes.append(_outcome(job.rel_path, recorder, paths))
             continue

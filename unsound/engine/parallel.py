@@ -54,7 +54,9 @@ _STATE: _WorkerState | None = None
 _WORKER_NICENESS = 5
 
 
-def _init_worker(rules: Sequence[CompiledRule], slots: Any, counter: Any) -> None:
+def _init_worker(
+    rules: Sequence[CompiledRule], slots: Any, counter: Any, few_files: bool = False
+) -> None:
     """Per worker, once: build the matcher and claim a slot.
 
     The rule set's combined query, needles and regexes are compiled here, while the parent is
@@ -70,7 +72,9 @@ def _init_worker(rules: Sequence[CompiledRule], slots: Any, counter: Any) -> Non
         with contextlib.suppress(OSError):
             os.nice(_WORKER_NICENESS)
     matcher = RuleSetMatcher(rules)
-    if rules:
+    if rules and few_files:
+        matcher.compile_for_few_files()
+    elif rules:
         matcher.compile_all()
     _STATE = _WorkerState(matcher, RuleSetPrefilter(rules), slots, slot)
 
@@ -108,7 +112,11 @@ class WorkerPool:
     and discovery trees.
     """
 
-    def __init__(self, rules: Sequence[CompiledRule], workers: int) -> None:
+    def __init__(
+        self, rules: Sequence[CompiledRule], workers: int, *, few_files: bool = False
+    ) -> None:
+        """`few_files`: the pool is for a rescan of a few files, whose workers build only the
+        queries their tasks need (`RuleSetMatcher.compile_for_few_files`)."""
         context = _context()
         self.workers = workers
         self.slots = context.Array("i", [_IDLE] * (2 * workers), lock=False)
@@ -117,7 +125,7 @@ class WorkerPool:
             max_workers=workers,
             mp_context=context,
             initializer=_init_worker,
-            initargs=(tuple(rules), self.slots, counter),
+            initargs=(tuple(rules), self.slots, counter, few_files),
         )
         self.executor.submit(_warm_up)  # with `fork`, the first submit starts every worker
 

@@ -29,6 +29,7 @@ from typing import Protocol
 from tree_sitter import Tree
 
 from unsound.dsl.rust_parser import parse_rust
+from unsound.engine.discovery_record import DiscoveryRecord, DiscoveryRecorder, RecordedFile
 from unsound.engine.hashing import FileStamp, content_hash, file_stamp
 from unsound.engine.mod_decls import (
     FileDecls,
@@ -46,16 +47,36 @@ from unsound.model import ProblemKind, ScanProblem
 
 
 @dataclass(frozen=True)
+class UnreadFile:
+    """A file discovery knows unchanged from the scan cache (`discovery_record`): read only if
+    the scan needs its text (a rescan of its crate), never when its outcomes are cached."""
+
+    real_path: str
+
+    def read(self) -> bytes:
+        return _read_with_stat(self.real_path)[0]
+
+
+@dataclass(frozen=True)
 class SourceFile:
     """One Rust file to scan, read once."""
 
     path: Path  # absolute
     rel_path: str  # relative to the workspace root, '/'-separated (as cargo prints)
     crate: str  # package name
-    data: bytes
+    content: bytes | UnreadFile  # the text, or where to read it when first asked (`data`)
     tree: Tree | None  # the parse made while following `mod` declarations, if one was needed
     # `content_hash(data)` when discovery already computed it (with a cache), else "".
     digest: str = ""
+
+    @property
+    def data(self) -> bytes:
+        content = self.content
+        if isinstance(content, bytes):
+            return content
+        data = content.read()
+        object.__setattr__(self, "content", data)
+        return data
 
     def content_hash(self) -> str:
         return self.digest or content_hash(self.data)
@@ -73,6 +94,14 @@ class DeclarationStore(Protocol):
 
     def remember_hash(self, real_path: str, stamp: FileStamp, file_hash: str) -> None: ...
 
+    def discovery_record(self, package: str) -> DiscoveryRecord | None: ...
+
+    def remember_discovery(self, package: str, record: DiscoveryRecord) -> None: ...
+
+    def keep_file(self, real_path: str, file_hash: str) -> None:
+        """Keep what the store knows of a file whose discovery was replayed (its stat, its
+        declarations), as if it had been read."""
+
 
 def collect_sources(
     packages: Sequence[Package],
@@ -89,8 +118,7 @@ def collect_sources(
     guard = SourceGuard.for_workspace(root, outside)
     collector = _Collector(root, guard, store, keep_trees=keep_trees)
     for package in packages:
-        for target in package.targets:
-            collector.follow(package, target)
+        collector.follow_package(package)
     if all_files:
         for package in packages:
             collector.add_loose_files(package)
@@ -121,8 +149,7 @@ class CrateSources:
         collector = self._collector
         for package in self._packages:
             before = len(collector.files)
-            for target in package.targets:
-                collector.follow(package, target)
+            collector.follow_package(package)
             found = sorted(collector.files[before:], key=lambda source: source.rel_path)
             # Handed over: the collector must not keep them (nor discovery's trees) alive.
             del collector.files[before:]
@@ -149,6 +176,8 @@ class _Collector:
     seen: set[str] = field(default_factory=set)
     # When this discovery began (wall clock, ns): the reference of the "racily clean" rule.
     started_ns: int = field(default_factory=time.time_ns)
+    # What the package being followed reads and probes, for its `DiscoveryRecord`.
+    recorder: DiscoveryRecorder | None = None
 
     def rel(self, path: Path | str) -> str:
         text = os.fspath(path)
@@ -162,8 +191,56 @@ class _Collector:
         root = os.path.normpath(os.fspath(self.root))
         return root if root.endswith(os.sep) else root + os.sep
 
+    def follow_package(self, package: Package) -> None:
+        """Find the package's files: from the store's record of its last discovery when that
+        still holds, else by following each target (and recorded for the next run)."""
+        store = self.store
+        if store is None or not _CTIME_IS_CHANGE_TIME:
+            for target in package.targets:
+                self.follow(package, target)
+            return
+        setting = (
+            os.fspath(package.root),
+            os.fspath(self.root),
+            *(os.fspath(target.root) for target in package.targets),
+            *self.guard.allowed,
+            "",
+            *self.guard.build_output,
+        )
+        record = store.discovery_record(package.name)
+        if record is not None and record.holds(setting, self.seen):
+            self._replay(package, record, store)
+            return
+        self.recorder = DiscoveryRecorder(setting)
+        try:
+            for target in package.targets:
+                self.follow(package, target)
+            made = self.recorder.record()
+        finally:
+            self.recorder = None
+        if made is not None:
+            store.remember_discovery(package.name, made)
+
+    def _replay(self, package: Package, record: DiscoveryRecord, store: DeclarationStore) -> None:
+        for file in record.files:
+            self.seen.add(file.real_path)
+            store.keep_file(file.real_path, file.digest)
+            self.files.append(
+                SourceFile(
+                    Path(file.path),
+                    file.rel_path,
+                    package.name,
+                    UnreadFile(file.real_path),
+                    None,
+                    file.digest,
+                )
+            )
+        store.remember_discovery(package.name, record)
+
     def problem(self, path: str, message: str, at: ModDecl | Include | None = None) -> None:
         """Record a file that could not be scanned; `at` is the declaration that named it."""
+        if self.recorder is not None:
+            self.recorder.clean = False
         line, column = (at.line, at.column) if at is not None else (None, None)
         self.problems.add(ScanProblem(path, ProblemKind.NOT_SCANNED, message, line, column))
 
@@ -200,6 +277,10 @@ class _Collector:
         resolution = resolve(decl, context)
         where = f"module `{decl.name}` declared at {source.rel_path}:{decl.line}:{decl.column}"
         existing = [file for file in resolution.candidates if os.path.exists(file.path)]
+        if self.recorder is not None and len(existing) < len(resolution.candidates):
+            self.recorder.absent.extend(
+                file.path for file in resolution.candidates if file not in existing
+            )
         if not existing and resolution.required:
             looked = ", ".join(self.rel(path) for path in resolution.looked_for)
             self.problem(source.rel_path, f"{where} has no file (looked for {looked})", decl)
@@ -227,6 +308,8 @@ class _Collector:
         """
         path = os.path.normpath(os.path.join(os.path.dirname(source.path), include.path))
         if not os.path.exists(path):
+            if self.recorder is not None:
+                self.recorder.absent.append(path)
             return []
         where = f"`include!` at {source.rel_path}:{include.line}:{include.column}"
         shown = self.rel(path)
@@ -243,6 +326,8 @@ class _Collector:
         read."""
         real = self.guard.real_path(path)
         if real in self.seen:
+            if self.recorder is not None:
+                self.recorder.read_before.append(real)
             return None
         self.seen.add(real)
         rel_path = self.rel(path)
@@ -255,7 +340,29 @@ class _Collector:
         tree, decls, digest = self._declarations(data, real, status)
         source = SourceFile(file, rel_path, package.name, data, tree, digest)
         self.files.append(source)
+        if self.recorder is not None:
+            self._note_read(self.recorder, source, real, status)
         return source, decls
+
+    def _note_read(
+        self, recorder: DiscoveryRecorder, source: SourceFile, real: str, status: os.stat_result
+    ) -> None:
+        """Add a file read to the package's record, if its stat can be trusted next run."""
+        if not source.digest or max(status.st_mtime_ns, status.st_ctime_ns) >= (
+            self.started_ns - RACY_NS
+        ):
+            recorder.clean = False
+            return
+        recorder.files.append(
+            RecordedFile(
+                os.fspath(source.path),
+                source.rel_path,
+                real,
+                file_stamp(status),
+                status.st_dev,
+                source.digest,
+            )
+        )
 
     def _declarations(
         self, data: bytes, real: str, status: os.stat_result

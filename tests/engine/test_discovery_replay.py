@@ -1,0 +1,183 @@
+"""A rescan takes an unchanged package's files from the scan cache's record of its discovery, and
+discovers it again whenever anything that decided its files changed.
+
+"Replayed" is checked by counting the files discovery reads, never by time.
+"""
+
+from __future__ import annotations
+
+import marshal
+import os
+from pathlib import Path
+
+import pytest
+from test_scan_support import scan_folder, seeded_copy
+
+from unsound.engine import sources as sources_module
+from unsound.engine.cache import ScanCache, hmac_key
+from unsound.engine.discovery_record import DiscoveryRecord, DiscoveryRecorder, RecordedFile
+from unsound.engine.hashing import file_stamp
+from unsound.report.json_report import render_json
+
+SLAB_LIB = "crates/slab-arena/src/lib.rs"
+
+
+@pytest.fixture(autouse=True)
+def private_key_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+    monkeypatch.delenv("CARGO_TARGET_DIR", raising=False)
+
+
+@pytest.fixture
+def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Real paths of the files discovery (or a lazy `SourceFile`) reads from now on."""
+    seen: list[str] = []
+    real = sources_module._read_with_stat
+
+    def counting(path: str) -> tuple[bytes, os.stat_result]:
+        seen.append(path)
+        return real(path)
+
+    monkeypatch.setattr(sources_module, "_read_with_stat", counting)
+    return seen
+
+
+@pytest.fixture
+def recorded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A seeded copy scanned once, every package's discovery recorded (its files were written
+    a moment ago: the racy window is made to lie long past)."""
+    monkeypatch.setattr(sources_module, "RACY_NS", -(10**15))
+    root = seeded_copy(tmp_path)
+    scan_folder(root, use_cache=True)
+    return root
+
+
+def _package_of(root: Path, real_path: str) -> str:
+    return Path(real_path).relative_to(root.resolve()).parts[1]
+
+
+def _cold(root: Path) -> str:
+    return render_json(scan_folder(root))
+
+
+@pytest.mark.parametrize("jobs", [0, 2])
+def test_a_rescan_with_nothing_changed_reads_no_file(
+    recorded: Path, reads: list[str], jobs: int
+) -> None:
+    cold = _cold(recorded)
+    assert render_json(scan_folder(recorded, use_cache=True, jobs=jobs)) == cold
+    reads.clear()
+    assert render_json(scan_folder(recorded, use_cache=True, jobs=jobs)) == cold
+    assert reads == []
+
+
+def test_an_edited_package_alone_is_discovered_again(recorded: Path, reads: list[str]) -> None:
+    lib = recorded / SLAB_LIB
+    lib.write_text(lib.read_text() + "\n// an edit\n")
+    cold = _cold(recorded)
+    reads.clear()
+    assert render_json(scan_folder(recorded, use_cache=True)) == cold
+    # Read by discovery: the edited package's files only; its other files are read for the
+    # crate's rescan as well, by the same rule.
+    assert reads and {_package_of(recorded, path) for path in reads} == {"slab-arena"}
+
+
+def test_a_new_module_file_is_found(recorded: Path, reads: list[str]) -> None:
+    """`mod extra;` where `extra.rs` was missing (a problem): the package was not recorded
+    (a problem), and once the file exists it is read and scanned."""
+    lib = recorded / SLAB_LIB
+    lib.write_text(lib.read_text() + "\npub mod extra;\n")
+    first = scan_folder(recorded, use_cache=True)
+    assert any("has no file" in problem.message for problem in first.problems)
+    (recorded / "crates/slab-arena/src/extra.rs").write_text(
+        "pub fn first(v: &mut Vec<u8>) -> *mut u8 { v.as_mut_ptr() }\n"
+    )
+    cold = _cold(recorded)
+    reads.clear()
+    warm = scan_folder(recorded, use_cache=True)
+    assert not warm.problems
+    # The declaring `lib.rs` is scanned again (it was "not scanned" for its problem), and
+    # `extra.rs` for the first time.
+    assert warm.files_scanned == first.files_scanned + 2
+    assert any(path.endswith("slab-arena/src/extra.rs") for path in reads)
+    assert render_json(warm) == cold
+
+
+def test_a_candidate_path_that_appears_is_followed(recorded: Path) -> None:
+    """A `#[cfg_attr(…, path = "…")]` alternative that did not exist was recorded as absent:
+    once it exists, the package is discovered again and reads it."""
+    lib = recorded / SLAB_LIB
+    lib.write_text(lib.read_text() + '\n#[cfg_attr(unix, path = "alt.rs")]\nmod other;\n')
+    (recorded / "crates/slab-arena/src/other.rs").write_text("pub fn f() {}\n")
+    scan_folder(recorded, use_cache=True)
+    scan_folder(recorded, use_cache=True)  # replayed: `alt.rs` is still absent
+    (recorded / "crates/slab-arena/src/alt.rs").write_text(
+        "pub unsafe fn read_it(p: *const u8) -> u8 { *p }\n"
+    )
+    warm = scan_folder(recorded, use_cache=True)
+    assert render_json(warm) == _cold(recorded)
+    assert warm.files_scanned == scan_folder(recorded).files_scanned
+
+
+def test_a_malformed_discovery_record_is_ignored(recorded: Path, reads: list[str]) -> None:
+    (path,) = sorted((recorded / "target" / "cargo-unsound").glob("scan-*.bin"))
+    document = marshal.loads(path.read_bytes().partition(b"\n")[2])
+    broken: list[object] = ["x", [1, 2], [[], [["a"]], [], []], {"setting": 1}]
+    for index, package in enumerate(sorted(document["discovery"])):
+        document["discovery"][package] = broken[index % len(broken)]
+    body = marshal.dumps(document)
+    key = hmac_key()
+    assert key is not None
+    path.write_bytes(ScanCache(path, key)._mac(body).encode() + b"\n" + body)
+    cold = _cold(recorded)
+    reads.clear()
+    assert render_json(scan_folder(recorded, use_cache=True)) == cold
+    assert {_package_of(recorded, p) for p in reads} >= {"js-bridge", "slab-arena"}
+
+
+def _record(tmp_path: Path) -> tuple[DiscoveryRecord, Path]:
+    file = tmp_path / "lib.rs"
+    file.write_text("mod a;\n")
+    status = os.stat(file)
+    recorded = RecordedFile(
+        str(file), "lib.rs", str(file), file_stamp(status), status.st_dev, "0" * 32
+    )
+    recorder = DiscoveryRecorder(("root", "lib.rs"))
+    recorder.files.append(recorded)
+    recorder.absent.append(str(tmp_path / "a.rs"))
+    recorder.read_before += [str(file), "/elsewhere/shared.rs"]
+    record = recorder.record()
+    assert record is not None
+    return record, file
+
+
+def test_a_record_holds_only_while_everything_it_read_is_as_it_was(tmp_path: Path) -> None:
+    record, file = _record(tmp_path)
+    # A file the package read twice is its own, not one an earlier package must have read.
+    assert record.read_before == ("/elsewhere/shared.rs",)
+    assert DiscoveryRecord.decode(record.encode()) == record
+    seen = {"/elsewhere/shared.rs"}
+    assert record.holds(("root", "lib.rs"), seen)
+    assert not record.holds(("root", "main.rs"), seen)  # another crate root
+    assert not record.holds(("root", "lib.rs"), set())  # the shared file is not read before
+    assert not record.holds(("root", "lib.rs"), seen | {str(file)})  # read by another
+    (tmp_path / "a.rs").write_text("")
+    assert not record.holds(("root", "lib.rs"), seen)  # a missing module file appeared
+    (tmp_path / "a.rs").unlink()
+    assert record.holds(("root", "lib.rs"), seen)
+    file.write_text("mod b;\n")  # same size, another content
+    assert not record.holds(("root", "lib.rs"), seen)
+
+
+def test_a_recorder_that_met_a_problem_or_a_racy_file_records_nothing() -> None:
+    recorder = DiscoveryRecorder(("root",))
+    recorder.clean = False
+    assert recorder.record() is None
+
+
+@pytest.mark.parametrize(
+    "value",
+    [None, "x", [], [["a"], [], [], [1]], [["a"], [["p", "r", "q", 1, 2, 3, 4, 5]], [], []]],
+)
+def test_a_record_that_does_not_decode_is_none(value: object) -> None:
+    assert DiscoveryRecord.decode(value) is None
