@@ -181,3 +181,17 @@ def test_a_recorder_that_met_a_problem_or_a_racy_file_records_nothing() -> None:
 )
 def test_a_record_that_does_not_decode_is_none(value: object) -> None:
     assert DiscoveryRecord.decode(value) is None
+
+
+def test_a_record_writes_derivable_paths_once(tmp_path: Path) -> None:
+    """A file at root + relative path, not a link, is written by its relative path alone."""
+    record, file = _record(tmp_path)
+    plain = DiscoveryRecord(("root", str(tmp_path)), record.files, (), ())
+    encoded = plain.encode()
+    assert encoded[1] == [
+        [None, "lib.rs", None, *record.files[0].stamp, record.files[0].device, "0" * 32]
+    ]  # type: ignore[index]
+    assert DiscoveryRecord.decode(encoded) == plain
+    linked = RecordedFile(str(file), "lib.rs", "/real/lib.rs", (1, 2, 3, 4), 5, "0" * 32)
+    elsewhere = DiscoveryRecord(("root", "/other"), (linked,), (), ())
+    assert DiscoveryRecord.decode(elsewhere.encode()) == elsewhere

@@ -73,10 +73,15 @@ class DiscoveryRecord:
         return all(file.unchanged() for file in self.files)
 
     def encode(self) -> list[object]:
-        """Plain data for the cache (lists of strings and integers)."""
-        files = [
-            [f.path, f.rel_path, f.real_path, *f.stamp, f.device, f.digest] for f in self.files
-        ]
+        """Plain data for the cache (lists of strings, integers and None). A file's path is
+        usually the workspace root (`setting[1]`) joined with its relative path, and its real
+        path the path itself: those are written as None (a third of the cache file, else)."""
+        root = self.setting[1] if len(self.setting) > 1 else ""
+        files = []
+        for f in self.files:
+            path = None if f.path == os.path.join(root, f.rel_path) else f.path
+            real = None if f.real_path == f.path else f.real_path
+            files.append([path, f.rel_path, real, *f.stamp, f.device, f.digest])
         return [list(self.setting), files, list(self.absent), list(self.read_before)]
 
     @classmethod
@@ -89,12 +94,17 @@ class DiscoveryRecord:
             return None
         if not isinstance(files, list):
             return None
+        root = setting[1] if len(setting) > 1 else ""
         decoded = []
         for entry in files:
             if not isinstance(entry, list) or len(entry) != 9:
                 return None
             path, rel_path, real_path, size, mtime, ctime, inode, device, digest = entry
-            if not _strings([path, rel_path, real_path, digest]):
+            if not _strings([rel_path, digest]):
+                return None
+            path = os.path.join(root, rel_path) if path is None else path
+            real_path = path if real_path is None else real_path
+            if not _strings([path, real_path]):
                 return None
             numbers = (size, mtime, ctime, inode, device)
             if not all(type(n) is int for n in numbers):
