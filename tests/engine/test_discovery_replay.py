@@ -195,3 +195,36 @@ def test_a_record_writes_derivable_paths_once(tmp_path: Path) -> None:
     linked = RecordedFile(str(file), "lib.rs", "/real/lib.rs", (1, 2, 3, 4), 5, "0" * 32)
     elsewhere = DiscoveryRecord(("root", "/other"), (linked,), (), ())
     assert DiscoveryRecord.decode(elsewhere.encode()) == elsewhere
+
+
+@pytest.mark.parametrize("jobs", [0, 2])
+def test_a_replayed_file_that_cannot_be_read_for_its_crates_scan_is_reported(
+    recorded: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
+) -> None:
+    """A file replayed unread whose crate must be scanned again, removed in between: reported
+    "not scanned" like a file discovery cannot read, and the scan goes on."""
+    crate = recorded / "crates/slab-arena/src"
+    replayed_unread = sorted(p for p in crate.rglob("*.rs") if p.name != "lib.rs")[0]
+
+    def vanished(self: sources_module.UnreadFile) -> bytes:
+        if self.real_path == str(replayed_unread.resolve()):
+            raise FileNotFoundError(2, "No such file or directory")
+        return sources_module._read_with_stat(self.real_path)[0]
+
+    # The crate's replay holds; a cached outcome of it does not (its entry is forgotten), so
+    # its files are read for a task.
+    (path,) = sorted((recorded / "target" / "cargo-unsound").glob("scan-*.bin"))
+    document = marshal.loads(path.read_bytes().partition(b"\n")[2])
+    lib = "crates/slab-arena/src/lib.rs"
+    document["entries"] = {k: v for k, v in document["entries"].items() if not k.endswith(lib)}
+    body = marshal.dumps(document)
+    key = hmac_key()
+    assert key is not None
+    path.write_bytes(ScanCache(path, key)._mac(body).encode() + b"\n" + body)
+    monkeypatch.setattr(sources_module.UnreadFile, "read", vanished)
+    report = scan_folder(recorded, use_cache=True, jobs=jobs)
+    shown = replayed_unread.relative_to(recorded).as_posix()
+    assert [(p.path, p.message) for p in report.problems] == [
+        (shown, f"`{shown}` could not be read: No such file or directory")
+    ]
+    assert not report.complete

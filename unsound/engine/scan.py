@@ -214,8 +214,10 @@ def scan_sources(
         done += task.scan_count
         progress.update(min(done, len(sources)), len(sources))
 
+    scanned_crates = {s.crate for i, s in enumerate(sources) if i not in outcomes}
+    unreadable = _read_for_scan([s for s in sources if s.crate in scanned_crates])
     tasks = plan_tasks(sources, set(outcomes), jobs, workspace_crates)
-    problems = _run(tasks, sources, rules, jobs, on_result, pool)
+    problems = [*unreadable, *_run(tasks, sources, rules, jobs, on_result, pool)]
     progress.finish()
     if cache is not None:
         cache.save()
@@ -274,6 +276,8 @@ def scan_crates(
                         cached.add(index)
                 done += len(cached)
             progress.update(min(done, len(sources)), len(sources))
+            if len(cached) < len(crate):
+                unreadable.extend(_read_for_scan(crate))
             # The total is not known yet, so a crate is cut into one slice per job only when it
             # is big enough to keep every worker busy alone (a workspace that is mostly one
             # crate must not scan on one core); a smaller one goes whole (each slice reads the
@@ -283,7 +287,8 @@ def scan_crates(
             for task in plan_tasks(crate, cached, slices, workspace_crates):
                 yield dataclasses.replace(task, task_id=next(task_ids))
 
-    problems = _run(tasks(), sources, rules, jobs, on_result, pool)
+    unreadable: list[ScanProblem] = []
+    problems = [*_run(tasks(), sources, rules, jobs, on_result, pool), *unreadable]
     progress.finish()
     if cache is not None:
         cache.save()
@@ -292,6 +297,18 @@ def scan_crates(
     findings = [finding for outcome in in_order for finding in outcome.findings]
     per_file = [problem for outcome in in_order for problem in outcome.problems]
     return tuple(ordered), findings, [*per_file, *problems]
+
+
+def _read_for_scan(sources: Sequence[SourceFile]) -> list[ScanProblem]:
+    """Read the files discovery took from the cache unread, for their crate's task (which
+    carries every file of the crate). One that cannot be read now is scanned as empty and
+    reported not scanned, as discovery reports a file it cannot read."""
+    problems = []
+    for source in sources:
+        why = source.read_now()
+        if why is not None:
+            problems.append(ScanProblem(source.rel_path, ProblemKind.NOT_SCANNED, why))
+    return problems
 
 
 def _run(

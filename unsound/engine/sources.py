@@ -78,6 +78,16 @@ class SourceFile:
         object.__setattr__(self, "content", data)
         return data
 
+    def read_now(self) -> str | None:
+        """Read the text now if discovery did not; why it cannot be read (a file removed since
+        its stat was checked), the text being then empty, or None."""
+        try:
+            self.data  # noqa: B018 - read on access
+        except OSError as error:
+            object.__setattr__(self, "content", b"")
+            return f"`{self.rel_path}` could not be read: {error.strerror or error}"
+        return None
+
     def content_hash(self) -> str:
         return self.digest or content_hash(self.data)
 
