@@ -279,7 +279,7 @@ def test_the_declaration_tables_pick_what_the_selectors_pick(
     declarations: tuple, name: str
 ) -> None:
     index = index_of(TEXTS)
-    index._files_declaring(declarations, name)
+    index._files_declaring(("question", name), declarations, name)
     for declaration in declarations:
         selector = crate_reads.declares(declaration, name)
         assert index._picked[selector] == [
@@ -290,8 +290,8 @@ def test_the_declaration_tables_pick_what_the_selectors_pick(
 def test_the_impl_header_table_picks_what_its_selector_picks() -> None:
     index = index_of(TEXTS)
     for name in ("Foo", "Clone", "Wrapper", "T", "Bar"):
-        index._files_with_impl_naming(name)
         selector = crate_reads.impl_header_names(_IMPL_HEADER, name)
+        index._files(("safe-unsafe", name), lambda selector=selector: (selector,))
         assert index._picked[selector] == [
             i for i, data in enumerate(TEXTS) if selector.matches(data)
         ]

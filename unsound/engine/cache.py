@@ -42,14 +42,16 @@ from unsound import __version__
 from unsound.dsl.compiled import CompiledRule
 from unsound.engine.cache_codec import decode, encode
 from unsound.engine.cache_files import prune_oldest, write_whole
-from unsound.engine.crate_reads import CrateReads, Selector
+from unsound.engine.crate_index import gives_something, parsed
+from unsound.engine.crate_reads import CrateReads, Question, Selector
 from unsound.engine.crate_scan import FileOutcome
 from unsound.engine.discovery_record import DiscoveryRecord
 from unsound.engine.hashing import FileStamp, file_stamp
 from unsound.engine.mod_decls import FileDecls
+from unsound.engine.units import ParsedFile
 from unsound.versions import installed_version
 
-_FORMAT = 8
+_FORMAT = 9
 _HASH = re.compile(r"[0-9a-f]{32}")
 _Contents = tuple[
     dict[str, dict[str, object]],
@@ -321,7 +323,7 @@ class ScanCache:
             return None
         if base is not None and base != view.fp:
             reads = self._decode_reads(entry.get("reads"))
-            if reads is None or not reads.still_valid(view.changed):
+            if reads is None or not reads.still_valid(view.changed, view.contributes):
                 return None
             entry["base"] = view.fp  # it holds for this state too, which is now the stored one
             self.dirty = True
@@ -389,11 +391,15 @@ class ScanCache:
             [position[selector], [[path, list(names)] for path, names in captured]]
             for selector, captured in reads.gate
         ]
+        # The files that gave something, by their position in `files`.
+        loud = [i for i, path in enumerate(reads.files) if path in set(reads.loud)]
         return {
             "selectors": ids,
             "files": list(reads.files),
             "whole_crate": reads.whole_crate,
             "gate": gate,
+            "questions": [list(question) for question in reads.questions],
+            "loud": loud,
         }
 
     def _decode_reads(self, value: object) -> CrateReads | None:
@@ -408,7 +414,10 @@ class ScanCache:
         if not all(0 <= i < len(selectors) for i, _ in stored.gate):
             return None
         gate = tuple((selectors[i], captured) for i, captured in stored.gate)
-        return CrateReads(selectors, stored.files, stored.whole_crate, gate)
+        if not all(0 <= i < len(stored.files) for i in stored.loud):
+            return None
+        loud = tuple(stored.files[i] for i in stored.loud)
+        return CrateReads(selectors, stored.files, stored.whole_crate, gate, stored.questions, loud)
 
     def _used_selectors(self) -> list[list[str]]:
         """The selector table to write: only those some entry names, renumbered in the entries."""
@@ -492,6 +501,8 @@ class _StoredReads:
     whole_crate: bool
     # Per gate selector (its position in `selectors`): the names it captured per picked file.
     gate: tuple[tuple[int, tuple[tuple[str, tuple[str, ...]], ...]], ...]
+    questions: tuple[tuple[str, str], ...]
+    loud: tuple[int, ...]  # positions in `files`
 
 
 @dataclass
@@ -504,6 +515,23 @@ class CrateView:
     hashes: dict[str, str]
     stored_fp: str | None = None
     changed: dict[str, bytes | None] = field(default_factory=dict)
+    # Per changed file, its new text parsed, and per question whether it gives something.
+    _parsed: dict[str, ParsedFile] = field(default_factory=dict)
+    _gives: dict[tuple[str, Question], bool] = field(default_factory=dict)
+
+    def contributes(self, path: str, data: bytes, questions: tuple[Question, ...]) -> bool:
+        """Whether the changed file's new text gives something to one of the crate index's
+        questions (parsed once, and each question asked of it once, per run)."""
+        for question in questions:
+            known = self._gives.get((path, question))
+            if known is None:
+                unit = self._parsed.get(path)
+                if unit is None:
+                    unit = self._parsed[path] = parsed(path, data)
+                known = self._gives[(path, question)] = gives_something(unit, question)
+            if known:
+                return True
+        return False
 
 
 def _entry_key(crate: str, rel_path: str) -> str:

@@ -13,10 +13,10 @@ from functools import cache
 
 from tree_sitter import Node, Query, QueryCursor
 
-from unsound.dsl.rust_parser import rust_language
+from unsound.dsl.rust_parser import parse_rust, rust_language
 from unsound.dsl.word_regex import after_word, whole_word, word_inside
 from unsound.engine import crate_reads
-from unsound.engine.crate_reads import ReadsRecorder, Selector
+from unsound.engine.crate_reads import Question, ReadsRecorder, Selector
 from unsound.engine.lint_attributes import allows_at_top
 from unsound.engine.syntax import node_text, type_base_name
 from unsound.engine.units import ParsedFile
@@ -145,52 +145,35 @@ class CrateIndex:
     _answers: dict[tuple[str, str], object] = field(default_factory=dict, repr=False)
     _tables: dict[bytes, dict[str, list[int]]] = field(default_factory=dict, repr=False)
     _picked: dict[Selector, list[int]] = field(default_factory=dict, repr=False)
-    _selections: dict[tuple[object, ...], _Selection] = field(default_factory=dict, repr=False)
+    _selections: dict[Question, _Selection] = field(default_factory=dict, repr=False)
+    # Per question answered file by file, the files that gave something (`_answer`).
+    _loud: dict[Question, frozenset[str]] = field(default_factory=dict, repr=False)
 
     def definitions(self, name: str) -> list[TypeDefinition]:
-        units = self._files_declaring(_TYPE_DECLARATIONS, name)
-        found = self._answers.get(("definitions", name))
-        if found is None:
-            found = [
-                definition
-                for unit in units()
-                for definition in _definitions_in(unit)
-                if definition.name == name
-            ]
-            self._answers[("definitions", name)] = found
-        return found  # type: ignore[return-value]
+        question = ("definitions", name)
+        units = self._files_declaring(question, _TYPE_DECLARATIONS, name)
+        return self._answer(question, units)  # type: ignore[return-value]
 
     def impls_of(self, type_name: str) -> list[Node]:
         """Every `impl` block of the crate whose self type is `type_name` (inherent and trait
         impls, by the last path segment)."""
+        question = ("impls-of", type_name)
         units = self._files(
-            ("impls-of", type_name),
+            question,
             lambda: (
                 crate_reads.search(
                     _after_keyword("impl", rb"\b[^{;]*" + word_inside(type_name.encode()))
                 ),
             ),
         )
-        found = self._answers.get(("impls-of", type_name))
-        if found is None:
-            found = [
-                captures["item"][0]
-                for unit in units()
-                for _, captures in QueryCursor(_impl_blocks_query()).matches(unit.tree.root_node)
-                if type_base_name(captures["type"][0]) == type_name
-            ]
-            self._answers[("impls-of", type_name)] = found
-        return found  # type: ignore[return-value]
+        return self._answer(question, units)  # type: ignore[return-value]
 
     def definitions_mentioning(self, name: str) -> list[TypeDefinition]:
         """Every struct, enum and union of the crate in a file whose text names `name` (the
         candidates for a type that holds a `name` in a field)."""
-        units = self._files(("mentioning", name), lambda: (_word_selector(name),))
-        found = self._answers.get(("mentioning", name))
-        if found is None:
-            found = [definition for unit in units() for definition in _definitions_in(unit)]
-            self._answers[("mentioning", name)] = found
-        return found  # type: ignore[return-value]
+        question = ("mentioning", name)
+        units = self._files(question, lambda: (_word_selector(name),))
+        return self._answer(question, units)  # type: ignore[return-value]
 
     def module_is_public(self, module: str) -> bool:
         """Whether some `mod module` declaration of the crate is `pub` (or none is found: a
@@ -229,145 +212,104 @@ class CrateIndex:
             + re.escape(module.encode())
             + rb"::\*)",
         )
-        units = self._files(
-            ("pub-use", f"{module}::{name}"), lambda: (crate_reads.search(pattern),)
-        )
-        found = self._answers.get(("pub-use", f"{module}::{name}"))
-        if found is None:
-            found = [unit.rel_path for unit in units()]
-            self._answers[("pub-use", f"{module}::{name}")] = found
-        return found  # type: ignore[return-value]
+        question = ("pub-use", f"{module}::{name}")
+        units = self._files(question, lambda: (crate_reads.search(pattern),))
+        return self._answer(question, units)  # type: ignore[return-value]
 
     def implements(self, type_name: str, trait: str) -> bool:
         """Whether the crate has `impl … trait for type_name` (by last path segment)."""
-        units = self._files_declaring((IMPL_FOR,), type_name)
-        traits = self._answers.get(("impls", type_name))
-        if traits is None:
-            traits = {
-                trait_name
-                for unit in units()
-                for self_name, trait_name in _impls_in(unit)
-                if self_name == type_name
-            }
-            self._answers[("impls", type_name)] = traits
-        return trait.rsplit("::", 1)[-1] in traits  # type: ignore[operator]
+        question = ("impls", type_name)
+        units = self._files_declaring(question, (IMPL_FOR,), type_name)
+        return trait.rsplit("::", 1)[-1] in self._answer(question, units)
 
     def supertraits(self, trait: str) -> list[str]:
         """Bounds declared on a trait of this crate (`trait A: Send + Sync`)."""
-        units = self._files_declaring(_TRAIT_DECLARATIONS, trait)
-        bounds = self._answers.get(("supertraits", trait))
-        if bounds is None:
-            bounds = [
-                bound for unit in units() for name, bound in _supertraits_in(unit) if name == trait
-            ]
-            self._answers[("supertraits", trait)] = bounds
-        return bounds  # type: ignore[return-value]
+        question = ("supertraits", trait)
+        units = self._files_declaring(question, _TRAIT_DECLARATIONS, trait)
+        return self._answer(question, units)  # type: ignore[return-value]
 
     def files_allowing(self, lint: str) -> list[str]:
         """The files whose own inner attributes allow or expect `lint` (`#![allow(clippy::…)]`
         before their items), found from the text first, then read from the parse."""
         spelled = re.escape(lint).replace("::", r"\s*::\s*").encode()
         pattern = re.compile(rb"#!\[\s*(?:allow|expect)\s*\([^\]]*" + spelled)
-        units = self._files(("allowing", lint), lambda: (crate_reads.search(pattern),))
-        found = self._answers.get(("allowing", lint))
-        if found is None:
-            found = [unit.rel_path for unit in units() if allows_at_top(unit.tree.root_node, lint)]
-            self._answers[("allowing", lint)] = found
-        return found  # type: ignore[return-value]
+        question = ("allowing", lint)
+        units = self._files(question, lambda: (crate_reads.search(pattern),))
+        return self._answer(question, units)  # type: ignore[return-value]
 
     def declares_trait(self, trait: str) -> bool:
         """Whether the crate declares `trait NAME` (by the path's last segment)."""
-        units = self._files_declaring(_TRAIT_DECLARATIONS, trait)
-        found = self._answers.get(("trait", trait))
-        if found is None:
-            found = any(
-                node_text(captures["name"][0]) == trait
-                for unit in units()
-                for _, captures in QueryCursor(_traits_query()).matches(unit.tree.root_node)
-            )
-            self._answers[("trait", trait)] = found
-        return bool(found)
+        question = ("trait", trait)
+        units = self._files_declaring(question, _TRAIT_DECLARATIONS, trait)
+        return bool(self._answer(question, units))
 
     def is_static_mut(self, name: str) -> bool:
         """Whether the crate declares `static mut NAME` (by the path's last segment)."""
         last = name.rsplit("::", 1)[-1].strip()
         if not _IDENTIFIER.fullmatch(last):
             return False  # `self.x`, `a[i]`: an expression is never a static's name
-        units = self._files_declaring((STATIC_MUT_DECLARATION,), last)
-        found = self._answers.get(("static-mut", last))
-        if found is None:
-            found = any(last in _static_muts_in(unit) for unit in units())
-            self._answers[("static-mut", last)] = found
-        return bool(found)
+        question = ("static-mut", last)
+        units = self._files_declaring(question, (STATIC_MUT_DECLARATION,), last)
+        return bool(self._answer(question, units))
 
     def type_alias(self, name: str) -> Node | None:
         """The aliased type of the crate's `type NAME = …;` when exactly one such alias exists
         (a name aliased differently under several `cfg`s is left unresolved)."""
-        units = self._files_declaring(_TYPE_ALIAS_DECLARATIONS, name)
-        found = self._answers.get(("type-alias", name))
-        if found is None:
-            found = [
-                value for unit in units() for alias, value in _aliases_in(unit) if alias == name
-            ]
-            self._answers[("type-alias", name)] = found
-        aliases: list[Node] = found  # type: ignore[assignment]
+        question = ("type-alias", name)
+        units = self._files_declaring(question, _TYPE_ALIAS_DECLARATIONS, name)
+        aliases: list[Node] = self._answer(question, units)  # type: ignore[assignment]
         texts = {node_text(a) for a in aliases}
         return aliases[0] if len(texts) == 1 else None
 
     def mentions(self, name: str) -> list[tuple[ParsedFile, Node]]:
         """Every identifier node spelled `name` in the crate's files (calls, fields, types),
         found from the text first so that only files that say the word are parsed."""
-        word = re.compile(whole_word(name.encode("utf-8")))
-        units = self._files(("mentioning", name), lambda: (_word_selector(name),))
-        found = self._answers.get(("mentions", name))
-        if found is None:
-            nodes: list[tuple[ParsedFile, Node]] = []
-            for unit in units():
-                root = unit.tree.root_node
-                for match in word.finditer(unit.data):
-                    node = root.descendant_for_byte_range(match.start(), match.end())
-                    if node is not None and node.type in _NAME_KINDS:
-                        nodes.append((unit, node))
-            self._answers[("mentions", name)] = found = nodes
-        return found  # type: ignore[return-value]
+        question = ("mentions", name)
+        units = self._files(question, lambda: (_word_selector(name),))
+        return self._answer(question, units)  # type: ignore[return-value]
 
     def safe_method_uses_unsafe(self, type_name: str) -> bool:
         """Whether a method of `type_name` (in an inherent or trait impl anywhere in the crate)
         that is not an `unsafe fn` holds an `unsafe` block: the type's safe API relies on what
         its fields point to."""
-        units = self._files_with_impl_naming(type_name)
-        found = self._answers.get(("safe-unsafe", type_name))
-        if found is None:
-            found = any(
-                _safe_method_uses_unsafe(function)
-                for unit in units()
-                for function in _methods_in(unit, type_name)
-            )
-            self._answers[("safe-unsafe", type_name)] = found
-        return bool(found)
-
-    def _files_with_impl_naming(self, name: str) -> Callable[[], list[ParsedFile]]:
-        """Files with an `impl` header that mentions `name` (a superset: the header's every
-        identifier is a key)."""
-        return self._files(
-            ("impl-header", name), lambda: (crate_reads.impl_header_names(_IMPL_HEADER, name),)
+        question = ("safe-unsafe", type_name)
+        units = self._files(
+            question,
+            lambda: (crate_reads.impl_header_names(_IMPL_HEADER, type_name),),
         )
+        methods: list[Node] = self._answer(question, units)  # type: ignore[assignment]
+        return any(_safe_method_uses_unsafe(function) for function in methods)
+
+    def _answer(self, question: Question, units: Callable[[], list[ParsedFile]]) -> list[object]:
+        """The question's answer, made file by file: what each file picked for it gives
+        (`_GIVES`), in crate order. The files that gave something are noted: a change to
+        another file it read cannot alter the answer if that file gives nothing still
+        (`crate_reads`)."""
+        found = self._answers.get(question)
+        if found is None:
+            gives = _GIVES[question[0]]
+            per_file = [(unit.rel_path, gives(unit, question[1])) for unit in units()]
+            found = [item for _, items in per_file for item in items]
+            self._answers[question] = found
+            self._loud[question] = frozenset(path for path, items in per_file if items)
+        self.recorder.note_loud(question, self._loud[question])
+        return found  # type: ignore[return-value]
 
     def _files_declaring(
-        self, declarations: tuple[re.Pattern[bytes], ...], name: str
+        self, question: Question, declarations: tuple[re.Pattern[bytes], ...], name: str
     ) -> Callable[[], list[ParsedFile]]:
         """Files whose text declares `name` with this kind of declaration."""
         return self._files(
-            (declarations, name),
+            question,
             lambda: tuple(crate_reads.declares(d, name) for d in declarations),
         )
 
     def _files(
-        self, key: tuple[object, ...], selectors: Callable[[], tuple[Selector, ...]]
+        self, key: Question, selectors: Callable[[], tuple[Selector, ...]]
     ) -> Callable[[], list[ParsedFile]]:
         """The files the selectors pick, parsed when the thunk is called (an answer already
-        known needs no parse, but its reads are noted all the same). `key` names the selection,
-        so asking again costs a lookup, not new selectors."""
+        known needs no parse, but its reads are noted all the same). `key`, the question,
+        names the selection, so asking again costs a lookup, not new selectors."""
         chosen, picks = self._selection(key, selectors)
         if picks is None:
             return lambda: [u for u in self.load() if any(s.matches(u.data) for s in chosen)]
@@ -376,7 +318,7 @@ class CrateIndex:
         return lambda: [sources[i][1]() for i in picks]
 
     def _texts(
-        self, key: tuple[object, ...], selectors: Callable[[], tuple[Selector, ...]]
+        self, key: Question, selectors: Callable[[], tuple[Selector, ...]]
     ) -> Callable[[], list[bytes]]:
         if self.sources is None:
             units = self._files(key, selectors)
@@ -387,7 +329,7 @@ class CrateIndex:
         return lambda: [sources[i][0] for i in picks]
 
     def _selection(
-        self, key: tuple[object, ...], selectors: Callable[[], tuple[Selector, ...]]
+        self, key: Question, selectors: Callable[[], tuple[Selector, ...]]
     ) -> tuple[tuple[Selector, ...], list[int] | None]:
         """The selectors of `key` and the files they pick, in crate order (None: no texts, so
         the whole crate), noted in the current recorder."""
@@ -401,6 +343,7 @@ class CrateIndex:
             self.recorder.whole_crate = True
         for selector, picked_by_one in found.picked:
             self.recorder.note(selector, picked_by_one)
+        self.recorder.note_question(key, found.selectors)
         return found.selectors, found.picks
 
     def _pick(self, selector: Selector) -> list[int]:
@@ -530,6 +473,73 @@ def _aliases_in(unit: ParsedFile) -> list[tuple[str, Node]]:
             elif current.type in ("mod_item", "declaration_list"):
                 stack.extend(current.named_children)
     return out
+
+
+# --- What one file gives to each question's answer ------------------------------------------
+#
+# An answer is the concatenation, in crate order, of what each file its selectors picked gives
+# (`CrateIndex._answer`). The same functions tell a rescan whether a changed file gives
+# anything now (`file_contributes`): one that gave nothing and gives nothing cannot have
+# changed an answer.
+
+
+def _mentions_in(unit: ParsedFile, name: str) -> list[tuple[ParsedFile, Node]]:
+    word = re.compile(whole_word(name.encode("utf-8")))
+    root = unit.tree.root_node
+    nodes = []
+    for match in word.finditer(unit.data):
+        node = root.descendant_for_byte_range(match.start(), match.end())
+        if node is not None and node.type in _NAME_KINDS:
+            nodes.append((unit, node))
+    return nodes
+
+
+def _impl_blocks_of(unit: ParsedFile, type_name: str) -> list[Node]:
+    return [
+        captures["item"][0]
+        for _, captures in QueryCursor(_impl_blocks_query()).matches(unit.tree.root_node)
+        if type_base_name(captures["type"][0]) == type_name
+    ]
+
+
+def _traits_named(unit: ParsedFile, trait: str) -> list[Node]:
+    return [
+        captures["name"][0]
+        for _, captures in QueryCursor(_traits_query()).matches(unit.tree.root_node)
+        if node_text(captures["name"][0]) == trait
+    ]
+
+
+_Gives = Callable[[ParsedFile, str], Sequence[object]]
+_GIVES: dict[str, _Gives] = {
+    "definitions": lambda unit, name: [d for d in _definitions_in(unit) if d.name == name],
+    "impls-of": _impl_blocks_of,
+    "mentioning": lambda unit, _name: _definitions_in(unit),
+    "pub-use": lambda unit, _name: [unit.rel_path],
+    "impls": lambda unit, type_name: [t for s, t in _impls_in(unit) if s == type_name],
+    "supertraits": lambda unit, trait: [b for n, b in _supertraits_in(unit) if n == trait],
+    "allowing": lambda unit, lint: (
+        [unit.rel_path] if allows_at_top(unit.tree.root_node, lint) else []
+    ),
+    "trait": _traits_named,
+    "static-mut": lambda unit, name: [name] if name in _static_muts_in(unit) else [],
+    "type-alias": lambda unit, name: [v for a, v in _aliases_in(unit) if a == name],
+    "mentions": _mentions_in,
+    "safe-unsafe": _methods_in,
+}
+
+
+def parsed(rel_path: str, data: bytes) -> ParsedFile:
+    """A file's text parsed, to ask it questions (`gives_something`)."""
+    return ParsedFile(rel_path, "", data, parse_rust(data))
+
+
+def gives_something(unit: ParsedFile, question: Question) -> bool:
+    """Whether the file gives something to the question's answer (a question not answered
+    file by file, `pub-mod`, counts as given)."""
+    kind, argument = question
+    gives = _GIVES.get(kind)
+    return gives is None or bool(gives(unit, argument))
 
 
 # --- Name resolution for a type named without its path (`-> Arc<Inner>`) ---------------------

@@ -13,12 +13,19 @@ was picked by none of the outcome's selectors before (it is not among the files 
 picked by none of them now. `CrateReads` records both halves: the selectors and the files they
 picked. Anything read of the crate without a selector (a new index query, the whole crate at
 once) is recorded as `whole_crate`, and such an outcome is redone whenever the crate changes.
+
+A selector tests text, so it also picks files that only spell the words: rust-analyzer's test
+fixtures declare `enum Option` inside string literals. Each answer is what the files read give
+for it, file by file (`crate_index.file_contributes`); the index notes the questions asked and
+the files that gave something (`loud`). A changed file that gave nothing to any of the
+outcome's questions, and gives nothing to any of them now (its new text parsed and asked), cannot
+have changed an answer: the outcome stays ("early cutoff", as for the gate's names below).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -107,6 +114,12 @@ def impl_for_trait(pattern: re.Pattern[bytes], trait: str) -> Selector:
 
 # The names a selector of the crate gate captured in each file it picked: (path, names).
 GateNames = tuple[tuple[str, tuple[str, ...]], ...]
+# A question of the crate index: its kind and argument (`("definitions", "Foo")`).
+Question = tuple[str, str]
+# Stands for reads no question accounts for: no file is ever known to give nothing to it.
+UNKNOWN_QUESTION: Question = ("unknown", "")
+# Whether a file's text gives something to any of the questions (path, text, questions).
+Contributes = Callable[[str, bytes, tuple[Question, ...]], bool]
 
 
 @dataclass(frozen=True)
@@ -125,24 +138,38 @@ class CrateReads:
     files: tuple[str, ...] = ()
     whole_crate: bool = False
     gate: tuple[tuple[Selector, GateNames], ...] = ()
+    # The index's questions asked (`crate_index.QUESTION_KINDS`, with their argument) and the
+    # files among `files` that gave something to one of them.
+    questions: tuple[Question, ...] = ()
+    loud: tuple[str, ...] = ()
 
-    def still_valid(self, changed: dict[str, bytes | None]) -> bool:
-        """Whether the outcome holds after `changed` (path → new text, None: removed) — none of
-        the changed files was read, none is picked now, and every gate selector captures the
-        same names in each changed file as before."""
+    def still_valid(
+        self, changed: dict[str, bytes | None], contributes: Contributes | None = None
+    ) -> bool:
+        """Whether the outcome holds after `changed` (path → new text, None: removed): every
+        gate selector captures the same names in each changed file as before, and each changed
+        file either was not read and is not picked now, or gave nothing to the outcome's
+        questions before and, if picked now, gives nothing now (`contributes` asks its new
+        text; without it, a changed file read or picked redoes the outcome)."""
         if self.whole_crate:
             return not changed
-        if not changed.keys().isdisjoint(self.files):
-            return False
+        # Without questions (reads made by hand, or a selector no question names: see
+        # `ReadsRecorder.reads`) nothing tells what a file gave: a file read or picked counts.
+        ask = contributes if self.questions else None
         gate = {selector: dict(names) for selector, names in self.gate}
         for path, data in changed.items():
             for selector, before in gate.items():
                 after = selector.captures(data) if data is not None else frozenset()
                 if after != frozenset(before.get(path, ())):
                     return False
-            if data is not None and any(
+            if path in self.files and (ask is None or path in self.loud):
+                return False
+            if data is None:
+                continue
+            picked_now = any(
                 selector.matches(data) for selector in self.selectors if selector not in gate
-            ):
+            )
+            if picked_now and (ask is None or ask(path, data, self.questions)):
                 return False
         return True
 
@@ -155,10 +182,21 @@ class ReadsRecorder:
     # The crate gate's selectors: the names each captured, per picked file index.
     captured: dict[Selector, dict[int, frozenset[str]]] = field(default_factory=dict)
     whole_crate: bool = False
+    # The index's questions, with the selectors that picked their files, and for those whose
+    # answer was made file by file, the paths that gave something.
+    asked: dict[Question, tuple[Selector, ...]] = field(default_factory=dict)
+    loud: dict[Question, frozenset[str]] = field(default_factory=dict)
 
     def note(self, selector: Selector, indices: Iterable[int]) -> None:
         if selector not in self.picked:
             self.picked[selector] = tuple(indices)
+
+    def note_question(self, question: Question, selectors: tuple[Selector, ...]) -> None:
+        self.asked.setdefault(question, selectors)
+
+    def note_loud(self, question: Question, paths: frozenset[str]) -> None:
+        """The files that gave something to the question's answer."""
+        self.loud.setdefault(question, paths)
 
     def note_names(self, selector: Selector, names: dict[int, frozenset[str]]) -> None:
         """A gate selector's answer: the names it captured in each file it picked."""
@@ -179,4 +217,26 @@ class ReadsRecorder:
             if selector not in self.picked
         )
         selectors = tuple(sorted({*self.picked, *(selector for selector, _ in gate)}))
-        return CrateReads(selectors, tuple(files), self.whole_crate, gate)
+        # A question whose answer was not made file by file counts every file it picked as
+        # having given something; so does a file picked by a selector no question names.
+        loud: set[str] = set()
+        for question, asked_selectors in self.asked.items():
+            if question in self.loud:
+                loud |= self.loud[question]
+            else:
+                loud |= {paths[i] for s in asked_selectors for i in self.picked.get(s, ())}
+        named = {s for asked_selectors in self.asked.values() for s in asked_selectors}
+        questions = set(self.asked)
+        if any(s not in named for s in self.picked):
+            questions.add(UNKNOWN_QUESTION)  # what it picks now always counts as given
+            loud |= {
+                paths[i] for s, picked in self.picked.items() if s not in named for i in picked
+            }
+        return CrateReads(
+            selectors,
+            tuple(files),
+            self.whole_crate,
+            gate,
+            tuple(sorted(questions)),
+            tuple(sorted(loud & set(files))),
+        )

@@ -1,0 +1,134 @@
+"""Early cutoff for the crate index's reads: an outcome that read a file which gave nothing to
+its answers (a declaration spelled inside a string literal, as rust-analyzer's test fixtures
+do) survives a change to that file that still gives nothing, and is redone when it does.
+
+`fixtures/workspaces/index_cutoff` is a real crate (`cargo check` passes): `convert.rs` converts
+`External` by value, whose definition in `lib.rs` holds a raw pointer; `fixtures.rs` spells
+`pub struct External { … }` inside a string, which the index's text selectors pick. "Redone"
+is checked by the files the scan parses, never by time.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from test_scan_support import scan_folder
+
+from unsound.engine import crate_scan
+from unsound.engine.crate_index import gives_something, parsed
+from unsound.engine.crate_reads import UNKNOWN_QUESTION, CrateReads, Question, declares
+from unsound.report.json_report import render_json
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "workspaces" / "index_cutoff"
+EXTERNAL: Question = ("definitions", "External")
+
+
+@pytest.fixture(autouse=True)
+def private_key_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+    monkeypatch.delenv("CARGO_TARGET_DIR", raising=False)
+
+
+@pytest.fixture
+def scanned(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    """Texts of the files the (in-process) scan parses from now on."""
+    seen: list[bytes] = []
+    real = crate_scan.parse_rust
+
+    def counting(data: bytes):  # type: ignore[no-untyped-def]
+        seen.append(data)
+        return real(data)
+
+    monkeypatch.setattr(crate_scan, "parse_rust", counting)
+    return seen
+
+
+@pytest.fixture
+def crate(tmp_path: Path) -> Path:
+    copy = tmp_path / "index_cutoff"
+    shutil.copytree(FIXTURE, copy, ignore=shutil.ignore_patterns("target", "Cargo.lock"))
+    return copy
+
+
+def _convert(root: Path) -> bytes:
+    return (root / "src/convert.rs").read_bytes()
+
+
+def test_a_file_that_gave_nothing_and_still_gives_nothing_redoes_nothing(
+    crate: Path, scanned: list[bytes]
+) -> None:
+    first = scan_folder(crate, use_cache=True)
+    assert [f.rule_id for f in first.findings] == ["napi-external-by-value"]
+    assert _convert(crate) in scanned
+    fixtures = crate / "src/fixtures.rs"
+    fixtures.write_text(fixtures.read_text().replace("u32", "u64") + "// edited\n")
+    scanned.clear()
+    warm = scan_folder(crate, use_cache=True)
+    assert _convert(crate) not in scanned  # not redone
+    assert render_json(warm) == render_json(scan_folder(crate))
+
+
+def test_a_file_that_now_gives_something_redoes_the_outcome(
+    crate: Path, scanned: list[bytes]
+) -> None:
+    scan_folder(crate, use_cache=True)
+    fixtures = crate / "src/fixtures.rs"
+    # A real `External` in another module: `definitions("External")` now has two.
+    fixtures.write_text(fixtures.read_text() + "\npub struct External {\n    handle: u32,\n}\n")
+    scanned.clear()
+    warm = scan_folder(crate, use_cache=True)
+    assert _convert(crate) in scanned
+    assert render_json(warm) == render_json(scan_folder(crate))
+
+
+def test_a_file_that_gave_something_redoes_the_outcome_on_any_change(
+    crate: Path, scanned: list[bytes]
+) -> None:
+    scan_folder(crate, use_cache=True)
+    lib = crate / "src/lib.rs"
+    lib.write_text(lib.read_text() + "// a comment: the definition's file changed\n")
+    scanned.clear()
+    scan_folder(crate, use_cache=True)
+    assert _convert(crate) in scanned
+
+
+def test_a_file_gives_what_its_parse_holds_not_what_its_text_spells() -> None:
+    in_string = parsed("f.rs", b'const F: &str = "pub struct External { handle: u32 }";')
+    assert declares_external(in_string.data) and not gives_something(in_string, EXTERNAL)
+    real = parsed("f.rs", b"pub struct External { handle: u32 }")
+    assert gives_something(real, EXTERNAL)
+    # A question the index does not answer file by file counts as given.
+    assert gives_something(in_string, ("pub-mod", "x"))
+    assert gives_something(in_string, UNKNOWN_QUESTION)
+
+
+def declares_external(data: bytes) -> bool:
+    from unsound.engine.crate_index import _TYPE_DECLARATIONS
+
+    return any(declares(d, "External").matches(data) for d in _TYPE_DECLARATIONS)
+
+
+def test_reads_vouch_for_a_quiet_file_only_with_questions_to_ask() -> None:
+    selector = declares(re.compile(rb"struct\s+([A-Za-z_]\w*)"), "External")
+    quiet = CrateReads((selector,), ("a.rs", "b.rs"), questions=(EXTERNAL,), loud=("a.rs",))
+
+    def never(path: str, data: bytes, questions: tuple[Question, ...]) -> bool:
+        return False
+
+    def always(path: str, data: bytes, questions: tuple[Question, ...]) -> bool:
+        return True
+
+    text = b"struct External;"
+    assert quiet.still_valid({"b.rs": text}, never)  # read, gave nothing, gives nothing
+    assert quiet.still_valid({"b.rs": None}, never)  # read, gave nothing, removed
+    assert quiet.still_valid({"c.rs": text}, never)  # newly picked, gives nothing
+    assert not quiet.still_valid({"b.rs": text}, always)
+    assert not quiet.still_valid({"c.rs": text}, always)
+    assert not quiet.still_valid({"a.rs": b"fn f() {}"}, never)  # gave something
+    assert not quiet.still_valid({"b.rs": text})  # nothing to ask with
+    unasked = CrateReads((selector,), ("a.rs", "b.rs"))
+    assert not unasked.still_valid({"b.rs": b"fn f() {}"}, never)
+    assert not unasked.still_valid({"c.rs": text}, never)
