@@ -132,3 +132,15 @@ def test_reads_vouch_for_a_quiet_file_only_with_questions_to_ask() -> None:
     unasked = CrateReads((selector,), ("a.rs", "b.rs"))
     assert not unasked.still_valid({"b.rs": b"fn f() {}"}, never)
     assert not unasked.still_valid({"c.rs": text}, never)
+
+
+def test_many_changed_files_are_not_parsed_to_spare_outcomes() -> None:
+    """A branch switch changes many files of a crate: redoing the outcomes on the workers costs
+    less than parsing every changed file in the parent, one after the other."""
+    from unsound.engine.cache import _CUTOFF_FILES, CrateView
+
+    text = b'const F: &str = "pub struct External { handle: u32 }";'
+    few = CrateView("c", "fp", {}, changed={"f.rs": text})
+    assert not few.contributes("f.rs", text, (EXTERNAL,))
+    many = CrateView("c", "fp", {}, changed={f"f{i}.rs": text for i in range(_CUTOFF_FILES + 1)})
+    assert many.contributes("f0.rs", text, (EXTERNAL,))

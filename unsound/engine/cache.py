@@ -66,6 +66,9 @@ _KEEP_FILES = 8  # cache files (rule sets × tool versions) kept per target dir
 # `.json`: the files of format 6 and before, pruned like the others.
 _CACHE_NAME = re.compile(r"scan-[0-9a-f]{32}\.(?:bin|json)")
 _MARSHAL_VERSION = 4
+# At most this many changed files of a crate are parsed here to tell whether an outcome that
+# read them still holds (`CrateView.contributes`).
+_CUTOFF_FILES = 8
 # A file's text, or a function that reads it (a file discovery did not need to read).
 FileText = bytes | Callable[[], bytes]
 
@@ -521,7 +524,12 @@ class CrateView:
 
     def contributes(self, path: str, data: bytes, questions: tuple[Question, ...]) -> bool:
         """Whether the changed file's new text gives something to one of the crate index's
-        questions (parsed once, and each question asked of it once, per run)."""
+        questions (parsed once, and each question asked of it once, per run). When many of
+        the crate's files changed (a branch switch), every one counts as giving something:
+        parsing them here, one after the other, would cost more than redoing the outcomes on
+        the workers."""
+        if len(self.changed) > _CUTOFF_FILES:
+            return True
         for question in questions:
             known = self._gives.get((path, question))
             if known is None:
