@@ -8,7 +8,8 @@ from __future__ import annotations
 import pytest
 
 from unsound.dsl.compiler import required_relations
-from unsound.dsl.loader import compile_rule_files
+from unsound.dsl.loader import compile_rule_files, load_rules
+from unsound.dsl.pattern import Pattern
 from unsound.engine import matcher as matcher_module
 from unsound.engine.examples import scan_snippet
 
@@ -101,3 +102,23 @@ def test_where_the_relation_occurs_the_findings_are_exact(candidates: list[str])
         ("call-after-read", 4, 5),
     ]
     assert candidates  # the rule ran here
+
+
+def test_a_bound_variable_is_looked_for_where_the_relation_pattern_holds_it() -> None:
+    """`inside fn $F($..PA, $C: $CT, $..PB)` with `$C` bound: only the parameters can hold it,
+    so a function whose parameters do not spell it is turned away before it is matched; where
+    the variable may lie anywhere (it is a child of the root itself), the whole candidate is
+    searched."""
+    from unsound.engine.relations import _holders
+
+    rules = {rule.id: rule for rule in load_rules()}
+
+    def relation(rule_id: str, kind: str) -> Pattern:
+        relations = rules[rule_id].relations.values()
+        return next(p for patterns in relations for p in patterns if p.root.kind == kind)
+
+    inside_fn = relation("panic-safety-duplicated-ownership", "function_item")
+    assert _holders(inside_fn, "C") == frozenset({"parameters"})
+    assert _holders(inside_fn, "F") is None
+    inside_impl = relation("raw-handle-escapes-drop-owner", "impl_item")
+    assert _holders(inside_impl, "S") is None

@@ -39,8 +39,11 @@ def relate(
     # A metavariable bound already must match code with the same text inside the candidate: a
     # candidate without that text is rejected by a substring search instead of a tree match
     # (`inside fn $F(.., $C: $CT, ..)` for each call `$C(..)` of a file).
+    # Where in the candidate: the children of the kind that holds the metavariable in the
+    # pattern (`fn $F($..PA, $C: $CT, $..PB)`: the parameters, not the body that holds the
+    # call `$C(..)` whose enclosing functions are asked about).
     required = [
-        value.text
+        (value.text, _holders(pattern, name))
         for name, value in env.items()
         if name in names and isinstance(value, Node) and value.text
     ]
@@ -51,8 +54,7 @@ def relate(
     memo = unit.relation_memo if relation == "inside" else None
     bound_texts = tuple((n, binding_text(env[n])) for n in sorted(names) if n in env)
     for candidate in _candidates(relation, pattern, node, within):
-        start, end = candidate.start_byte, candidate.end_byte
-        if any(data.find(text, start, end) == -1 for text in required):
+        if any(not _spelled_in(data, text, candidate, kinds) for text, kinds in required):
             continue
         if memo is None:
             for matched in match_pattern(pattern, candidate, env):
@@ -67,6 +69,43 @@ def relate(
             ]
         for new_bindings in made:
             yield _extend(bindings, cast(Env, new_bindings), unit)
+
+
+def _spelled_in(data: bytes, text: bytes, candidate: Node, kinds: frozenset[str] | None) -> bool:
+    """Whether `text` occurs in the candidate (in its children of these kinds, if given)."""
+    if kinds is None:
+        return data.find(text, candidate.start_byte, candidate.end_byte) != -1
+    return any(
+        data.find(text, child.start_byte, child.end_byte) != -1
+        for child in candidate.children
+        if child.type in kinds
+    )
+
+
+def _holders(pattern: Pattern, name: str) -> frozenset[str] | None:
+    """Kinds of the pattern root's children under which metavariable `name` occurs: a match
+    binds it inside a child of one of those kinds (children are matched by kind, in order).
+    None when it may lie anywhere in the candidate: it is the root or a child itself, or occurs
+    in the pattern's attributes."""
+    memo: dict[str, frozenset[str] | None] = pattern.__dict__.setdefault("_holders", {})
+    if name in memo:
+        return memo[name]
+    memo[name] = found = _holder_kinds(pattern, name)
+    return found
+
+
+def _holder_kinds(pattern: Pattern, name: str) -> frozenset[str] | None:
+    root = pattern.root
+    if root.var == name or any(node.var == name for a in pattern.attributes for node in a.walk()):
+        return None
+    kinds = set()
+    for child in root.children:
+        if not any(node.var == name for node in child.walk()):
+            continue
+        if child.var is not None or child.sequence:
+            return None
+        kinds.add(child.kind)
+    return frozenset(kinds) or None
 
 
 def _metavariables(pattern: Pattern) -> frozenset[str]:
