@@ -63,6 +63,32 @@ def test_each_rule_keeps_its_findings_and_each_node_is_matched_once(
         ("returns-raw", 1),
         ("returns-reference", 2),
     ]
-    assert len(calls) == 3  # three functions, one structural match each for both rules
+    # One structural match per function for both rules; `c`'s return type fails both rules'
+    # test on it (`-> $R` is the candidate's return type) before any match is made.
+    assert calls == [0, 41]
     apart = [f for rule in rules for f in scan_snippet([rule], CODE)]
     assert sorted(together, key=lambda f: f.rule_id) == sorted(apart, key=lambda f: f.rule_id)
+
+
+def test_a_test_on_a_root_field_turns_a_candidate_away_before_its_structural_match() -> None:
+    """`where $R matches …` (an `and` line of node tests counts) on `-> $R`: read off the
+    candidate's return type; a metavariable written twice, or in a sequence, is not."""
+    rules = compile_rule_files([("test", "test.rules", RULES)])
+    pattern = rules[0].patterns[0]
+    assert matcher_module._root_field(pattern, "R") == "return_type"
+    assert matcher_module._root_field(pattern, "F") == "name"
+    assert matcher_module._root_field(pattern, "P") is None  # inside the parameters
+    assert matcher_module._root_field(pattern, "B") is None  # a sequence
+
+
+def test_an_and_line_of_node_tests_joins_the_leading_tests() -> None:
+    from unsound.dsl import ast
+    from unsound.dsl.loader import load_rules
+    from unsound.engine.conditions import precheck_var, split_prechecks
+
+    (rule,) = [r for r in load_rules() if r.id == "borrow-stored-as-raw-pointer"]
+    run, rest = split_prechecks(rule.ast.conditions)
+    # `not $R is reference`, then `$R matches "…" and not $R matches "'_"`, split in two.
+    assert [precheck_var(c) for c in run] == ["R", "R", "R"]
+    assert isinstance(run[1], ast.MatchesRegex) and isinstance(run[2], ast.Not)
+    assert rest == rule.ast.conditions[2:]

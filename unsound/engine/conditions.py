@@ -132,13 +132,19 @@ def split_prechecks(
     identifier`) and the conditions after it. The run is only split off, never reordered, so
     `all_hold(run + rest)` and "every test of the run holds, then `all_hold(rest)`" give the
     same first solution; most candidates fail the run, before any binding is built."""
-    count = 0
-    for condition in conditions:
-        inner = condition.inner if isinstance(condition, ast.Not) else condition
-        if not isinstance(inner, _NODE_TESTS):
-            break
-        count += 1
-    return conditions[:count], conditions[count:]
+    run: list[ast.Cond] = []
+    for count, condition in enumerate(conditions):
+        # `$R matches "…" and not $R matches "'_"`: an `and` line of node tests is tests too.
+        parts = condition.parts if isinstance(condition, ast.And) else (condition,)
+        if not all(_is_node_test(part) for part in parts):
+            return tuple(run), conditions[count:]
+        run.extend(parts)
+    return tuple(run), ()
+
+
+def _is_node_test(condition: ast.Cond) -> bool:
+    inner = condition.inner if isinstance(condition, ast.Not) else condition
+    return isinstance(inner, _NODE_TESTS)
 
 
 def precheck_var(condition: ast.Cond) -> str:

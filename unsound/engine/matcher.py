@@ -421,6 +421,9 @@ def _first_finding(
     rules that spell the same pattern (`fn $F($..P) -> $R { $..B }`) match each node once.
     """
     assert isinstance(root, Node)
+    prechecks, rest = _prechecks(context.rule)
+    if prechecks and not _fields_pass(pattern, prechecks, root, unit, context):
+        return None
     if shared is None:
         matches: Iterable[_Structural] = map(_Structural, match_pattern(pattern, root))
     else:
@@ -429,7 +432,6 @@ def _first_finding(
         if cached is None:
             cached = shared[key] = [_Structural(env) for env in match_pattern(pattern, root)]
         matches = cached
-    prechecks, rest = _prechecks(context.rule)
     for match in matches:
         conditions = rest
         if prechecks:
@@ -462,6 +464,50 @@ def _prechecks(rule: CompiledRule) -> tuple[tuple[_Precheck, ...], tuple[ast.Con
         checks = tuple((precheck_var(c), pure_node_test(c), c) for c in run)
         found = _PRECHECKS[rule.id] = (rule.ast.conditions, checks, rest)
     return found[1], found[2]
+
+
+def _fields_pass(
+    pattern: Pattern,
+    prechecks: tuple[_Precheck, ...],
+    root: Node,
+    unit: ParsedFile,
+    context: MatchContext,
+) -> bool:
+    """The leading node tests about a metavariable that the pattern writes once, as a child of
+    its root in a field (`-> $R` is the `return_type`): every structural match binds it to the
+    candidate's child in that field, so a test that fails there fails every match, and the
+    structural match (a function's parameter list tried split by split) is not even made.
+    On wasmtime, most of the `fn …(&self, …) -> $R` candidates have a return type that is a
+    reference or names no lifetime."""
+    for name, node_test, condition in prechecks:
+        field = _root_field(pattern, name)
+        if field is None:
+            continue
+        child = root.child_by_field_name(field)
+        if child is None:
+            continue
+        if node_test is not None:
+            if not node_test(child):
+                return False
+        elif not precheck_holds(condition, Bound(unit, (child,)), context):
+            return False
+    return True
+
+
+def _root_field(pattern: Pattern, name: str) -> str | None:
+    """The field of the root's child that is metavariable `name`, when that is its only place
+    in the pattern (not a sequence, not in the attributes); else None."""
+    memo: dict[str, str | None] = pattern.__dict__.setdefault("_root_fields", {})
+    if name not in memo:
+        places = [node for node in pattern.root.walk() if node.var == name]
+        places += [node for a in pattern.attributes for node in a.walk() if node.var == name]
+        field = None
+        if len(places) == 1 and not places[0].sequence and not places[0].lifetime:
+            (place,) = places
+            if any(child is place for child in pattern.root.children):
+                field = place.field
+        memo[name] = field
+    return memo[name]
 
 
 def _prechecks_hold(
