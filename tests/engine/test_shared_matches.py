@@ -92,3 +92,22 @@ def test_an_and_line_of_node_tests_joins_the_leading_tests() -> None:
     assert [precheck_var(c) for c in run] == ["R", "R", "R"]
     assert isinstance(run[1], ast.MatchesRegex) and isinstance(run[2], ast.Not)
     assert rest == rule.ast.conditions[2:]
+
+
+def test_a_later_node_test_of_the_match_itself_runs_first() -> None:
+    """`missing-safety-doc`'s `$MATCH matches "…unsafe\\s"` comes after an `or` line with a
+    relation; it reads only the matched node, so it runs before that line, on every
+    candidate, ahead of any binding or relation."""
+    from unsound.dsl import ast
+    from unsound.dsl.loader import load_rules
+    from unsound.engine.conditions import precheck_var, split_prechecks
+
+    (rule,) = [r for r in load_rules() if r.id == "missing-safety-doc"]
+    conditions = rule.ast.conditions
+    matched = frozenset({"MATCH", *(n for p in rule.patterns for n in p.metavariables())})
+    run, rest = split_prechecks(conditions, matched)
+    assert isinstance(conditions[0], ast.Or) and isinstance(conditions[1], ast.MatchesRegex)
+    assert [precheck_var(c) for c in run] == ["MATCH"]
+    assert rest == (conditions[0], *conditions[2:])
+    # Without the metavariables bound by the match, only the leading tests (none here) run first.
+    assert split_prechecks(conditions) == ((), conditions)

@@ -126,20 +126,28 @@ _NODE_TESTS = (ast.IsShape, ast.MatchesRegex, ast.HasKind)
 
 
 def split_prechecks(
-    conditions: tuple[ast.Cond, ...],
+    conditions: tuple[ast.Cond, ...], matched: frozenset[str] = frozenset()
 ) -> tuple[tuple[ast.Cond, ...], tuple[ast.Cond, ...]]:
-    """The leading run of node tests (`$PT is raw-pointer`, `not $R is reference`, `$C kind
-    identifier`) and the conditions after it. The run is only split off, never reordered, so
-    `all_hold(run + rest)` and "every test of the run holds, then `all_hold(rest)`" give the
-    same first solution; most candidates fail the run, before any binding is built."""
+    """The node tests to run first (`$PT is raw-pointer`, `not $R is reference`, `$C kind
+    identifier`), and the other conditions in their order. The tests are the leading ones and,
+    after them, those about a metavariable in `matched` (bound by the structural match itself:
+    the patterns' and `$MATCH`). A node test binds nothing and reads only its node, fixed once
+    the match is made, so `all_hold(conditions)` and "every test holds, then `all_hold(rest)`"
+    give the same first solution; most candidates fail a test, before any binding is built.
+    (A test about a metavariable a match leaves unbound is left to `all_hold` with every
+    condition: see `matcher._prechecks_hold`.)"""
     run: list[ast.Cond] = []
-    for count, condition in enumerate(conditions):
+    rest: list[ast.Cond] = []
+    for condition in conditions:
         # `$R matches "…" and not $R matches "'_"`: an `and` line of node tests is tests too.
         parts = condition.parts if isinstance(condition, ast.And) else (condition,)
-        if not all(_is_node_test(part) for part in parts):
-            return tuple(run), conditions[count:]
-        run.extend(parts)
-    return tuple(run), ()
+        if all(_is_node_test(part) for part in parts) and (
+            not rest or all(precheck_var(part) in matched for part in parts)
+        ):
+            run.extend(parts)
+        else:
+            rest.append(condition)
+    return tuple(run), tuple(rest)
 
 
 def _is_node_test(condition: ast.Cond) -> bool:

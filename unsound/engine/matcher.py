@@ -460,7 +460,10 @@ def _prechecks(rule: CompiledRule) -> tuple[tuple[_Precheck, ...], tuple[ast.Con
     """The rule's leading node tests and the rest of its conditions (`split_prechecks`)."""
     found = _PRECHECKS.get(rule.id)
     if found is None or found[0] is not rule.ast.conditions:
-        run, rest = split_prechecks(rule.ast.conditions)
+        matched = frozenset(
+            {MATCH_VAR, *(name for pattern in rule.patterns for name in pattern.metavariables())}
+        )
+        run, rest = split_prechecks(rule.ast.conditions, matched)
         checks = tuple((precheck_var(c), pure_node_test(c), c) for c in run)
         found = _PRECHECKS[rule.id] = (rule.ast.conditions, checks, rest)
     return found[1], found[2]
@@ -473,17 +476,18 @@ def _fields_pass(
     unit: ParsedFile,
     context: MatchContext,
 ) -> bool:
-    """The leading node tests about a metavariable that the pattern writes once, as a child of
-    its root in a field (`-> $R` is the `return_type`): every structural match binds it to the
-    candidate's child in that field, so a test that fails there fails every match, and the
-    structural match (a function's parameter list tried split by split) is not even made.
+    """The node tests about `$MATCH`, or a metavariable that the pattern writes once, as a child
+    of its root in a field (`-> $R` is the `return_type`): every structural match binds it to
+    the candidate (its child in that field), so a test that fails there fails every match, and
+    the structural match (a function's parameter list tried split by split) is not even made.
     On wasmtime, most of the `fn …(&self, …) -> $R` candidates have a return type that is a
     reference or names no lifetime."""
     for name, node_test, condition in prechecks:
-        field = _root_field(pattern, name)
-        if field is None:
-            continue
-        child = root.child_by_field_name(field)
+        if name == MATCH_VAR:
+            child: Node | None = root
+        else:
+            field = _root_field(pattern, name)
+            child = root.child_by_field_name(field) if field is not None else None
         if child is None:
             continue
         if node_test is not None:
