@@ -127,3 +127,44 @@ def test_test_module_lowers_the_severity() -> None:
     )
     found = [(f.primary.span.start_line, f.severity) for f in scan_snippet(RULES, code)]
     assert found == [(6, Severity.WARNING), (8, Severity.ERROR)]
+
+
+STORES = """\
+pub struct H { p: *mut u8, q: *mut u8 }
+impl H {
+    pub fn new(p: *mut u8) -> Self { Self { p, q: p } }
+    pub fn set(&mut self, v: *mut u8) { self.q = v; }
+    pub fn get(&self) -> *mut u8 { self.p.wrapping_add(0) }
+    pub fn eq(&self, v: *mut u8) -> bool { self.q == v }
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        # `Self { p, … }` stores the shorthand itself; `self.p.wrapping_add` is a read.
+        ("p", ["p"]),
+        # `q: p` in the literal and `self.q = v`; `self.q == v` compares.
+        ("q", ["p", "v"]),
+    ],
+)
+def test_a_field_is_followed_to_what_is_stored_in_it(name: str, expected: list[str]) -> None:
+    """`_stored_value` names each store of a field, and `_may_store` (the text after the
+    mention, read before tree-sitter is asked for a parent) lets every store through."""
+    from unsound.engine import raw_origins
+    from unsound.engine.crate_index import _mentions_in, parsed
+
+    unit = parsed("lib.rs", STORES.encode())
+    stores = []
+    for _, mention in _mentions_in(unit, name):
+        stored = raw_origins._stored_value(mention)
+        if stored is not None:
+            assert raw_origins._may_store(unit.data, mention.end_byte)
+            stores.append(stored.text.decode())
+    assert stores == expected
+    # A read followed by `.` is turned away on its text alone.
+    dotted = [
+        m for _, m in _mentions_in(unit, name) if unit.data[m.end_byte : m.end_byte + 1] == b"."
+    ]
+    assert not any(raw_origins._may_store(unit.data, m.end_byte) for m in dotted)

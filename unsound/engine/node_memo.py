@@ -21,7 +21,7 @@ from tree_sitter import Node
 T = TypeVar("T")
 
 # (fact, node id) → (the node, kept so that its tree outlives the scope; the answer)
-_memo: dict[tuple[str, int], tuple[Node, object]] | None = None
+_memo: dict[tuple[str, int], tuple[Node | None, object]] | None = None
 
 
 @contextmanager
@@ -53,6 +53,21 @@ def remember(name: str, node: Node, compute: Callable[[], T]) -> T:
         return found[1]  # type: ignore[return-value]
     value = compute()
     memo[key] = (node, value)
+    return value
+
+
+def remember_in_scope(name: str, compute: Callable[[], T]) -> T:
+    """`compute()`, remembered under `name` within a `scope` (one file, one crate): for a
+    fact of the crate that is no one node's. The answer must keep alive any tree it holds."""
+    memo = _memo
+    if memo is None:
+        return compute()
+    key = (name, 0)
+    found = memo.get(key)
+    if found is not None:
+        return found[1]  # type: ignore[return-value]
+    value = compute()
+    memo[key] = (None, value)
     return value
 
 
