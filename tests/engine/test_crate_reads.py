@@ -444,3 +444,28 @@ def findings_cold(root: Path) -> list[tuple[str, str, int, int]]:
         (f.rule_id, f.primary.path, f.primary.span.start_line, f.primary.span.start_column)
         for f in report.findings
     ]
+
+
+def test_a_files_facts_are_grouped_by_name_once() -> None:
+    """What a file gives to `implements`/`definitions`/… of one name is read from its facts
+    grouped by name, made once per file (ash's bindings have thousands of impls per file, asked
+    about for each of thousands of type aliases)."""
+    from unsound.engine.crate_index import _GIVES, _impls_in, parsed
+
+    unit = parsed(
+        "f.rs", b"struct A; struct B; impl Clone for A {} impl Copy for A {} impl Send for B {}"
+    )
+    calls = []
+    real = _impls_in
+
+    def counting(u):  # type: ignore[no-untyped-def]
+        calls.append(u)
+        return real(u)
+
+    import unsound.engine.crate_index as crate_index_module
+
+    gives = crate_index_module._named("test grouping", counting)
+    assert gives(unit, "A") == ["Clone", "Copy"] and gives(unit, "B") == ["Send"]
+    assert gives(unit, "C") == [] and len(calls) == 1
+    assert _GIVES["impls"](unit, "A") == ["Clone", "Copy"]
+    assert [d.name for d in _GIVES["definitions"](unit, "B")] == ["B"]  # type: ignore[attr-defined]

@@ -400,7 +400,7 @@ def _definitions_in(unit: ParsedFile) -> list[TypeDefinition]:
     for _, captures in QueryCursor(_definitions_query()).matches(unit.tree.root_node):
         name = node_text(captures["name"][0])
         out.append(TypeDefinition(name, captures["item"][0], unit))
-    unit.index_memo["definitions"] = out  # type: ignore[assignment]
+    unit.index_memo["definitions"] = out
     return out
 
 
@@ -510,20 +510,43 @@ def _traits_named(unit: ParsedFile, trait: str) -> list[Node]:
     ]
 
 
+def _grouped(
+    unit: ParsedFile, key: str, pairs: Callable[[ParsedFile], Iterable[tuple[str, object]]]
+) -> dict[str, list[object]]:
+    """`pairs(unit)` grouped by name, in their order, made once per file: a file with
+    thousands of impls (ash's Vulkan bindings) was read again for each type asked about."""
+    grouped = unit.index_memo.get(key)
+    if grouped is None:
+        made: dict[str, list[object]] = {}
+        for name, value in pairs(unit):
+            made.setdefault(name, []).append(value)
+        unit.index_memo[key] = grouped = made
+    return grouped  # type: ignore[return-value]
+
+
+def _named(
+    key: str, pairs: Callable[[ParsedFile], Iterable[tuple[str, object]]]
+) -> Callable[[ParsedFile, str], Sequence[object]]:
+    """What a file gives to a question about one name: its pairs with that name."""
+    return lambda unit, name: _grouped(unit, key, pairs).get(name, [])
+
+
 _Gives = Callable[[ParsedFile, str], Sequence[object]]
 _GIVES: dict[str, _Gives] = {
-    "definitions": lambda unit, name: [d for d in _definitions_in(unit) if d.name == name],
+    "definitions": _named(
+        "definitions by name", lambda u: ((d.name, d) for d in _definitions_in(u))
+    ),
     "impls-of": _impl_blocks_of,
     "mentioning": lambda unit, _name: _definitions_in(unit),
     "pub-use": lambda unit, _name: [unit.rel_path],
-    "impls": lambda unit, type_name: [t for s, t in _impls_in(unit) if s == type_name],
-    "supertraits": lambda unit, trait: [b for n, b in _supertraits_in(unit) if n == trait],
+    "impls": _named("traits by self type", _impls_in),
+    "supertraits": _named("supertraits by trait", _supertraits_in),
     "allowing": lambda unit, lint: (
         [unit.rel_path] if allows_at_top(unit.tree.root_node, lint) else []
     ),
     "trait": _traits_named,
-    "static-mut": lambda unit, name: [name] if name in _static_muts_in(unit) else [],
-    "type-alias": lambda unit, name: [v for a, v in _aliases_in(unit) if a == name],
+    "static-mut": _named("static muts", lambda u: ((n, n) for n in sorted(_static_muts_in(u)))),
+    "type-alias": _named("aliases by name", _aliases_in),
     "mentions": _mentions_in,
     "safe-unsafe": _methods_in,
 }

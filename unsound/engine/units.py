@@ -34,7 +34,7 @@ class ParsedFile:
     )
     # What the crate index read off this tree (its definitions, its impls): a file that answers
     # several lookups is queried once.
-    index_memo: dict[str, list[object]] = field(default_factory=dict, compare=False, repr=False)
+    index_memo: dict[str, object] = field(default_factory=dict, compare=False, repr=False)
 
     # Whether `data` is valid UTF-8 (tree-sitter's `#match?` then works on it): empty until
     # first asked; a derived unit takes its file's answer.
