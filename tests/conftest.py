@@ -49,3 +49,13 @@ def compiles(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
     monkeypatch.setattr(loader, "compile_rule_files", counting)
     return calls
+
+
+@pytest.fixture
+def private_key_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A test's own cache folder (the HMAC key, compiled rules, parsed manifests), and no
+    CARGO_TARGET_DIR: for the tests of the caches (`pytestmark = pytest.mark.usefixtures(…)`)."""
+    folder = tmp_path / "xdg-cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(folder))
+    monkeypatch.delenv("CARGO_TARGET_DIR", raising=False)
+    return folder

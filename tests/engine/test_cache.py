@@ -10,7 +10,12 @@ import os
 from pathlib import Path
 
 import pytest
-from test_scan_support import count_parses, crate_names, scan_folder, seeded_copy
+from test_scan_support import (
+    count_parses,
+    crate_names,
+    scan_folder,
+    seeded_copy,
+)
 
 from unsound.dsl.loader import compile_rule_files, load_rules
 from unsound.engine import cache as cache_module
@@ -19,17 +24,10 @@ from unsound.engine import sources as sources_module
 from unsound.engine.cache import ScanCache, hmac_key
 from unsound.report.json_report import render_json
 
+pytestmark = pytest.mark.usefixtures("private_key_folder")
+
 VALUE_RS = "crates/js-bridge/src/convert/value.rs"
 EXTERNAL_RS = "crates/js-bridge/src/external.rs"
-
-
-@pytest.fixture(autouse=True)
-def private_key_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Keep the HMAC key (and any CARGO_TARGET_DIR) out of the user's real folders."""
-    folder = tmp_path / "xdg-cache"
-    monkeypatch.setenv("XDG_CACHE_HOME", str(folder))
-    monkeypatch.delenv("CARGO_TARGET_DIR", raising=False)
-    return folder
 
 
 @pytest.fixture

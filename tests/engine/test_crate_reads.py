@@ -30,6 +30,8 @@ from unsound.engine.crate_reads import CrateReads, Selector
 from unsound.engine.units import ParsedFile
 from unsound.report.json_report import render_json
 
+pytestmark = pytest.mark.usefixtures("private_key_folder")
+
 MANIFEST = """[package]
 name = "facts"
 version = "0.1.0"
@@ -142,12 +144,6 @@ TOGGLES: dict[str, tuple[str, str]] = {
     "src/object.rs": (OBJECT, OBJECT + "\n// a comment\n"),
     "src/send_impl.rs": (SEND_IMPL, SEND_IMPL.replace("<T> Send", "<T: Send> Send")),
 }
-
-
-@pytest.fixture(autouse=True)
-def private_key_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
-    monkeypatch.delenv("CARGO_TARGET_DIR", raising=False)
 
 
 def write_crate(root: Path) -> Path:

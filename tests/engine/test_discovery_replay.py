@@ -19,13 +19,9 @@ from unsound.engine.discovery_record import DiscoveryRecord, DiscoveryRecorder, 
 from unsound.engine.hashing import file_stamp
 from unsound.report.json_report import render_json
 
+pytestmark = pytest.mark.usefixtures("private_key_folder")
+
 SLAB_LIB = "crates/slab-arena/src/lib.rs"
-
-
-@pytest.fixture(autouse=True)
-def private_key_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
-    monkeypatch.delenv("CARGO_TARGET_DIR", raising=False)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -22,14 +23,10 @@ from unsound.engine.crate_index import gives_something, parsed
 from unsound.engine.crate_reads import UNKNOWN_QUESTION, CrateReads, Question, declares
 from unsound.report.json_report import render_json
 
+pytestmark = pytest.mark.usefixtures("private_key_folder")
+
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "workspaces" / "index_cutoff"
 EXTERNAL: Question = ("definitions", "External")
-
-
-@pytest.fixture(autouse=True)
-def private_key_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
-    monkeypatch.delenv("CARGO_TARGET_DIR", raising=False)
 
 
 @pytest.fixture
@@ -57,42 +54,34 @@ def _convert(root: Path) -> bytes:
     return (root / "src/convert.rs").read_bytes()
 
 
-def test_a_file_that_gave_nothing_and_still_gives_nothing_redoes_nothing(
-    crate: Path, scanned: list[bytes]
+@pytest.mark.parametrize(
+    ("path", "edit", "redone"),
+    [
+        # Still a string: `fixtures.rs` gave nothing to `definitions("External")` and gives
+        # nothing now, so `convert.rs`'s outcome, which read it, stays.
+        ("src/fixtures.rs", lambda text: text.replace("u32", "u64") + "// edited\n", False),
+        # A real `External` in another module: it gives something now.
+        (
+            "src/fixtures.rs",
+            lambda text: text + "\npub struct External {\n    handle: u32,\n}\n",
+            True,
+        ),
+        # The file that gave the definition: redone on any change, a comment included.
+        ("src/lib.rs", lambda text: text + "// a comment: the definition's file changed\n", True),
+    ],
+)
+def test_an_outcome_is_redone_only_when_a_file_it_read_gives_or_gave_something(
+    crate: Path, scanned: list[bytes], path: str, edit: Callable[[str], str], redone: bool
 ) -> None:
     first = scan_folder(crate, use_cache=True)
     assert [f.rule_id for f in first.findings] == ["napi-external-by-value"]
     assert _convert(crate) in scanned
-    fixtures = crate / "src/fixtures.rs"
-    fixtures.write_text(fixtures.read_text().replace("u32", "u64") + "// edited\n")
+    edited = crate / path
+    edited.write_text(edit(edited.read_text()))
     scanned.clear()
     warm = scan_folder(crate, use_cache=True)
-    assert _convert(crate) not in scanned  # not redone
+    assert (_convert(crate) in scanned) == redone
     assert render_json(warm) == render_json(scan_folder(crate))
-
-
-def test_a_file_that_now_gives_something_redoes_the_outcome(
-    crate: Path, scanned: list[bytes]
-) -> None:
-    scan_folder(crate, use_cache=True)
-    fixtures = crate / "src/fixtures.rs"
-    # A real `External` in another module: `definitions("External")` now has two.
-    fixtures.write_text(fixtures.read_text() + "\npub struct External {\n    handle: u32,\n}\n")
-    scanned.clear()
-    warm = scan_folder(crate, use_cache=True)
-    assert _convert(crate) in scanned
-    assert render_json(warm) == render_json(scan_folder(crate))
-
-
-def test_a_file_that_gave_something_redoes_the_outcome_on_any_change(
-    crate: Path, scanned: list[bytes]
-) -> None:
-    scan_folder(crate, use_cache=True)
-    lib = crate / "src/lib.rs"
-    lib.write_text(lib.read_text() + "// a comment: the definition's file changed\n")
-    scanned.clear()
-    scan_folder(crate, use_cache=True)
-    assert _convert(crate) in scanned
 
 
 def test_a_file_gives_what_its_parse_holds_not_what_its_text_spells() -> None:

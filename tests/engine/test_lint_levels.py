@@ -12,6 +12,8 @@ from ws_helpers import package, write_tree
 from unsound.dsl.loader import load_rules
 from unsound.engine.lint_attributes import names_lint
 
+pytestmark = pytest.mark.usefixtures("private_key_folder")
+
 RULE = "missing-safety-doc"
 FFI = "pub unsafe fn raw(p: *const u8) -> u8 {\n    *p\n}\n"
 ALLOW_ALL = """//! A crate that turns Clippy's lint off for all of it.
@@ -22,12 +24,6 @@ ALLOW_ALL = """//! A crate that turns Clippy's lint off for all of it.
 
 pub mod ffi;
 """
-
-
-@pytest.fixture(autouse=True)
-def private_key_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
-    monkeypatch.delenv("CARGO_TARGET_DIR", raising=False)
 
 
 def workspace(root: Path, lib: str) -> Path:

@@ -488,12 +488,7 @@ def _fields_pass(
         else:
             field = _root_field(pattern, name)
             child = root.child_by_field_name(field) if field is not None else None
-        if child is None:
-            continue
-        if node_test is not None:
-            if not node_test(child):
-                return False
-        elif not precheck_holds(condition, Bound(unit, (child,)), context):
+        if child is not None and not _passes(node_test, condition, child, unit, context):
             return False
     return True
 
@@ -524,15 +519,24 @@ def _prechecks_hold(
         value = root if name == MATCH_VAR else env.get(name)
         if value is None:
             return None
-        if isinstance(value, tuple):
-            if not precheck_holds(condition, Bound(unit, value, True), context):
-                return False
-        elif node_test is not None:
-            if not node_test(value):
-                return False
-        elif not precheck_holds(condition, Bound(unit, (value,)), context):
+        if not _passes(node_test, condition, value, unit, context):
             return False
     return True
+
+
+def _passes(
+    node_test: Callable[[Node], bool] | None,
+    condition: ast.Cond,
+    value: Node | tuple[Node, ...],
+    unit: ParsedFile,
+    context: MatchContext,
+) -> bool:
+    """One node test on a bound node (or sequence): the plain test when it has one."""
+    if isinstance(value, tuple):
+        return precheck_holds(condition, Bound(unit, value, True), context)
+    if node_test is not None:
+        return node_test(value)
+    return precheck_holds(condition, Bound(unit, (value,)), context)
 
 
 # A literal of a candidate query: `(#eq? @_t0 "read")` (names are plain identifiers).

@@ -44,30 +44,24 @@ def remember(name: str, node: Node, compute: Callable[[], T]) -> T:
     For a fact that also reads the crate index: inside one scope every lookup is noted in the
     same file's recorder (`crate_reads`), so an answer remembered there was noted once already.
     """
-    memo = _memo
-    if memo is None:
-        return compute()
-    key = (name, node.id)
-    found = memo.get(key)
-    if found is not None:
-        return found[1]  # type: ignore[return-value]
-    value = compute()
-    memo[key] = (node, value)
-    return value
+    return _remembered((name, node.id), node, compute)
 
 
 def remember_in_scope(name: str, compute: Callable[[], T]) -> T:
     """`compute()`, remembered under `name` within a `scope` (one file, one crate): for a
     fact of the crate that is no one node's. The answer must keep alive any tree it holds."""
+    return _remembered((name, 0), None, compute)
+
+
+def _remembered(key: tuple[str, int], keep: Node | None, compute: Callable[[], T]) -> T:
     memo = _memo
     if memo is None:
         return compute()
-    key = (name, 0)
     found = memo.get(key)
     if found is not None:
         return found[1]  # type: ignore[return-value]
     value = compute()
-    memo[key] = (None, value)
+    memo[key] = (keep, value)
     return value
 
 
