@@ -209,13 +209,14 @@ def scan_sources(
         nonlocal done
         for outcome in results:
             outcomes[position[outcome.rel_path]] = outcome
-            if cache is not None:
+            if cache is not None and task.crate not in unread_crates:
                 cache.put(views[task.crate], outcome)
         done += task.scan_count
         progress.update(min(done, len(sources)), len(sources))
 
     scanned_crates = {s.crate for i, s in enumerate(sources) if i not in outcomes}
     unreadable = _read_for_scan([s for s in sources if s.crate in scanned_crates])
+    unread_crates = {sources[position[p.path]].crate for p in unreadable}
     tasks = plan_tasks(sources, set(outcomes), jobs, workspace_crates)
     problems = [*unreadable, *_run(tasks, sources, rules, jobs, on_result, pool)]
     progress.finish()
@@ -256,7 +257,7 @@ def scan_crates(
         nonlocal done
         for outcome in results:
             outcomes[outcome.rel_path] = outcome
-            if cache is not None:
+            if cache is not None and task.crate not in unread_crates:
                 cache.put(views[task.crate], outcome)
         done += task.scan_count
         progress.update(min(done, len(sources)), len(sources))
@@ -277,7 +278,10 @@ def scan_crates(
                 done += len(cached)
             progress.update(min(done, len(sources)), len(sources))
             if len(cached) < len(crate):
-                unreadable.extend(_read_for_scan(crate))
+                missing = _read_for_scan(crate)
+                if missing:
+                    unreadable.extend(missing)
+                    unread_crates.add(crate[0].crate)
             # The total is not known yet, so a crate is cut into one slice per job only when it
             # is big enough to keep every worker busy alone (a workspace that is mostly one
             # crate must not scan on one core); a smaller one goes whole (each slice reads the
@@ -288,6 +292,7 @@ def scan_crates(
                 yield dataclasses.replace(task, task_id=next(task_ids))
 
     unreadable: list[ScanProblem] = []
+    unread_crates: set[str] = set()
     problems = [*_run(tasks(), sources, rules, jobs, on_result, pool), *unreadable]
     progress.finish()
     if cache is not None:
@@ -302,7 +307,8 @@ def scan_crates(
 def _read_for_scan(sources: Sequence[SourceFile]) -> list[ScanProblem]:
     """Read the files discovery took from the cache unread, for their crate's task (which
     carries every file of the crate). One that cannot be read now is scanned as empty and
-    reported not scanned, as discovery reports a file it cannot read."""
+    reported not scanned, as discovery reports a file it cannot read; no outcome of its crate
+    is cached in this run (the crate index read it as empty)."""
     problems = []
     for source in sources:
         why = source.read_now()
