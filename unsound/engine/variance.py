@@ -16,6 +16,7 @@ from collections.abc import Iterator
 
 from tree_sitter import Node
 
+from unsound.dsl.word_regex import after_word
 from unsound.engine.crate_index import CrateIndex, TypeDefinition, field_types_of, imported_paths
 from unsound.engine.generics import bounds_of, parameter_name, written_bounds
 from unsound.engine.syntax import enclosing_impl, has_token, node_text, type_base_name
@@ -54,6 +55,9 @@ def is_internal_type(crate: CrateIndex, type_node: Node) -> bool:
     return not any(_leaks(crate, name, index, _MAX_DEPTH, definitions) for index in arguments)
 
 
+_IDENTIFIER_BYTES = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
+
+
 def _may_name(crate: CrateIndex, holder: TypeDefinition, targets: list[TypeDefinition]) -> bool:
     """Whether the holder's `name<…>` can be the target type: the crate declares one type of
     that name, or the holder sits in the target's file, or its file names the target's module
@@ -65,13 +69,17 @@ def _may_name(crate: CrateIndex, holder: TypeDefinition, targets: list[TypeDefin
         if target.unit.tree.root_node == holder.unit.tree.root_node:
             return True
         modules = _file_modules(target.unit.rel_path)
-        if modules and re.search(
-            rb"\b"
-            + re.escape(modules[-1].encode())
-            + rb"::(\{[^}]*)?\b"
-            + re.escape(name.encode()),
-            holder.unit.data,
-        ):
+        if not modules:
+            continue
+        # Written to start with the literal module name (`word_regex.after_word`): a regex
+        # that starts with `\b` is tried at every position of the holder's file (tokio: 0.18 s
+        # of `send-impl-without-send-bound`'s 0.44 s).
+        module, rest = modules[-1].encode(), rb"::(\{[^}]*)?\b" + re.escape(name.encode())
+        if _IDENTIFIER_BYTES.fullmatch(module):
+            pattern = after_word(module, rest)
+        else:  # `\b` before a name that does not start with a word character
+            pattern = rb"\b" + re.escape(module) + rest
+        if re.search(pattern, holder.unit.data):
             return True
     return False
 
