@@ -465,3 +465,40 @@ def test_a_files_facts_are_grouped_by_name_once() -> None:
     assert gives(unit, "C") == [] and len(calls) == 1
     assert _GIVES["impls"](unit, "A") == ["Clone", "Copy"]
     assert [d.name for d in _GIVES["definitions"](unit, "B")] == ["B"]  # type: ignore[attr-defined]
+
+
+GOOD_READS = {
+    "selectors": [0, 1],
+    "files": ["a.rs", "b.rs"],
+    "whole_crate": False,
+    "gate": [[1, [["a.rs", ["Foo", "Bar"]]]]],
+    "questions": [["definitions", "Foo"]],
+    "loud": [0],
+}
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        "x",
+        {**GOOD_READS, "selectors": ["0"]},
+        {**GOOD_READS, "files": [1]},
+        {**GOOD_READS, "whole_crate": 0},
+        {**GOOD_READS, "gate": [[1, [["a.rs", "Foo"]]]]},
+        {**GOOD_READS, "gate": [["1", []]]},
+        {**GOOD_READS, "questions": [["definitions"]]},
+        {**GOOD_READS, "loud": [None]},
+        {k: v for k, v in GOOD_READS.items() if k != "loud"},
+    ],
+)
+def test_stored_reads_are_decoded_as_the_generic_decoder_does(broken: object) -> None:
+    """The cache's hand-written decoder of an entry's reads (every entry a rescan checks goes
+    through it) gives what `cache_codec.decode` gives, and refuses what it refuses."""
+    from unsound.engine import cache as cache_module
+    from unsound.engine.cache_codec import decode
+
+    assert cache_module._stored_reads(GOOD_READS) == decode(cache_module._StoredReads, GOOD_READS)
+    with pytest.raises((ValueError, TypeError, KeyError)):
+        decode(cache_module._StoredReads, broken)
+    with pytest.raises((ValueError, TypeError, KeyError)):
+        cache_module._stored_reads(broken)
