@@ -6,8 +6,9 @@ Each workspace is scanned once with every default rule (`--workspace --no-cache`
 temporary file), one after the other; the table gives the wall time, the megabytes of `.rs`
 files, the time per megabyte and the exit code, slowest per megabyte first. A small workspace
 costs mostly the start-up (about 0.5 s); one well above the others per megabyte is worth a
-per-rule profile. Workspaces come from `fetch` and `../shared/corpus/checkout.py --repo`, as
-DEVELOPERS.md says. Nothing here is a test.
+per-rule profile. A workspace is any folder with a `Cargo.toml`: a clone, or a commit's Rust
+sources and manifests written by `../shared/corpus/checkout.py MIRRORS OUT --repo OWNER/NAME`
+(docs/performance.md). Nothing here is a test.
 """
 
 from __future__ import annotations
