@@ -422,7 +422,8 @@ def _first_finding(
     """
     assert isinstance(root, Node)
     prechecks, rest = _prechecks(context.rule)
-    if prechecks and not _fields_pass(pattern, prechecks, root, unit, context):
+    left = _test_fields(pattern, prechecks, root, unit, context) if prechecks else ()
+    if left is None:
         return None
     if shared is None:
         matches: Iterable[_Structural] = map(_Structural, match_pattern(pattern, root))
@@ -434,8 +435,8 @@ def _first_finding(
         matches = cached
     for match in matches:
         conditions = rest
-        if prechecks:
-            verdict = _prechecks_hold(prechecks, match.env, root, unit, context)
+        if left:
+            verdict = _prechecks_hold(left, match.env, root, unit, context)
             if verdict is False:
                 continue
             if verdict is None:
@@ -469,28 +470,34 @@ def _prechecks(rule: CompiledRule) -> tuple[tuple[_Precheck, ...], tuple[ast.Con
     return found[1], found[2]
 
 
-def _fields_pass(
+def _test_fields(
     pattern: Pattern,
     prechecks: tuple[_Precheck, ...],
     root: Node,
     unit: ParsedFile,
     context: MatchContext,
-) -> bool:
+) -> tuple[_Precheck, ...] | None:
     """The node tests about `$MATCH`, or a metavariable that the pattern writes once, as a child
-    of its root in a field (`-> $R` is the `return_type`): every structural match binds it to
-    the candidate (its child in that field), so a test that fails there fails every match, and
-    the structural match (a function's parameter list tried split by split) is not even made.
-    On wasmtime, most of the `fn …(&self, …) -> $R` candidates have a return type that is a
-    reference or names no lifetime."""
-    for name, node_test, condition in prechecks:
+    of its root in a field (`-> $R` is the `return_type`), run on the candidate: every structural
+    match binds it to the candidate (its child in that field), so a test that fails there fails
+    every match, and the structural match (a function's parameter list tried split by split) is
+    not even made. None when one fails; else the tests left for each structural match (those
+    not run here: a test that passed here would pass again on the same node). On wasmtime, most
+    of the `fn …(&self, …) -> $R` candidates have a return type that is a reference or names no
+    lifetime."""
+    left = []
+    for precheck in prechecks:
+        name, node_test, condition = precheck
         if name == MATCH_VAR:
             child: Node | None = root
         else:
             field = _root_field(pattern, name)
             child = root.child_by_field_name(field) if field is not None else None
-        if child is not None and not _passes(node_test, condition, child, unit, context):
-            return False
-    return True
+        if child is None:
+            left.append(precheck)
+        elif not _passes(node_test, condition, child, unit, context):
+            return None
+    return tuple(left)
 
 
 def _root_field(pattern: Pattern, name: str) -> str | None:
