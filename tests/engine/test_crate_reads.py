@@ -275,7 +275,7 @@ def test_the_declaration_tables_pick_what_the_selectors_pick(
     declarations: tuple, name: str
 ) -> None:
     index = index_of(TEXTS)
-    index._files_declaring(("question", name), declarations, name)
+    index._files_declaring(("question", name), declarations)
     for declaration in declarations:
         selector = crate_reads.declares(declaration, name)
         assert index._picked[selector] == [

@@ -151,7 +151,7 @@ class CrateIndex:
 
     def definitions(self, name: str) -> list[TypeDefinition]:
         question = ("definitions", name)
-        units = self._files_declaring(question, _TYPE_DECLARATIONS, name)
+        units = self._files_declaring(question, _TYPE_DECLARATIONS)
         return self._answer(question, units)  # type: ignore[return-value]
 
     def impls_of(self, type_name: str) -> list[Node]:
@@ -219,13 +219,13 @@ class CrateIndex:
     def implements(self, type_name: str, trait: str) -> bool:
         """Whether the crate has `impl … trait for type_name` (by last path segment)."""
         question = ("impls", type_name)
-        units = self._files_declaring(question, (IMPL_FOR,), type_name)
+        units = self._files_declaring(question, (IMPL_FOR,))
         return trait.rsplit("::", 1)[-1] in self._answer(question, units)
 
     def supertraits(self, trait: str) -> list[str]:
         """Bounds declared on a trait of this crate (`trait A: Send + Sync`)."""
         question = ("supertraits", trait)
-        units = self._files_declaring(question, _TRAIT_DECLARATIONS, trait)
+        units = self._files_declaring(question, _TRAIT_DECLARATIONS)
         return self._answer(question, units)  # type: ignore[return-value]
 
     def files_allowing(self, lint: str) -> list[str]:
@@ -240,7 +240,7 @@ class CrateIndex:
     def declares_trait(self, trait: str) -> bool:
         """Whether the crate declares `trait NAME` (by the path's last segment)."""
         question = ("trait", trait)
-        units = self._files_declaring(question, _TRAIT_DECLARATIONS, trait)
+        units = self._files_declaring(question, _TRAIT_DECLARATIONS)
         return bool(self._answer(question, units))
 
     def is_static_mut(self, name: str) -> bool:
@@ -249,14 +249,14 @@ class CrateIndex:
         if not _IDENTIFIER.fullmatch(last):
             return False  # `self.x`, `a[i]`: an expression is never a static's name
         question = ("static-mut", last)
-        units = self._files_declaring(question, (STATIC_MUT_DECLARATION,), last)
+        units = self._files_declaring(question, (STATIC_MUT_DECLARATION,))
         return bool(self._answer(question, units))
 
     def type_alias(self, name: str) -> Node | None:
         """The aliased type of the crate's `type NAME = …;` when exactly one such alias exists
         (a name aliased differently under several `cfg`s is left unresolved)."""
         question = ("type-alias", name)
-        units = self._files_declaring(question, _TYPE_ALIAS_DECLARATIONS, name)
+        units = self._files_declaring(question, _TYPE_ALIAS_DECLARATIONS)
         aliases: list[Node] = self._answer(question, units)  # type: ignore[assignment]
         texts = {node_text(a) for a in aliases}
         return aliases[0] if len(texts) == 1 else None
@@ -296,9 +296,10 @@ class CrateIndex:
         return found  # type: ignore[return-value]
 
     def _files_declaring(
-        self, question: Question, declarations: tuple[re.Pattern[bytes], ...], name: str
+        self, question: Question, declarations: tuple[re.Pattern[bytes], ...]
     ) -> Callable[[], list[ParsedFile]]:
-        """Files whose text declares `name` with this kind of declaration."""
+        """Files whose text declares the question's name with this kind of declaration."""
+        name = question[1]
         return self._files(
             question,
             lambda: tuple(crate_reads.declares(d, name) for d in declarations),
