@@ -205,6 +205,12 @@ def _trait_names(bounds: Node | None) -> list[str]:
     return names
 
 
+# Items whose lifetime parameters are their own: a lifetime inside one is not the function's.
+_OTHER_ITEMS = frozenset(
+    {"struct_item", "enum_item", "union_item", "type_item", "trait_item", "impl_item", "block"}
+)
+
+
 def is_unconstrained(lifetime: Node) -> bool:
     """A named lifetime declared by the enclosing function that no parameter's type (nor
     `self`, nor a `where` bound) mentions: the caller picks it, so nothing ties it to the data.
@@ -217,6 +223,10 @@ def is_unconstrained(lifetime: Node) -> bool:
         "function_item",
         "function_signature_item",
     ):
+        if function.type in _OTHER_ITEMS:
+            # Another item's lifetime (a struct's `'a`, bound for an elided `-> Data`) is that
+            # item's parameter, never one the caller of this function picks.
+            return False
         function = function.parent
     if function is None:
         return False
