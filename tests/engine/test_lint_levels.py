@@ -77,3 +77,79 @@ def test_an_allow_names_the_lint_among_others_and_comments() -> None:
     assert not names_lint("#![warn(clippy::missing_safety_doc)]", lint)
     assert not names_lint("#![allow(clippy::missing_safety_docs)]", lint)
     assert not names_lint("#![cfg_attr(test, allow(clippy::missing_safety_doc))]", lint)
+
+
+def lints_workspace(root: Path, workspace_lints: str, quiet_lints: str) -> Path:
+    """`quiet` takes the workspace's `[lints]` (or its own); `loud` sets none."""
+    manifest = '[workspace]\nmembers = ["quiet", "loud"]\nresolver = "2"\n' + workspace_lints
+    return write_tree(
+        root,
+        {
+            "Cargo.toml": manifest,
+            "quiet/Cargo.toml": package("quiet", quiet_lints),
+            "quiet/src/lib.rs": "pub mod ffi;\n",
+            "quiet/src/ffi.rs": FFI,
+            "loud/Cargo.toml": package("loud"),
+            "loud/src/lib.rs": "pub mod ffi;\n",
+            "loud/src/ffi.rs": FFI,
+        },
+    )
+
+
+WASMTIME_LIKE = """
+[workspace.lints.clippy]
+all = { level = 'allow', priority = -1 }
+clone_on_copy = 'warn'
+"""
+
+
+@pytest.mark.parametrize(
+    ("workspace_lints", "quiet_lints"),
+    [
+        (WASMTIME_LIKE, "\n[lints]\nworkspace = true\n"),
+        ("", "\n[lints.clippy]\nmissing-safety-doc = 'allow'\n"),
+        ("", "\n[lints.clippy]\nstyle = 'allow'\n"),
+    ],
+    ids=["workspace-allows-all", "package-allows-the-lint", "package-allows-its-group"],
+)
+def test_a_manifest_that_allows_the_lint_silences_its_crate(
+    tmp_path: Path, workspace_lints: str, quiet_lints: str
+) -> None:
+    root = lints_workspace(tmp_path / "ws", workspace_lints, quiet_lints)
+    assert found(root) == [(RULE, "loud/src/ffi.rs", 1, 15)]
+
+
+@pytest.mark.parametrize(
+    "quiet_lints",
+    [
+        # The lint itself at a higher priority than the group: Cargo passes it last.
+        "\n[lints.clippy]\nall = { level = 'allow', priority = -1 }\nmissing_safety_doc = 'warn'\n",
+        # A group the lint is not in.
+        "\n[lints.clippy]\npedantic = 'allow'\n",
+        # Without `workspace = true` the workspace's table is not the package's.
+        "\n[lints.rust]\nunsafe_code = 'allow'\n",
+    ],
+    ids=["lint-warned-after-group", "other-group", "own-table-only"],
+)
+def test_a_manifest_that_leaves_the_lint_on_keeps_the_finding(
+    tmp_path: Path, quiet_lints: str
+) -> None:
+    root = lints_workspace(tmp_path / "ws", WASMTIME_LIKE, quiet_lints)
+    assert found(root) == [(RULE, "loud/src/ffi.rs", 1, 15), (RULE, "quiet/src/ffi.rs", 1, 15)]
+
+
+def test_changing_the_manifests_lints_changes_a_cached_rescan(tmp_path: Path) -> None:
+    root = lints_workspace(tmp_path / "ws", WASMTIME_LIKE, "")
+    both = [(RULE, "loud/src/ffi.rs", 1, 15), (RULE, "quiet/src/ffi.rs", 1, 15)]
+    assert found(root, use_cache=True) == both
+    manifest = root / "quiet/Cargo.toml"
+    manifest.write_text(package("quiet", "\n[lints]\nworkspace = true\n"))
+    assert found(root, use_cache=True) == [(RULE, "loud/src/ffi.rs", 1, 15)]
+    manifest.write_text(package("quiet"))
+    assert found(root, use_cache=True) == both
+
+
+def test_an_attribute_naming_a_group_of_the_lint_silences_it(tmp_path: Path) -> None:
+    lib = "#![allow(clippy::style)]\npub mod ffi;\n"
+    root = workspace(tmp_path / "ws", lib)
+    assert found(root) == [(RULE, "loud/src/ffi.rs", 1, 15)]

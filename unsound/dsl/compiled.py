@@ -181,6 +181,21 @@ def requires_static_mut(rule: CompiledRule) -> bool:
     )
 
 
+def lints_silencing(rule: CompiledRule) -> tuple[str, ...]:
+    """The lints whose being allowed silences the rule wherever it would match: each `L` of a
+    line every finding satisfies that says `not $V allows lint "L"` (or `not (… or $V allows
+    lint "L" or …)`). A crate whose manifest allows `L` cannot give the rule a finding."""
+    lints: list[str] = []
+    for part in required_parts(rule.ast.conditions):
+        if not isinstance(part, ast.Not):
+            continue
+        inner = part.inner
+        for alternative in inner.parts if isinstance(inner, ast.Or) else (inner,):
+            if isinstance(alternative, ast.AllowsLint):
+                lints.append(alternative.lint)
+    return tuple(dict.fromkeys(lints))
+
+
 def match_variables(patterns: tuple[Pattern, ...]) -> set[str]:
     """`$MATCH` and the metavariables every pattern binds: nodes of the matched code itself."""
     local = {MATCH_VAR}

@@ -34,7 +34,7 @@ import os
 import re
 import secrets
 import stat
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,6 +42,7 @@ from unsound import __version__
 from unsound.dsl.compiled import CompiledRule
 from unsound.engine.cache_codec import decode, encode
 from unsound.engine.cache_files import prune_oldest, write_whole
+from unsound.engine.cargo_lints import LintLevels
 from unsound.engine.crate_index import gives_something, parsed
 from unsound.engine.crate_reads import CrateReads, Question, Selector
 from unsound.engine.crate_scan import FileOutcome
@@ -81,13 +82,20 @@ def crate_hash(files: Sequence[tuple[str, str]]) -> str:
     return digest.hexdigest()
 
 
-def rules_key(rules: Sequence[CompiledRule], workspace_crates: Iterable[str] = ()) -> str:
+def rules_key(
+    rules: Sequence[CompiledRule],
+    workspace_crates: Iterable[str] = (),
+    crate_lints: Mapping[str, LintLevels] | None = None,
+) -> str:
     """Everything besides a file that decides its outcome: tool, engine code, parser, rules,
-    and the names of the workspace's crates (a trait imported from a sibling crate counts as
-    the workspace's own: `crate-bounded`)."""
+    the names of the workspace's crates (a trait imported from a sibling crate counts as the
+    workspace's own: `crate-bounded`) and the lint levels their manifests set (`allows lint`)."""
     digest = hashlib.blake2b(digest_size=16)
     digest.update(f"format {_FORMAT}\ntool {__version__}\n".encode())
     digest.update(f"crates {' '.join(sorted(workspace_crates))}\n".encode())
+    for crate, levels in sorted((crate_lints or {}).items()):
+        if levels.entries:
+            digest.update(f"lints {crate} {levels.entries!r}\n".encode())
     for package in ("tree-sitter", "tree-sitter-rust"):
         digest.update(f"{package} {installed_version(package)}\n".encode())
     digest.update(code_hash().encode())
@@ -105,7 +113,8 @@ def code_hash() -> str:
     """
     package = Path(__file__).resolve().parents[1]
     digest = hashlib.blake2b(digest_size=16)
-    for path in sorted([*package.rglob("*.py"), *package.rglob("*.lark")]):
+    code = [*package.rglob("*.py"), *package.rglob("*.lark"), *package.rglob("clippy_lints.txt")]
+    for path in sorted(code):
         digest.update(path.relative_to(package).as_posix().encode() + b"\0")
         digest.update(path.read_bytes())
     return digest.hexdigest()
@@ -178,9 +187,10 @@ class ScanCache:
         workspace_root: Path,
         rules: Sequence[CompiledRule],
         workspace_crates: Iterable[str] = (),
+        crate_lints: Mapping[str, LintLevels] | None = None,
     ) -> ScanCache | None:
-        """The cache for this workspace, its crates' names and the rule set; None when there is
-        nowhere safe to keep it."""
+        """The cache for this workspace, its crates' names and lint levels and the rule set;
+        None when there is nowhere safe to keep it."""
         target = target_dir(workspace_root)
         key = hmac_key()
         if target is None or key is None:
@@ -188,7 +198,8 @@ class ScanCache:
         folder = target / "cargo-unsound"
         if folder.is_symlink():
             return None
-        return cls.load(folder / f"scan-{rules_key(rules, workspace_crates)}.bin", key)
+        name = f"scan-{rules_key(rules, workspace_crates, crate_lints)}.bin"
+        return cls.load(folder / name, key)
 
     @classmethod
     def load(cls, path: Path, key: bytes) -> ScanCache:

@@ -16,6 +16,7 @@ from tree_sitter import Node, Query, QueryCursor
 from unsound.dsl.rust_parser import parse_rust, rust_language
 from unsound.dsl.word_regex import after_word, whole_word, word_inside
 from unsound.engine import crate_reads
+from unsound.engine.cargo_lints import NO_LINT_LEVELS, LintLevels
 from unsound.engine.crate_reads import Question, ReadsRecorder, Selector
 from unsound.engine.lint_attributes import allows_at_top
 from unsound.engine.syntax import node_text, type_base_name
@@ -142,6 +143,8 @@ class CrateIndex:
     # `pd-client`): a trait imported from one of them is the workspace's own. Not a read of the
     # crate's files; the scan cache's key holds it.
     workspace_crates: frozenset[str] = frozenset()
+    # The lint levels the crate's manifest sets (`[lints]`); the scan cache's key holds them.
+    lint_levels: LintLevels = NO_LINT_LEVELS
     _answers: dict[tuple[str, str], object] = field(default_factory=dict, repr=False)
     _tables: dict[bytes, dict[str, list[int]]] = field(default_factory=dict, repr=False)
     _picked: dict[Selector, list[int]] = field(default_factory=dict, repr=False)

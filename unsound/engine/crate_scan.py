@@ -21,6 +21,7 @@ from typing import Any, cast
 from tree_sitter import Node, Tree
 
 from unsound.dsl.rust_parser import parse_rust
+from unsound.engine.cargo_lints import NO_LINT_LEVELS, LintLevels
 from unsound.engine.crate_index import CrateIndex
 from unsound.engine.crate_reads import CrateReads, ReadsRecorder
 from unsound.engine.matcher import RuleSetMatcher
@@ -48,6 +49,8 @@ class CrateTask:
     files: tuple[FileJob, ...]
     # Library crate names of the workspace's members (`CrateIndex.workspace_crates`).
     workspace_crates: frozenset[str] = frozenset()
+    # The lint levels the crate's manifest sets (`CrateIndex.lint_levels`).
+    lints: LintLevels = NO_LINT_LEVELS
 
     @property
     def scan_count(self) -> int:
@@ -80,7 +83,8 @@ OnResult = Callable[[CrateTask, list[FileOutcome]], None]
 # The `CrateIndex` queries audited to note, through their selectors, every file their answer
 # depends on (`crate_reads`). Any other attribute a rule reaches for counts as reading the whole
 # crate, so a query added to the index without that audit is safe, only slower to rescan.
-# `workspace_crates` reads no file of the crate: the scan cache's key holds the member names.
+# `workspace_crates` and `lint_levels` read no file of the crate: the scan cache's key holds the
+# member names and every member's lint levels.
 _AUDITED_QUERIES = frozenset(
     {
         "definitions",
@@ -97,6 +101,7 @@ _AUDITED_QUERIES = frozenset(
         "safe_method_uses_unsafe",
         "files_allowing",
         "workspace_crates",
+        "lint_levels",
     }
 )
 
@@ -145,12 +150,16 @@ def scan_crate(
         lambda: [unit_for(i) for i in range(len(task.files))],
         [(job.data, partial(unit_for, i)) for i, job in enumerate(task.files)],
         workspace_crates=task.workspace_crates,
+        lint_levels=task.lints,
     )
     crate_names = matcher.crate_gate.for_crate([job.data for job in task.files])
     paths = [job.rel_path for job in task.files]
     # The prefilter first, for every file: the matcher may build one query for all they want.
+    silenced = matcher.silenced_by(task.lints)
     prefiltered = {
-        index: prefilter.wanted(job.data) for index, job in enumerate(task.files) if job.scan
+        index: prefilter.wanted(job.data) - silenced
+        for index, job in enumerate(task.files)
+        if job.scan
     }
     matcher.prepare(set().union(*prefiltered.values()))
     outcomes: list[FileOutcome] = []

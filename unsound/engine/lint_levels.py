@@ -12,6 +12,12 @@ index's files that spell such an inner attribute (`CrateIndex.files_allowing`, w
 cache records). A `#[path]` attribute that moves a module is not followed, and a `main.rs` beside
 a `lib.rs` counts as enclosing the library's modules too. `cfg_attr(…, allow(…))` is not read:
 an allow that holds only under some configuration does not silence the rule.
+
+The crate's manifest counts first: `[lints.clippy] missing_safety_doc = "allow"`, or
+`clippy::all` allowed there (wasmtime's `[workspace.lints.clippy]`), turns the lint off for the
+whole crate (`cargo_lints`). An attribute naming one of the lint's groups counts as naming the
+lint (`lint_groups`). Only turning a lint off is read: a `#[warn(…)]` that turns it back on
+inside an allowing module or crate is not.
 """
 
 from __future__ import annotations
@@ -24,14 +30,21 @@ from tree_sitter import Node
 from unsound.engine import node_memo
 from unsound.engine.crate_index import CrateIndex
 from unsound.engine.lint_attributes import allows_at_top, names_lint
+from unsound.engine.lint_groups import groups_of
 from unsound.engine.syntax import ITEM_KINDS, node_text, preceding_attributes
 from unsound.engine.units import ParsedFile
 
 
 def lint_allowed(node: Node, unit: ParsedFile, lint: str, crate: CrateIndex) -> bool:
-    """Whether `lint` (`clippy::missing_safety_doc`) is allowed or expected at `node`."""
-    return _allowed_in_file(node, lint) or any(
-        path in _enclosing_module_files(unit.rel_path) for path in crate.files_allowing(lint)
+    """Whether `lint` (`clippy::missing_safety_doc`) is allowed or expected at `node`: by the
+    crate's manifest (`[lints]`), or by an attribute naming it or one of its groups
+    (`clippy::style`, `clippy::all`)."""
+    if crate.lint_levels.allows(lint):
+        return True
+    enclosing = _enclosing_module_files(unit.rel_path)
+    return any(
+        _allowed_in_file(node, name) or any(p in enclosing for p in crate.files_allowing(name))
+        for name in (lint, *groups_of(lint))
     )
 
 

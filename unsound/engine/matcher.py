@@ -16,6 +16,7 @@ from unsound.dsl import ast
 from unsound.dsl.compiled import (
     MATCH_VAR,
     CompiledRule,
+    lints_silencing,
     required_enclosing_impl,
     required_relations,
 )
@@ -23,6 +24,7 @@ from unsound.dsl.pattern import BYTES_MATCH, Pattern, query_predicate
 from unsound.dsl.rust_parser import rust_language
 from unsound.engine import node_memo
 from unsound.engine.bindings import Bindings, Bound
+from unsound.engine.cargo_lints import LintLevels
 from unsound.engine.conditions import (
     MatchContext,
     all_hold,
@@ -171,6 +173,7 @@ class RuleSetMatcher:
         # With `compile_for_few_files`: one query for the rules a task's files want.
         self._per_task = False
         self._covering: tuple[frozenset[str], _QueryPlan] | None = None
+        self._silenced: dict[LintLevels, frozenset[str]] = {}
 
     @cached_property
     def crate_gate(self) -> CrateGate:
@@ -228,6 +231,20 @@ class RuleSetMatcher:
             return
         plan = _QueryPlan([rule for rule in self.rules if rule.id in wanted])
         self._covering = (frozenset(wanted), plan)
+
+    def silenced_by(self, levels: LintLevels) -> frozenset[str]:
+        """Ids of the rules a crate with these manifest lint levels cannot give a finding: a
+        rule that holds only where a lint is not allowed (`lints_silencing`) while the
+        manifest allows it crate-wide (wasmtime's `clippy::all`). Their files are not parsed
+        for them."""
+        if not levels.entries:
+            return frozenset()
+        known = self._silenced.get(levels)
+        if known is None:
+            known = self._silenced[levels] = frozenset(
+                rule.id for rule in self.rules if any(map(levels.allows, lints_silencing(rule)))
+            )
+        return known
 
     def wanted(self, data: bytes) -> set[str]:
         """Ids of the rules whose literal prefilter the file passes."""

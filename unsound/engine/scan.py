@@ -17,13 +17,14 @@ import dataclasses
 import itertools
 import math
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from unsound import __version__
 from unsound.dsl.compiled import CompiledRule
 from unsound.engine.cache import CrateView, FileText, ScanCache
+from unsound.engine.cargo_lints import NO_LINT_LEVELS, LintLevels
 from unsound.engine.crate_scan import CrateTask, FileJob, FileOutcome, OnResult, scan_crate
 from unsound.engine.progress import NoProgress, Progress
 from unsound.engine.sources import CrateSources, SourceFile, collect_sources
@@ -58,7 +59,8 @@ def scan_workspace(
     writes the scan cache under the workspace's target dir.
     """
     siblings = workspace_crate_names(workspace)
-    cache = ScanCache.open(workspace.root, rules, siblings) if use_cache else None
+    lints = {package.name: package.lints for package in packages}
+    cache = ScanCache.open(workspace.root, rules, siblings, lints) if use_cache else None
     touched = _touched_crates(packages, workspace, cache)
     workers = _workers_needed(jobs, touched)
     # Forked before discovery, while the parent holds only the rules and the cache; a rescan
@@ -80,6 +82,7 @@ def scan_workspace(
                 progress=progress,
                 pool=pool,
                 workspace_crates=siblings,
+                crate_lints=lints,
             )
             problems = stream.problems
         else:
@@ -95,6 +98,7 @@ def scan_workspace(
                 progress=progress,
                 pool=pool,
                 workspace_crates=siblings,
+                crate_lints=lints,
             )
     finally:
         if pool is not None:
@@ -186,12 +190,14 @@ def scan_sources(
     progress: Progress | None = None,
     pool: WorkerPool | None = None,
     workspace_crates: frozenset[str] = frozenset(),
+    crate_lints: Mapping[str, LintLevels] | None = None,
 ) -> tuple[list[Finding], list[ScanProblem]]:
     """Match every rule against every source file; files no rule can match are not parsed.
 
     With `jobs` > 0 the work runs on worker processes (on `pool` first, if one was started).
     `workspace_crates`: the library crate names of the workspace's members
-    (`workspace_crate_names`), which some conditions read.
+    (`workspace_crate_names`), which some conditions read; `crate_lints`: each crate's lint
+    levels from its manifest (`Package.lints`).
     """
     progress = progress or NoProgress()
     position = {source.rel_path: index for index, source in enumerate(sources)}
@@ -217,7 +223,7 @@ def scan_sources(
     scanned_crates = {s.crate for i, s in enumerate(sources) if i not in outcomes}
     unreadable = _read_for_scan([s for s in sources if s.crate in scanned_crates])
     unread_crates = {sources[position[p.path]].crate for p in unreadable}
-    tasks = plan_tasks(sources, set(outcomes), jobs, workspace_crates)
+    tasks = plan_tasks(sources, set(outcomes), jobs, workspace_crates, crate_lints)
     problems = [*unreadable, *_run(tasks, sources, rules, jobs, on_result, pool)]
     progress.finish()
     if cache is not None:
@@ -241,6 +247,7 @@ def scan_crates(
     progress: Progress | None = None,
     pool: WorkerPool | None = None,
     workspace_crates: frozenset[str] = frozenset(),
+    crate_lints: Mapping[str, LintLevels] | None = None,
 ) -> tuple[tuple[SourceFile, ...], list[Finding], list[ScanProblem]]:
     """`scan_sources` for files that arrive one crate at a time (each crate's files complete
     and sorted, as `CrateSources` gives them): a crate's tasks are submitted to the workers as
@@ -288,7 +295,7 @@ def scan_crates(
             # crate index again).
             todo = sum(len(s.data) for i, s in enumerate(crate) if i not in cached)
             slices = jobs if todo >= _SLICE_BYTES else 1
-            for task in plan_tasks(crate, cached, slices, workspace_crates):
+            for task in plan_tasks(crate, cached, slices, workspace_crates, crate_lints):
                 yield dataclasses.replace(task, task_id=next(task_ids))
 
     unreadable: list[ScanProblem] = []
@@ -346,6 +353,7 @@ def plan_tasks(
     cached: set[int],
     jobs: int,
     workspace_crates: frozenset[str] = frozenset(),
+    crate_lints: Mapping[str, LintLevels] | None = None,
 ) -> list[CrateTask]:
     """Crate tasks for the files not cached, biggest first, so the pool's tail stays short.
 
@@ -369,6 +377,7 @@ def plan_tasks(
             crate,
             tuple(FileJob(sources[i].rel_path, sources[i].data, i in part) for i in members),
             workspace_crates,
+            (crate_lints or {}).get(crate, NO_LINT_LEVELS),
         )
         for task_id, (crate, members, part) in enumerate(slices)
     ]

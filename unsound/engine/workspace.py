@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
 
+from unsound.engine.cargo_lints import NO_LINT_LEVELS, LintLevels, package_lint_levels
 from unsound.engine.manifest import Manifest, ParseMemo
 from unsound.engine.member_globs import is_glob
 from unsound.engine.targets import Target
@@ -40,6 +41,7 @@ class Package:
     manifest_path: Path  # absolute
     root: Path  # the package folder, absolute
     targets: tuple[Target, ...]
+    lints: LintLevels = NO_LINT_LEVELS  # the manifest's `[lints]` (or the workspace's)
 
 
 @dataclass(frozen=True)
@@ -206,7 +208,8 @@ def _package(manifest: Manifest, root: Manifest | None) -> Package:
     """A member's name and targets, read from its `[package]`."""
     name = _package_name(manifest)
     targets = _package_targets(manifest, name, _edition(manifest, root))
-    return Package(name, manifest.path, manifest.folder, targets)
+    lints = package_lint_levels(manifest, root)
+    return Package(name, manifest.path, manifest.folder, targets, lints)
 
 
 def _package_name(manifest: Manifest) -> str:
