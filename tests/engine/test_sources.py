@@ -402,15 +402,17 @@ def test_item_position_includes_are_read_in_the_including_module(tmp_path: Path)
         {
             "Cargo.toml": package("p"),
             "src/lib.rs": lib,
-            "src/gen/items.rs": "mod child;\n",  # resolves in the including module: src/child.rs
-            "src/child.rs": "",
+            # Resolves from the included file's folder, as rustc does: src/gen/child.rs.
+            "src/gen/items.rs": "mod child;\n",
+            "src/gen/child.rs": "",
+            "src/child.rs": "",  # where the including module would put it: not read
             "more.rs": "",  # relative to the including file: src/../more.rs
             "src/data.rs": "1",  # expression position: data, not items
         },
     )
     write_tree(tmp_path, {"outside.rs": ""})
     files, problems = _collect(root / "Cargo.toml")
-    assert rel_paths(files) == {"src/lib.rs", "src/gen/items.rs", "src/child.rs", "more.rs"}
+    assert rel_paths(files) == {"src/lib.rs", "src/gen/items.rs", "src/gen/child.rs", "more.rs"}
     assert [(p.path, p.line, p.column, p.message) for p in problems] == [
         (
             "src/lib.rs",
@@ -420,6 +422,35 @@ def test_item_position_includes_are_read_in_the_including_module(tmp_path: Path)
             " it was not read",
         ),
     ]
+
+
+def test_modules_an_included_file_declares_resolve_from_its_own_folder(tmp_path: Path) -> None:
+    """crosvm's and tonic's shapes: inline modules and `#[path]` inside an `include!`d file
+    start from that file's folder, and the including module's inline modules do not count."""
+    root = write_tree(
+        tmp_path / "ws",
+        {
+            "Cargo.toml": package("p"),
+            "src/lib.rs": 'include!("bindings/include_modules.rs");\nmod outer;\n',
+            "src/bindings/include_modules.rs": "pub mod client {\n    pub mod spaced;\n}\n",
+            "src/bindings/client/spaced.rs": "",
+            "src/outer.rs": 'mod inner {\n    include!("../generated/generated.rs");\n}\n',
+            "generated/generated.rs": '#[path = "hello.pb.rs"]\nmod hello;\nmod plain;\n',
+            "generated/hello.pb.rs": "",
+            "generated/plain.rs": "",
+        },
+    )
+    files, problems = _collect(root / "Cargo.toml")
+    assert rel_paths(files) == {
+        "src/lib.rs",
+        "src/bindings/include_modules.rs",
+        "src/bindings/client/spaced.rs",
+        "src/outer.rs",
+        "generated/generated.rs",
+        "generated/hello.pb.rs",
+        "generated/plain.rs",
+    }
+    assert problems == ()
 
 
 def test_declarations_split_by_comments_are_found_and_inline_only_files_are_not_parsed(

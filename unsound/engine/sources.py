@@ -314,6 +314,9 @@ class _Collector:
     ) -> list[ModuleFile]:
         """The file an `include!` reads (relative to the including file), in the same module.
 
+        Its own `mod` declarations resolve from its folder, as in a `mod.rs`, whatever module
+        includes it (rustc's `expand_include` since rust-lang/rust#69838): crosvm's
+        `include!("bindings/include_modules.rs")` declares modules under `bindings/`.
         A missing one is not reported: unlike `mod`, the call may sit in an item rustc cfg's out.
         """
         path = os.path.normpath(os.path.join(os.path.dirname(source.path), include.path))
@@ -329,7 +332,7 @@ class _Collector:
             message = f"{where} reads `{shown}`, which {refusal}; it was not read"
             self.problem(source.rel_path, message, include)
             return []
-        return [ModuleFile(path, context)]
+        return [ModuleFile(path, ModuleContext(os.path.dirname(path)))]
 
     def read(self, package: Package, path: Path | str) -> tuple[SourceFile, FileDecls] | None:
         """Read a file not read before, with what it declares; a problem when it cannot be
