@@ -220,10 +220,24 @@ class CrateIndex:
         return self._answer(question, units)  # type: ignore[return-value]
 
     def implements(self, type_name: str, trait: str) -> bool:
-        """Whether the crate has `impl … trait for type_name` (by last path segment)."""
+        """Whether the crate has `impl … trait for type_name` (by last path segment).
+
+        A crate none of whose files spells the trait's name has no such impl: that is asked
+        first, from the text alone. Looking up a type's impls parses the files that hold
+        them; on wasmtime, which has no `FromNapiValue`, `napi-external-by-value` did so for
+        each of 336 type aliases."""
+        last = trait.rsplit("::", 1)[-1]
+        if not self._spells(last):
+            return False
         question = ("impls", type_name)
         units = self._files_declaring(question, (IMPL_FOR,))
-        return trait.rsplit("::", 1)[-1] in self._answer(question, units)
+        return last in self._answer(question, units)
+
+    def _spells(self, word: str) -> bool:
+        """Whether a file of the crate holds `word` anywhere in its text."""
+        pattern = re.compile(re.escape(word.encode("utf-8")))
+        texts = self._texts(("spells", word), lambda: (crate_reads.search(pattern),))
+        return bool(texts())
 
     def supertraits(self, trait: str) -> list[str]:
         """Bounds declared on a trait of this crate (`trait A: Send + Sync`)."""

@@ -1,0 +1,81 @@
+"""`implements` asks first whether any file of the crate spells the trait's name: without it no
+file is parsed for the type's impls, and a rescan after a file starts spelling it is redone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from test_scan_support import scan_folder
+from ws_helpers import package, write_tree
+
+from unsound.dsl.loader import load_rules
+from unsound.dsl.rust_parser import parse_rust
+from unsound.engine.crate_index import CrateIndex
+from unsound.engine.units import ParsedFile
+
+pytestmark = pytest.mark.usefixtures("private_key_folder")
+
+HOLDER = (
+    "pub struct Holder {\n    raw: *mut u8,\n}\n\n"
+    "impl Drop for Holder {\n    fn drop(&mut self) {}\n}\n"
+)
+
+
+def _index(files: dict[str, str], parsed: list[str]) -> CrateIndex:
+    def unit(path: str, text: str) -> ParsedFile:
+        parsed.append(path)
+        data = text.encode()
+        return ParsedFile(path, "c", data, parse_rust(data))
+
+    sources = [
+        (text.encode(), lambda path=path, text=text: unit(path, text))
+        for path, text in files.items()
+    ]
+    return CrateIndex(lambda: [thunk() for _, thunk in sources], sources)
+
+
+def test_a_trait_no_file_spells_is_answered_without_a_parse() -> None:
+    parsed: list[str] = []
+    index = _index({"src/lib.rs": "mod holder;\n", "src/holder.rs": HOLDER}, parsed)
+    assert not index.implements("Holder", "napi::FromNapiValue")
+    assert parsed == []
+    assert index.implements("Holder", "Drop")
+    assert parsed == ["src/holder.rs"]
+    assert not index.implements("Holder", "Clone")  # spelled nowhere: no new parse
+    assert parsed == ["src/holder.rs"]
+
+
+RULE = "napi-external-by-value"
+LIB = "mod convert;\nmod holder;\n\npub type Alias = holder::Holder;\n"
+CONVERT_WITHOUT = "pub trait Convert {\n    fn convert();\n}\n"
+CONVERT_WITH = (
+    "pub trait FromNapiValue {\n    fn from_napi_value();\n}\n\n"
+    "impl FromNapiValue for crate::holder::Holder {\n    fn from_napi_value() {}\n}\n"
+)
+
+
+def _found(root: Path, *, use_cache: bool) -> list[tuple[str, str, int, int]]:
+    rules = [rule for rule in load_rules() if rule.id == RULE]
+    report = scan_folder(root, use_cache=use_cache, rules=rules)
+    return [
+        (f.rule_id, f.primary.path, f.primary.span.start_line, f.primary.span.start_column)
+        for f in report.findings
+    ]
+
+
+def test_a_file_that_starts_spelling_the_trait_redoes_a_cached_outcome(tmp_path: Path) -> None:
+    root = write_tree(
+        tmp_path / "ws",
+        {
+            "Cargo.toml": package("napi_like"),
+            "src/lib.rs": LIB,
+            "src/holder.rs": HOLDER,
+            "src/convert.rs": CONVERT_WITHOUT,
+        },
+    )
+    assert _found(root, use_cache=True) == []
+    (root / "src/convert.rs").write_text(CONVERT_WITH)
+    expected = [(RULE, "src/convert.rs", 5, 1), (RULE, "src/lib.rs", 4, 1)]
+    assert _found(root, use_cache=False) == expected
+    assert _found(root, use_cache=True) == expected
