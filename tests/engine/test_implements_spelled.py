@@ -47,7 +47,9 @@ def test_a_trait_no_file_spells_is_answered_without_a_parse() -> None:
 
 
 RULE = "napi-external-by-value"
-LIB = "mod convert;\nmod holder;\n\npub type Alias = holder::Holder;\n"
+LIB = "mod alias;\nmod convert;\nmod holder;\n"
+# Apart from `lib.rs`, which discovery parses for its `mod`s (an in-process scan keeps that tree).
+ALIAS = "pub type Alias = crate::holder::Holder;\n"
 CONVERT_WITHOUT = "pub trait Convert {\n    fn convert();\n}\n"
 CONVERT_WITH = (
     "pub trait FromNapiValue {\n    fn from_napi_value();\n}\n\n"
@@ -70,12 +72,102 @@ def test_a_file_that_starts_spelling_the_trait_redoes_a_cached_outcome(tmp_path:
         {
             "Cargo.toml": package("napi_like"),
             "src/lib.rs": LIB,
+            "src/alias.rs": ALIAS,
             "src/holder.rs": HOLDER,
             "src/convert.rs": CONVERT_WITHOUT,
         },
     )
     assert _found(root, use_cache=True) == []
     (root / "src/convert.rs").write_text(CONVERT_WITH)
-    expected = [(RULE, "src/convert.rs", 5, 1), (RULE, "src/lib.rs", 4, 1)]
+    expected = [(RULE, "src/alias.rs", 1, 1), (RULE, "src/convert.rs", 5, 1)]
     assert _found(root, use_cache=False) == expected
     assert _found(root, use_cache=True) == expected
+
+
+CRATE_WORD_RULES = """
+rule alias-of-converted {
+  title    "x"
+  severity warning
+  match    `impl Convert for $T { $..ITEMS }`
+  match    `pub type $A = $T;`
+  where    not $MATCH kind type_item or $T implements "Convert" or $T implements "a::Into"
+  message  "x"
+  help     "x"
+  example bad ```
+pub type Alias = u8;
+```
+  example good ```
+fn f() {}
+```
+}
+
+rule never-an-alias {
+  title    "x"
+  severity warning
+  match    `pub type $A = $T;`
+  where    not $MATCH kind type_item
+  message  "x"
+  help     "x"
+  example bad ```
+pub type Alias = u8;
+```
+  example good ```
+fn f() {}
+```
+}
+
+rule plain-alias {
+  title    "x"
+  severity warning
+  match    `pub type $A = $T;`
+  where    $T implements "Convert" or $A matches "Alias"
+  message  "x"
+  help     "x"
+  example bad ```
+pub type Alias = u8;
+```
+  example good ```
+fn f() {}
+```
+}
+"""
+
+
+def test_crate_words_decide_match_kinds_per_pattern() -> None:
+    from unsound.dsl.compiled import crate_words
+    from unsound.dsl.loader import compile_rule_files
+
+    rules = {r.id: r for r in compile_rule_files([("t", "t.rules", CRATE_WORD_RULES)])}
+    # The impl pattern spells `Convert`; the alias needs one of the traits implemented.
+    assert crate_words(rules["alias-of-converted"]) == ("Convert", "Into")
+    # A pattern whose every finding is ruled out needs nothing: no word to ask for.
+    assert crate_words(rules["never-an-alias"]) == ()
+    # A finding that may come without any `implements`: the crate need not spell a trait.
+    assert crate_words(rules["plain-alias"]) == ()
+
+
+def test_a_crate_without_the_traits_parses_no_alias_file_for_the_rule(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from unsound.engine import crate_scan
+
+    parsed: list[int] = []
+    real = crate_scan.parse_rust
+
+    def counting(data: bytes):  # type: ignore[no-untyped-def]
+        parsed.append(len(data))
+        return real(data)
+
+    monkeypatch.setattr(crate_scan, "parse_rust", counting)
+    root = write_tree(
+        tmp_path / "ws",
+        {
+            "Cargo.toml": package("napi_like"),
+            "src/lib.rs": LIB,
+            "src/alias.rs": ALIAS,
+            "src/holder.rs": HOLDER,
+            "src/convert.rs": CONVERT_WITHOUT,
+        },
+    )
+    assert _found(root, use_cache=False) == []
+    assert parsed == []

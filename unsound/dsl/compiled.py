@@ -196,6 +196,81 @@ def lints_silencing(rule: CompiledRule) -> tuple[str, ...]:
     return tuple(dict.fromkeys(lints))
 
 
+def crate_words(rule: CompiledRule) -> tuple[str, ...]:
+    """Names one of which a crate must spell for the rule to match anywhere in it; () when
+    that says no more than the file prefilter.
+
+    A pattern whose own words are keywords (`pub type $A = $T;`) passes the prefilter in most
+    files, but if every finding of it needs `$T implements "…"`, one of those traits must be
+    spelled in the crate (`CrateIndex.implements` answers no otherwise, whatever the type).
+    `$MATCH kind K` lines are decided by each pattern's root kind first
+    (`napi-external-by-value`: `not $MATCH kind type_item or $T implements …`). A pattern that
+    needs no trait gives one of its identifiers, which its matches spell.
+    """
+    alternatives: list[str] = []
+    from_traits = False
+    for pattern in rule.patterns:
+        traits = _required_traits(rule.ast.conditions, pattern.root.kind)
+        if traits is not None:
+            alternatives.extend(traits)
+            from_traits = True
+            continue
+        names = sorted(w for w in pattern.literal_words() if w not in _RARE_KEYWORDS)
+        if not names:
+            return ()
+        alternatives.append(max(names, key=len))
+    return tuple(dict.fromkeys(alternatives)) if from_traits else ()
+
+
+# Keywords `Pattern.literal_words` gives besides identifiers.
+_RARE_KEYWORDS = frozenset({"unsafe", "static", "extern", "union"})
+
+
+def _required_traits(conditions: tuple[ast.Cond, ...], kind: str) -> tuple[str, ...] | None:
+    """Traits one of which every finding of a pattern with this root kind needs implemented
+    (by the last segment of their path), or None."""
+    for part in required_parts(conditions):
+        decided = _with_match_kind(part, kind)
+        if decided is False:
+            return ()  # no finding at all: the pattern needs nothing of the crate
+        if decided is True:
+            continue
+
+        def leaf(condition: ast.Cond) -> tuple[str, ...] | None:
+            if isinstance(condition, ast.Implements):
+                return (condition.trait.rsplit("::", 1)[-1],)
+            return None
+
+        traits = through_and_or(decided, leaf)
+        if traits:
+            return traits
+    return None
+
+
+def _with_match_kind(condition: ast.Cond, kind: str) -> ast.Cond | bool:
+    """The condition with its `$MATCH kind K` lines decided for a match of this kind."""
+    if isinstance(condition, ast.HasKind) and condition.var == MATCH_VAR:
+        return condition.kind == kind
+    if isinstance(condition, ast.Not):
+        inner = _with_match_kind(condition.inner, kind)
+        return (not inner) if isinstance(inner, bool) else ast.Not(inner, condition.span)
+    if isinstance(condition, ast.And | ast.Or):
+        absorbing = isinstance(condition, ast.Or)  # `or` is true with one true part
+        parts: list[ast.Cond] = []
+        for part in condition.parts:
+            decided = _with_match_kind(part, kind)
+            if decided is absorbing:
+                return absorbing
+            if not isinstance(decided, bool):
+                parts.append(decided)
+        if not parts:
+            return not absorbing
+        if len(parts) == 1:
+            return parts[0]
+        return type(condition)(tuple(parts), condition.span)
+    return condition
+
+
 def match_variables(patterns: tuple[Pattern, ...]) -> set[str]:
     """`$MATCH` and the metavariables every pattern binds: nodes of the matched code itself."""
     local = {MATCH_VAR}

@@ -172,6 +172,7 @@ def scan_crate(
         # is noted here: the cache redoes the outcome only when one of those files changes.
         recorder = crate_index.recorder = crate_names.recorder = ReadsRecorder()
         wanted, _ = crate_names.filter(prefiltered[index], job.data)
+        wanted -= crate_names.unspelled(wanted)
         if not wanted:
             outcomes.append(_outcome(job.rel_path, recorder, paths))
             continue
