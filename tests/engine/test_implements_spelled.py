@@ -6,10 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_scan_support import scan_folder
+from test_scan_support import count_parses, rule_findings
 from ws_helpers import package, write_tree
 
-from unsound.dsl.loader import load_rules
 from unsound.dsl.rust_parser import parse_rust
 from unsound.engine.crate_index import CrateIndex
 from unsound.engine.units import ParsedFile
@@ -57,17 +56,9 @@ CONVERT_WITH = (
 )
 
 
-def _found(root: Path, *, use_cache: bool) -> list[tuple[str, str, int, int]]:
-    rules = [rule for rule in load_rules() if rule.id == RULE]
-    report = scan_folder(root, use_cache=use_cache, rules=rules)
-    return [
-        (f.rule_id, f.primary.path, f.primary.span.start_line, f.primary.span.start_column)
-        for f in report.findings
-    ]
-
-
-def test_a_file_that_starts_spelling_the_trait_redoes_a_cached_outcome(tmp_path: Path) -> None:
-    root = write_tree(
+def _napi_like(tmp_path: Path) -> Path:
+    """A crate with a type alias of a pointer holder and no trait named like NAPI's."""
+    return write_tree(
         tmp_path / "ws",
         {
             "Cargo.toml": package("napi_like"),
@@ -77,60 +68,40 @@ def test_a_file_that_starts_spelling_the_trait_redoes_a_cached_outcome(tmp_path:
             "src/convert.rs": CONVERT_WITHOUT,
         },
     )
-    assert _found(root, use_cache=True) == []
+
+
+def test_a_file_that_starts_spelling_the_trait_redoes_a_cached_outcome(tmp_path: Path) -> None:
+    root = _napi_like(tmp_path)
+    assert rule_findings(root, RULE, use_cache=True) == []
     (root / "src/convert.rs").write_text(CONVERT_WITH)
     expected = [(RULE, "src/alias.rs", 1, 1), (RULE, "src/convert.rs", 5, 1)]
-    assert _found(root, use_cache=False) == expected
-    assert _found(root, use_cache=True) == expected
+    assert rule_findings(root, RULE) == expected
+    assert rule_findings(root, RULE, use_cache=True) == expected
 
 
-CRATE_WORD_RULES = """
-rule alias-of-converted {
-  title    "x"
-  severity warning
-  match    `impl Convert for $T { $..ITEMS }`
-  match    `pub type $A = $T;`
-  where    not $MATCH kind type_item or $T implements "Convert" or $T implements "a::Into"
-  message  "x"
-  help     "x"
-  example bad ```
-pub type Alias = u8;
-```
-  example good ```
-fn f() {}
-```
-}
+def _rule(rule_id: str, matches: list[str], where: str) -> str:
+    """A rule with these patterns and `where` line (its examples are never run here)."""
+    lines = "\n".join(f"  match    `{pattern}`" for pattern in matches)
+    return (
+        f'rule {rule_id} {{\n  title "x"\n  severity warning\n{lines}\n  where    {where}\n'
+        '  message "x"\n  help "x"\n'
+        "  example bad ```\npub type Alias = u8;\n```\n  example good ```\nfn f() {}\n```\n}\n"
+    )
 
-rule never-an-alias {
-  title    "x"
-  severity warning
-  match    `pub type $A = $T;`
-  where    not $MATCH kind type_item
-  message  "x"
-  help     "x"
-  example bad ```
-pub type Alias = u8;
-```
-  example good ```
-fn f() {}
-```
-}
 
-rule plain-alias {
-  title    "x"
-  severity warning
-  match    `pub type $A = $T;`
-  where    $T implements "Convert" or $A matches "Alias"
-  message  "x"
-  help     "x"
-  example bad ```
-pub type Alias = u8;
-```
-  example good ```
-fn f() {}
-```
-}
-"""
+CRATE_WORD_RULES = "\n".join(
+    (
+        _rule(
+            "alias-of-converted",
+            ["impl Convert for $T { $..ITEMS }", "pub type $A = $T;"],
+            'not $MATCH kind type_item or $T implements "Convert" or $T implements "a::Into"',
+        ),
+        _rule("never-an-alias", ["pub type $A = $T;"], "not $MATCH kind type_item"),
+        _rule(
+            "plain-alias", ["pub type $A = $T;"], '$T implements "Convert" or $A matches "Alias"'
+        ),
+    )
+)
 
 
 def test_crate_words_decide_match_kinds_per_pattern() -> None:
@@ -151,23 +122,6 @@ def test_a_crate_without_the_traits_parses_no_alias_file_for_the_rule(
 ) -> None:
     from unsound.engine import crate_scan
 
-    parsed: list[int] = []
-    real = crate_scan.parse_rust
-
-    def counting(data: bytes):  # type: ignore[no-untyped-def]
-        parsed.append(len(data))
-        return real(data)
-
-    monkeypatch.setattr(crate_scan, "parse_rust", counting)
-    root = write_tree(
-        tmp_path / "ws",
-        {
-            "Cargo.toml": package("napi_like"),
-            "src/lib.rs": LIB,
-            "src/alias.rs": ALIAS,
-            "src/holder.rs": HOLDER,
-            "src/convert.rs": CONVERT_WITHOUT,
-        },
-    )
-    assert _found(root, use_cache=False) == []
+    parsed = count_parses(monkeypatch, crate_scan)
+    assert rule_findings(_napi_like(tmp_path), RULE) == []
     assert parsed == []

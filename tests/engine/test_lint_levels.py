@@ -6,10 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_scan_support import scan_folder
+from test_scan_support import rule_findings
 from ws_helpers import package, write_tree
 
-from unsound.dsl.loader import load_rules
 from unsound.engine.lint_attributes import names_lint
 
 pytestmark = pytest.mark.usefixtures("private_key_folder")
@@ -42,12 +41,7 @@ def workspace(root: Path, lib: str) -> Path:
 
 
 def found(root: Path, *, use_cache: bool = False) -> list[tuple[str, str, int, int]]:
-    rules = [rule for rule in load_rules() if rule.id == RULE]
-    report = scan_folder(root, use_cache=use_cache, rules=rules)
-    return [
-        (f.rule_id, f.primary.path, f.primary.span.start_line, f.primary.span.start_column)
-        for f in report.findings
-    ]
+    return rule_findings(root, RULE, use_cache=use_cache)
 
 
 def test_a_crate_wide_allow_in_the_root_silences_the_crates_modules_only(tmp_path: Path) -> None:

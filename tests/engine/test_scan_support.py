@@ -55,6 +55,18 @@ def seeded_copy(tmp_path: Path) -> Path:
     return copy
 
 
+def rule_findings(
+    root: Path, rule_id: str, *, use_cache: bool = False
+) -> list[tuple[str, str, int, int]]:
+    """(rule, path, line, column) of one built-in rule's findings in the workspace at `root`."""
+    rules = [rule for rule in load_rules() if rule.id == rule_id]
+    report = scan_folder(root, use_cache=use_cache, rules=rules)
+    return [
+        (f.rule_id, f.primary.path, f.primary.span.start_line, f.primary.span.start_column)
+        for f in report.findings
+    ]
+
+
 def count_parses(monkeypatch: pytest.MonkeyPatch, module: ModuleType) -> list[int]:
     """Sizes of the files `module` parses from now on (its `parse_rust`, counted)."""
     seen: list[int] = []
