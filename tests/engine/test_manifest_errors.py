@@ -270,3 +270,28 @@ def test_exclude_of_the_wrong_type(tmp_path: Path) -> None:
     assert error.message == "`workspace.exclude` must be an array of strings"
     assert error.hint == 'write it as `exclude = ["crates/old"]`'
     assert _where(error, root) == ("Cargo.toml", 3, 1)
+
+
+def test_toml_1_1_inline_tables_over_several_lines_load_as_cargo_reads_them(
+    tmp_path: Path,
+) -> None:
+    """embassy's manifests: an inline table over several lines, with a trailing comma (TOML 1.1,
+    which Cargo reads and Python's tomllib reads only from 3.15)."""
+    member = package("net", '\n[dependencies]\nhelper = {\n    path = "../helper",\n}\n')
+    root = write_tree(
+        tmp_path,
+        {
+            "Cargo.toml": '[workspace]\nmembers = ["net", "helper"]\nresolver = "2"\n',
+            "net/Cargo.toml": member,
+            "net/src/lib.rs": "",
+            "helper/Cargo.toml": package("helper"),
+            "helper/src/lib.rs": "",
+        },
+    )
+    workspace = load_workspace(root / "Cargo.toml")
+    assert [package.name for package in workspace.members] == ["helper", "net"]
+
+
+def test_a_document_neither_toml_version_reads_is_a_located_error(tmp_path: Path) -> None:
+    root = write_tree(tmp_path, {"Cargo.toml": '[package]\nname = "x"\ndeps = {\n  a = 1,,\n}\n'})
+    assert _where(_error(root), root) == ("Cargo.toml", 4, 9)  # the second comma

@@ -135,14 +135,29 @@ def read_manifest(path: Path, memo: ParseMemo | None = None) -> Manifest:
         ) from error
     text = raw.decode("utf-8", errors="replace")
     try:
-        data = memo.parse(raw, lambda: tomllib.loads(text)) if memo else tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
+        data = memo.parse(raw, lambda: parse_toml(text)) if memo else parse_toml(text)
+    except ValueError as error:  # both parsers' `TOMLDecodeError`
         raise _syntax_error(path, text, str(error)) from error
     except RecursionError:
         # tomllib parses nested arrays and inline tables recursively and fails a few hundred
         # levels down; Cargo's own parser rejects deep nesting too, so this is a manifest error.
         raise _too_deep(path, text) from None
     return Manifest(path=path, text=text, data=data)
+
+
+def parse_toml(text: str) -> dict[str, Any]:
+    """The document, as Cargo reads it: TOML 1.1, which allows inline tables over several lines
+    and with a trailing comma (embassy's manifests). The standard library reads TOML 1.0 before
+    Python 3.15, so a document it refuses is read again by tomli (TOML 1.1 since 2.4), whose
+    error is the one reported if it refuses it too."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        if sys.version_info >= (3, 15):
+            raise
+    import tomli  # only for a document tomllib refuses: most manifests never need it
+
+    return tomli.loads(text)
 
 
 def _too_deep(path: Path, text: str) -> WorkspaceError:
