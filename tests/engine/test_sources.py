@@ -512,3 +512,46 @@ def test_in_process_and_streamed_discovery_agree_on_a_broken_file(tmp_path: Path
     expected = {"src/lib.rs", "src/a.rs", "src/b.rs", "src/extra.rs"}
     assert rel_paths(kept) == rel_paths(streamed) == expected
     assert kept_problems == streamed_problems == ()
+
+
+ITEMS_MACRO = "macro_rules! items {\n    ($($item:item)*) => { $($item)* };\n}\n\n"
+
+
+@pytest.mark.parametrize(
+    "tree",
+    [
+        # mio's `cfg_os_poll! { #[cfg_attr(…, path = "selector/epoll.rs")] mod selector; }`.
+        {
+            "src/lib.rs": ITEMS_MACRO + "items! {\n"
+            '    #[cfg_attr(unix, path = "imp/unix.rs")]\n'
+            '    #[cfg_attr(not(unix), path = "imp/other.rs")]\n'
+            "    mod imp;\n}\n",
+            "src/imp/unix.rs": "",
+            "src/imp/other.rs": "",
+        },
+        # A `path` only inside a nested `cfg_attr`, then beside a flat one.
+        {
+            "src/lib.rs": '#[cfg_attr(all(), cfg_attr(all(), path = "platform.rs"))]\nmod imp;\n',
+            "src/platform.rs": "",
+        },
+        {
+            "src/lib.rs": '#[cfg_attr(unix, cfg_attr(target_os = "linux", path = "a.rs"))]\n'
+            '#[cfg_attr(not(all(unix, target_os = "linux")), path = "b.rs")]\n'
+            "mod imp;\n",
+            "src/a.rs": "",
+            "src/b.rs": "",
+        },
+        # A doc comment between `#[path]` and `mod` in a macro's input.
+        {
+            "src/lib.rs": ITEMS_MACRO
+            + 'items! {\n    #[path = "unix/imp.rs"]\n    /// The Unix one.\n    mod imp;\n}\n',
+            "src/unix/imp.rs": "",
+        },
+    ],
+    ids=["cfg-attr-in-macro", "nested-cfg-attr", "nested-and-flat-cfg-attr", "doc-after-path"],
+)
+def test_path_attributes_rustc_reads_are_followed(tmp_path: Path, tree: dict[str, str]) -> None:
+    root = write_tree(tmp_path / "ws", {"Cargo.toml": package("p"), **tree})
+    files, problems = _collect(root / "Cargo.toml")
+    assert rel_paths(files) == set(tree)
+    assert problems == ()

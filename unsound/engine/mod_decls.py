@@ -257,12 +257,18 @@ def _path_attr(attr: Node, data: bytes) -> tuple[bool, str | None]:
 
 
 def _token_path(tokens: Node, data: bytes) -> str | None:
-    """The string after `path =` in a token tree (`cfg_attr(unix, path = "u.rs")`)."""
+    """The string after `path =` in a token tree (`cfg_attr(unix, path = "u.rs")`), at any
+    depth: `cfg_attr(a, cfg_attr(b, path = "x.rs"))` nests one `cfg_attr` in another."""
     children = tokens.children
     for index in range(len(children) - 2):
         first, equals, value = children[index : index + 3]
         if first.type == "identifier" and _text(first, data) == "path" and equals.type == "=":
             return _literal(value, data)
+    for child in children:
+        if child.type == "token_tree":
+            found = _token_path(child, data)
+            if found is not None:
+                return found
     return None
 
 
@@ -315,13 +321,14 @@ def _macro_declarations(roots: list[Node], data: bytes) -> Iterator[ModDecl]:
                 name, semicolon = children[index + 1], children[index + 2]
                 if child.type == "mod" and name.type == "identifier" and semicolon.type == ";":
                     line, column = _position(child, data)
+                    path, cfg_paths = _token_attr_paths(children[:index], data)
                     yield ModDecl(
                         name=_ident(_text(name, data)),
                         line=line,
                         column=column,
                         enclosing=enclosing,
-                        path=_token_attr_path(children[:index], data),
-                        cfg_paths=(),
+                        path=path,
+                        cfg_paths=cfg_paths,
                         in_block=in_block,
                         conditional=True,
                     )
@@ -338,27 +345,42 @@ def _token_inline_modules(children: list[Node], data: bytes) -> dict[int, tuple[
             and body.type == "token_tree"
             and _text(body, data)[:1] == "{"
         ):
-            path = _token_attr_path(children[:index], data)
+            path, _ = _token_attr_paths(children[:index], data)
             found[index + 2] = (InlineModule(_ident(_text(name, data)), path),)
     return found
 
 
-def _token_attr_path(before: list[Node], data: bytes) -> str | None:
-    """A `#[path = "…"]` among the tokens just before `mod` (skipping `pub(…)` and other attrs)."""
+def _token_attr_paths(before: list[Node], data: bytes) -> tuple[str | None, tuple[str, ...]]:
+    """The `#[path = "…"]` (the first written) and the `#[cfg_attr(…, path = "…")]`
+    alternatives among the tokens just before `mod`, skipping `pub(…)`, comments and other
+    attributes (mio's `cfg_os_poll! { #[cfg_attr(…, path = "selector/epoll.rs")] mod
+    selector; }`)."""
+    plain: str | None = None
+    alternatives: list[str] = []
     index = len(before) - 1
     while index >= 0:
         token = before[index]
-        if token.type == "pub" or (token.type == "token_tree" and _text(token, data)[:1] == "("):
+        if (
+            token.type == "pub"
+            or token.type in _COMMENTS
+            or (token.type == "token_tree" and _text(token, data)[:1] == "(")
+        ):
             index -= 1
             continue
         if token.type == "token_tree" and index > 0 and before[index - 1].type == "#":
             inner = token.children
             if len(inner) >= 4 and _text(inner[1], data) == "path" and inner[2].type == "=":
-                return _literal(inner[3], data)
+                plain = _literal(inner[3], data)  # walking back: the last one seen is the first
+            elif len(inner) >= 3 and _text(inner[1], data) == "cfg_attr":
+                arguments = inner[2] if inner[2].type == "token_tree" else None
+                value = _token_path(arguments, data) if arguments is not None else None
+                if value is not None:
+                    alternatives.append(value)
             index -= 2
             continue
-        return None
-    return None
+        break
+    alternatives.reverse()
+    return plain, tuple(alternatives)
 
 
 def _literal(node: Node, data: bytes) -> str | None:
