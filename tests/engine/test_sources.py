@@ -59,11 +59,11 @@ APP_FILES = {
 
 
 def _collect(
-    start: Path, *, all_files: bool = False, **flags: object
+    start: Path, *, all_files: bool = False, keep_trees: bool = True, **flags: object
 ) -> tuple[tuple[SourceFile, ...], tuple[ScanProblem, ...]]:
     ws = load_workspace(start)
     selected = select_packages(ws, **flags)  # type: ignore[arg-type]
-    return collect_sources(selected, ws.root, all_files=all_files)
+    return collect_sources(selected, ws.root, all_files=all_files, keep_trees=keep_trees)
 
 
 def test_root_package_files_follow_mod_declarations() -> None:
@@ -547,11 +547,28 @@ ITEMS_MACRO = "macro_rules! items {\n    ($($item:item)*) => { $($item)* };\n}\n
             + 'items! {\n    #[path = "unix/imp.rs"]\n    /// The Unix one.\n    mod imp;\n}\n',
             "src/unix/imp.rs": "",
         },
+        # A non-ASCII name (rustc wants a `#[path]` for it), alone and after an ASCII one.
+        {"src/lib.rs": '#[path = "cafe.rs"]\npub mod café;\n', "src/cafe.rs": ""},
+        {
+            "src/lib.rs": 'pub mod a;\n#[path = "cafe.rs"]\npub mod café;\n',
+            "src/a.rs": "",
+            "src/cafe.rs": "",
+        },
     ],
-    ids=["cfg-attr-in-macro", "nested-cfg-attr", "nested-and-flat-cfg-attr", "doc-after-path"],
+    ids=[
+        "cfg-attr-in-macro",
+        "nested-cfg-attr",
+        "nested-and-flat-cfg-attr",
+        "doc-after-path",
+        "non-ascii-name",
+        "non-ascii-name-after-ascii",
+    ],
 )
-def test_path_attributes_rustc_reads_are_followed(tmp_path: Path, tree: dict[str, str]) -> None:
+@pytest.mark.parametrize("keep_trees", [True, False], ids=["in-process", "for-workers"])
+def test_path_attributes_rustc_reads_are_followed(
+    tmp_path: Path, tree: dict[str, str], keep_trees: bool
+) -> None:
     root = write_tree(tmp_path / "ws", {"Cargo.toml": package("p"), **tree})
-    files, problems = _collect(root / "Cargo.toml")
+    files, problems = _collect(root / "Cargo.toml", keep_trees=keep_trees)
     assert rel_paths(files) == set(tree)
     assert problems == ()

@@ -39,9 +39,9 @@ _MODULE_LEVEL = frozenset({"source_file", "declaration_list"})
 # comment line that says "include" hung the scan of wasmtime).
 _GAP = rb"(?:\s|//[^\n]*(?=\n|\Z)|/\*.*?\*/)*"
 # Each regex starts with its literal word, which `re` scans for (`word_regex`).
-_OUT_OF_LINE_MOD = re.compile(
-    after_word(b"mod", rb"\b" + _GAP + rb"(?:r#)?[A-Za-z_][A-Za-z0-9_]*" + _GAP + b";"), re.S
-)
+# An identifier: ASCII, or any bytes of UTF-8 past ASCII (`mod café;` with a `#[path]`).
+_NAME = rb"(?:r#)?(?:[A-Za-z_]|[\x80-\xff])(?:[A-Za-z0-9_]|[\x80-\xff])*"
+_OUT_OF_LINE_MOD = re.compile(after_word(b"mod", rb"\b" + _GAP + _NAME + _GAP + b";"), re.S)
 _INCLUDE_CALL = re.compile(after_word(b"include", _GAP + b"!"))
 _BLOCK_KINDS = frozenset({"block", "function_item", "closure_expression", "const_block"})
 _COMMENTS = frozenset({"line_comment", "block_comment"})
