@@ -554,6 +554,14 @@ ITEMS_MACRO = "macro_rules! items {\n    ($($item:item)*) => { $($item)* };\n}\n
             "src/a.rs": "",
             "src/cafe.rs": "",
         },
+        # `#[path]` in an inline module inside a function of `a.rs`: rustc drops the pending
+        # `a/` in a block, so the file is `inl/x.rs` beside `a.rs`.
+        {
+            "src/lib.rs": "pub mod a;\n",
+            "src/a.rs": 'pub fn f() {\n    mod inl {\n        #[path = "x.rs"]\n'
+            "        pub mod m;\n    }\n}\n",
+            "src/inl/x.rs": "",
+        },
     ],
     ids=[
         "cfg-attr-in-macro",
@@ -562,6 +570,7 @@ ITEMS_MACRO = "macro_rules! items {\n    ($($item:item)*) => { $($item)* };\n}\n
         "doc-after-path",
         "non-ascii-name",
         "non-ascii-name-after-ascii",
+        "path-in-inline-mod-in-fn",
     ],
 )
 @pytest.mark.parametrize("keep_trees", [True, False], ids=["in-process", "for-workers"])

@@ -54,6 +54,7 @@ class InlineModule:
 
     name: str
     path: str | None
+    in_block: bool = False  # inside a function body or other block of the file
 
 
 @dataclass(frozen=True)
@@ -274,18 +275,21 @@ def _token_path(tokens: Node, data: bytes) -> str | None:
 
 def _context(node: Node, data: bytes) -> tuple[tuple[InlineModule, ...], bool]:
     """The inline modules around `node` (outermost first) and whether any block encloses it."""
-    chain: list[InlineModule] = []
-    in_block = False
+    modules: list[tuple[str, str | None, int]] = []  # innermost first, with blocks seen so far
+    blocks = 0
     parent = node.parent
     while parent is not None:
-        in_block = in_block or parent.type in _BLOCK_KINDS
+        if parent.type in _BLOCK_KINDS:
+            blocks += 1
         if parent.type == "mod_item" and parent.child_by_field_name("body") is not None:
             name = parent.child_by_field_name("name")
             text = _ident(_text(name, data)) if name is not None else ""
-            chain.append(InlineModule(text, _plain_path(parent, data)))
+            modules.append((text, _plain_path(parent, data), blocks))
         parent = parent.parent
+    # A module is in a block when a block lies above it: more blocks in all than below it.
+    chain = [InlineModule(name, path, blocks > below) for name, path, below in modules]
     chain.reverse()
-    return tuple(chain), in_block
+    return tuple(chain), blocks > 0
 
 
 def _plain_path(item: Node, data: bytes) -> str | None:

@@ -77,8 +77,12 @@ def _enclosing_folder(decl: ModDecl, context: ModuleContext) -> tuple[str, str |
             # file's folder (without the pending component).
             folder, relative = _join(folder, inline.path), None
             continue
-        if relative:
-            folder, relative = _join(folder, relative), None
+        if relative and not inline.in_block:
+            folder = _join(folder, relative)
+        # Inside a block rustc no longer owns the folder: the pending `foo` of a `foo.rs` is
+        # dropped, not pushed (`fn f() { mod inl { #[path = "x.rs"] mod m; } }` in `a.rs`
+        # loads `inl/x.rs` beside `a.rs`).
+        relative = None
         folder = _join(folder, inline.name)
     return folder, relative
 
