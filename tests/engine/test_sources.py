@@ -562,6 +562,15 @@ ITEMS_MACRO = "macro_rules! items {\n    ($($item:item)*) => { $($item)* };\n}\n
             "        pub mod m;\n    }\n}\n",
             "src/inl/x.rs": "",
         },
+        # `cfg_attr(…, path = "dir")` on an inline module: each folder may hold the module.
+        {
+            "src/lib.rs": '#[cfg_attr(unix, path = "sys_unix")]\n'
+            '#[cfg_attr(not(unix), path = "sys_other")]\nmod sys {\n    pub mod imp;\n}\n',
+            "src/sys_unix/imp.rs": "",
+            "src/sys_other/imp.rs": "",
+        },
+        # An inline module under `#[cfg]`: rustc may never look for the file (a generated one).
+        {"src/lib.rs": '#[cfg(feature = "regenerate")]\nmod bindings {\n    mod generated;\n}\n'},
     ],
     ids=[
         "cfg-attr-in-macro",
@@ -571,6 +580,8 @@ ITEMS_MACRO = "macro_rules! items {\n    ($($item:item)*) => { $($item)* };\n}\n
         "non-ascii-name",
         "non-ascii-name-after-ascii",
         "path-in-inline-mod-in-fn",
+        "cfg-attr-folder-of-inline-mod",
+        "cfg-on-inline-mod",
     ],
 )
 @pytest.mark.parametrize("keep_trees", [True, False], ids=["in-process", "for-workers"])

@@ -55,6 +55,8 @@ class InlineModule:
     name: str
     path: str | None
     in_block: bool = False  # inside a function body or other block of the file
+    cfg_paths: tuple[str, ...] = ()  # `#[cfg_attr(…, path = "…")]` alternatives to its folder
+    cfg: bool = False  # under `#[cfg]`: rustc may never look inside it
 
 
 @dataclass(frozen=True)
@@ -224,7 +226,8 @@ def _item_declarations(nodes: list[Node], data: bytes) -> Iterator[ModDecl]:
             path=plain[0] if plain else None,
             cfg_paths=tuple(alternatives),
             in_block=in_block,
-            conditional=any(_attr_name(attr, data) == "cfg" for attr in attrs),
+            conditional=any(_attr_name(attr, data) == "cfg" for attr in attrs)
+            or any(module.cfg for module in enclosing),
         )
 
 
@@ -275,30 +278,34 @@ def _token_path(tokens: Node, data: bytes) -> str | None:
 
 def _context(node: Node, data: bytes) -> tuple[tuple[InlineModule, ...], bool]:
     """The inline modules around `node` (outermost first) and whether any block encloses it."""
-    modules: list[tuple[str, str | None, int]] = []  # innermost first, with blocks seen so far
+    modules: list[tuple[Node, int]] = []  # innermost first, with the blocks below each
     blocks = 0
     parent = node.parent
     while parent is not None:
         if parent.type in _BLOCK_KINDS:
             blocks += 1
         if parent.type == "mod_item" and parent.child_by_field_name("body") is not None:
-            name = parent.child_by_field_name("name")
-            text = _ident(_text(name, data)) if name is not None else ""
-            modules.append((text, _plain_path(parent, data), blocks))
+            modules.append((parent, blocks))
         parent = parent.parent
     # A module is in a block when a block lies above it: more blocks in all than below it.
-    chain = [InlineModule(name, path, blocks > below) for name, path, below in modules]
+    chain = [_inline_module(item, data, in_block=blocks > below) for item, below in modules]
     chain.reverse()
     return tuple(chain), blocks > 0
 
 
-def _plain_path(item: Node, data: bytes) -> str | None:
-    """The first plain `#[path = "…"]` on an item."""
-    for attr in _outer_attributes(item):
-        is_plain, value = _path_attr(attr, data)
-        if is_plain and value is not None:
-            return value
-    return None
+def _inline_module(item: Node, data: bytes, *, in_block: bool) -> InlineModule:
+    name = item.child_by_field_name("name")
+    attrs = _outer_attributes(item)
+    parsed = [_path_attr(attr, data) for attr in attrs]
+    plain = [value for is_plain, value in parsed if is_plain and value is not None]
+    alternatives = [value for is_plain, value in parsed if not is_plain and value is not None]
+    return InlineModule(
+        name=_ident(_text(name, data)) if name is not None else "",
+        path=plain[0] if plain else None,
+        in_block=in_block,
+        cfg_paths=tuple(alternatives),
+        cfg=any(_attr_name(attr, data) == "cfg" for attr in attrs),
+    )
 
 
 def _macro_declarations(roots: list[Node], data: bytes) -> Iterator[ModDecl]:
@@ -349,8 +356,9 @@ def _token_inline_modules(children: list[Node], data: bytes) -> dict[int, tuple[
             and body.type == "token_tree"
             and _text(body, data)[:1] == "{"
         ):
-            path, _ = _token_attr_paths(children[:index], data)
-            found[index + 2] = (InlineModule(_ident(_text(name, data)), path),)
+            path, alternatives = _token_attr_paths(children[:index], data)
+            module = InlineModule(_ident(_text(name, data)), path, cfg_paths=alternatives)
+            found[index + 2] = (module,)
     return found
 
 

@@ -49,42 +49,54 @@ class Resolution:
 
 def resolve(decl: ModDecl, context: ModuleContext) -> Resolution:
     """Candidate files for `decl` declared in a file whose module state is `context`."""
-    folder, relative = _enclosing_folder(decl, context)
     primary: list[ModuleFile] = []
-    if decl.path is not None:
-        primary = [_path_attribute_file(folder, decl.path)]
-    elif not decl.in_block:  # rustc rejects `mod x;` in a block unless it has `#[path]`
-        base = _join(folder, relative) if relative else folder
-        inner = _join(base, decl.name)
-        primary = [
-            ModuleFile(_lexical(inner + ".rs"), ModuleContext(base, decl.name)),
-            ModuleFile(_lexical(_join(inner, "mod.rs")), ModuleContext(inner)),
-        ]
-    alternatives = [_path_attribute_file(folder, path) for path in decl.cfg_paths]
+    alternatives: list[ModuleFile] = []
+    for folder, relative, default in _enclosing_folders(decl, context):
+        files: list[ModuleFile] = []
+        if decl.path is not None:
+            files = [_path_attribute_file(folder, decl.path)]
+        elif not decl.in_block:  # rustc rejects `mod x;` in a block unless it has `#[path]`
+            base = _join(folder, relative) if relative else folder
+            inner = _join(base, decl.name)
+            files = [
+                ModuleFile(_lexical(inner + ".rs"), ModuleContext(base, decl.name)),
+                ModuleFile(_lexical(_join(inner, "mod.rs")), ModuleContext(inner)),
+            ]
+        alternatives.extend(_path_attribute_file(folder, path) for path in decl.cfg_paths)
+        (primary if default else alternatives).extend(files)
     return Resolution(
-        candidates=tuple(alternatives + primary),
+        candidates=tuple(dict.fromkeys(alternatives + primary)),
         looked_for=tuple(file.path for file in primary),
         required=bool(primary) and not decl.conditional and not alternatives,
     )
 
 
-def _enclosing_folder(decl: ModDecl, context: ModuleContext) -> tuple[str, str | None]:
-    """Apply the inline modules around the declaration to the file's module state."""
-    folder, relative = context.folder, context.relative
+# The folders followed at most for one declaration: each `cfg_attr(…, path)` on an enclosing
+# inline module doubles them.
+_MAX_FOLDERS = 16
+
+
+def _enclosing_folders(decl: ModDecl, context: ModuleContext) -> list[tuple[str, str | None, bool]]:
+    """The inline modules around the declaration applied to the file's module state: (folder,
+    pending component, whether no `cfg_attr` folder was taken) for each way rustc may see them
+    (`#[cfg_attr(unix, path = "sys_unix")] mod sys { mod imp; }` also loads `sys_unix/imp.rs`)."""
+    states = [(context.folder, context.relative, True)]
     for inline in decl.enclosing:
-        if inline.path is not None:
-            # For inline modules rustc treats `#[path]` as the folder itself, relative to the
-            # file's folder (without the pending component).
-            folder, relative = _join(folder, inline.path), None
-            continue
-        if relative and not inline.in_block:
-            folder = _join(folder, relative)
-        # Inside a block rustc no longer owns the folder: the pending `foo` of a `foo.rs` is
-        # dropped, not pushed (`fn f() { mod inl { #[path = "x.rs"] mod m; } }` in `a.rs`
-        # loads `inl/x.rs` beside `a.rs`).
-        relative = None
-        folder = _join(folder, inline.name)
-    return folder, relative
+        following: list[tuple[str, str | None, bool]] = []
+        for folder, relative, default in states:
+            if inline.path is not None:
+                # For inline modules rustc treats `#[path]` as the folder itself, relative to
+                # the file's folder (without the pending component).
+                following.append((_join(folder, inline.path), None, default))
+                continue
+            following.extend((_join(folder, path), None, False) for path in inline.cfg_paths)
+            # Inside a block rustc no longer owns the folder: the pending `foo` of a `foo.rs`
+            # is dropped, not pushed (`fn f() { mod inl { #[path = "x.rs"] mod m; } }` in
+            # `a.rs` loads `inl/x.rs` beside `a.rs`).
+            owner = _join(folder, relative) if relative and not inline.in_block else folder
+            following.append((_join(owner, inline.name), None, default))
+        states = following[:_MAX_FOLDERS]
+    return states
 
 
 def _path_attribute_file(folder: str, path: str) -> ModuleFile:
