@@ -442,6 +442,31 @@ def test_modules_an_included_file_declares_resolve_from_its_own_folder(tmp_path:
     assert problems == ()
 
 
+def test_includes_in_a_macros_input_are_read_in_item_position_only(tmp_path: Path) -> None:
+    """`cfg_if!`-style item macros expand an `include!("imp.rs");` into the module's items; an
+    `include!` as an expression (`= include!("table.rs")`) holds data, and a C++ header named
+    in a `cxx::bridge`-like macro's input is never Rust."""
+    lib = (
+        ITEMS_MACRO
+        + "macro_rules! swallow {\n    ($($t:tt)*) => {};\n}\n\n"
+        + 'items! {\n    include!("imp.rs");\n'
+        + '    static TABLE: [u8; 1] = include!("table.rs");\n}\n\n'
+        + 'swallow! {\n    unsafe extern "C++" {\n        include!("shim.h");\n    }\n}\n'
+    )
+    tree = {
+        "Cargo.toml": package("p"),
+        "src/lib.rs": lib,
+        "src/imp.rs": "pub fn f() {}\n",
+        "src/table.rs": "[0]\n",
+        "src/shim.h": "// C++\n",
+    }
+    root = write_tree(tmp_path / "ws", tree)
+    for keep_trees in (True, False):
+        files, problems = _collect(root / "Cargo.toml", keep_trees=keep_trees)
+        assert rel_paths(files) == {"src/lib.rs", "src/imp.rs"}
+        assert problems == ()
+
+
 def test_declarations_split_by_comments_are_found_and_inline_only_files_are_not_parsed(
     tmp_path: Path,
 ) -> None:

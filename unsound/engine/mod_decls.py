@@ -191,13 +191,72 @@ def include_declarations(found: _FileNodes, data: bytes) -> list[Include]:
     for call, args in found.includes:
         if not _at_module_level(call):
             continue
-        inner = [child for child in args.children if child.type not in ("(", ")", ",")]
-        path = _literal(inner[0], data) if len(inner) == 1 else None
+        path = _include_path(args, data)
         if path is not None:
             line, column = _position(call, data)
             includes.append(Include(path, line, column))
+    includes.extend(_macro_includes(found.macro_tokens, data))
     includes.sort(key=lambda include: (include.line, include.column))
-    return includes
+    return list(dict.fromkeys(includes))
+
+
+def _include_path(args: Node, data: bytes) -> str | None:
+    """The literal path of `include!("…")`'s arguments, unless it names a C or C++ header:
+    `#[cxx::bridge]` modules say `include!("shim.h")` for C++, which rustc never reads."""
+    inner = [child for child in args.children if child.type not in ("(", ")", ",")]
+    path = _literal(inner[0], data) if len(inner) == 1 else None
+    if path is not None and path.lower().endswith(_HEADER_SUFFIXES):
+        return None
+    return path
+
+
+_HEADER_SUFFIXES = (".h", ".hh", ".hpp", ".hxx", ".h++")
+# Tokens after which an `include!` in a macro's input starts an item (`cfg_if! { if #[cfg(x)]
+# { include!("a.rs"); } }`), not an expression (`static T: X = include!("t.rs");`).
+_ITEM_STARTS = frozenset({"{", ";", "}"})
+
+
+def _macro_includes(roots: list[Node], data: bytes) -> Iterator[Include]:
+    """`include!("…");` written in item position inside macro invocations (each token tree, at
+    any depth): the invocation expands to items, the included file's among them."""
+    for root in roots:
+        if not _INCLUDE_CALL.search(data, root.start_byte, root.end_byte):
+            continue
+        stack = [root]
+        while stack:
+            children = stack.pop().children
+            stack.extend(child for child in children if child.type == "token_tree")
+            for index, child in enumerate(children[:-2]):
+                bang, args = children[index + 1], children[index + 2]
+                if not (
+                    child.type == "identifier"
+                    and _text(child, data) == "include"
+                    and bang.type == "!"
+                    and args.type == "token_tree"
+                    and _starts_item(children[:index], data)
+                ):
+                    continue
+                path = _include_path(args, data)
+                if path is not None:
+                    line, column = _position(child, data)
+                    yield Include(path, line, column)
+
+
+def _starts_item(before: list[Node], data: bytes) -> bool:
+    """Whether the tokens before a macro's `include` leave it at the start of an item: nothing,
+    a delimiter or `;`, a `{ … }` group, or an attribute (`#[cfg(x)]`), comments skipped."""
+    index = len(before) - 1
+    while index >= 0 and before[index].type in _COMMENTS:
+        index -= 1
+    if index < 0:
+        return True
+    token = before[index]
+    if token.type in _ITEM_STARTS:
+        return True
+    if token.type == "token_tree":
+        text = _text(token, data)
+        return text[:1] == "{" or (text[:1] == "[" and index > 0 and before[index - 1].type == "#")
+    return False
 
 
 def _at_module_level(call: Node) -> bool:
