@@ -467,6 +467,27 @@ def test_includes_in_a_macros_input_are_read_in_item_position_only(tmp_path: Pat
         assert problems == ()
 
 
+def test_modules_a_macro_rules_declares_from_its_input_are_followed(tmp_path: Path) -> None:
+    """wasm-tools' `subcommands!` expands to `pub mod $name;` for each name it is given: each
+    identifier of a call with a file is followed; the others (`Parse`) load nothing, quietly."""
+    lib = (
+        "macro_rules! subcommands {\n    ($(($name:ident, $Ty:ident))*) => {\n"
+        "        $(pub mod $name;)*\n    };\n}\n\n"
+        "subcommands! {\n    (parse, Parse)\n    (validate, Validate)\n}\n"
+    )
+    tree = {
+        "Cargo.toml": package("p"),
+        "src/lib.rs": lib,
+        "src/parse.rs": "pub struct Parse;\n",
+        "src/validate.rs": "pub struct Validate;\n",
+    }
+    root = write_tree(tmp_path / "ws", tree)
+    for keep_trees in (True, False):
+        files, problems = _collect(root / "Cargo.toml", keep_trees=keep_trees)
+        assert rel_paths(files) == set(tree) - {"Cargo.toml"}
+        assert problems == ()
+
+
 def test_declarations_split_by_comments_are_found_and_inline_only_files_are_not_parsed(
     tmp_path: Path,
 ) -> None:

@@ -43,6 +43,9 @@ _GAP = rb"(?:\s|//[^\n]*(?=\n|\Z)|/\*.*?\*/)*"
 _NAME = rb"(?:r#)?(?:[A-Za-z_]|[\x80-\xff])(?:[A-Za-z0-9_]|[\x80-\xff])*"
 _OUT_OF_LINE_MOD = re.compile(after_word(b"mod", rb"\b" + _GAP + _NAME + _GAP + b";"), re.S)
 _INCLUDE_CALL = re.compile(after_word(b"include", _GAP + b"!"))
+# `mod $name;` in a `macro_rules!` transcriber: the macro's calls declare modules.
+_MACRO_MOD = re.compile(after_word(b"mod", rb"\b" + _GAP + rb"\$" + _NAME + _GAP + b";"), re.S)
+_MACRO_DEFINITIONS = "(macro_definition name: (identifier) @name) @definition"
 _BLOCK_KINDS = frozenset({"block", "function_item", "closure_expression", "const_block"})
 _COMMENTS = frozenset({"line_comment", "block_comment"})
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "\\": "\\", "0": "\0", "'": "'", '"': '"'}
@@ -91,7 +94,7 @@ class FileDecls:
 
 
 def file_declarations(tree: Tree, data: bytes) -> FileDecls:
-    wants_mods = _OUT_OF_LINE_MOD.search(data) is not None
+    wants_mods = _OUT_OF_LINE_MOD.search(data) is not None or _MACRO_MOD.search(data) is not None
     wants_includes = _INCLUDE_CALL.search(data) is not None
     if not (wants_mods or wants_includes):
         return FileDecls((), ())
@@ -116,6 +119,7 @@ def declarations_of(data: bytes, whole: Tree | None = None) -> FileDecls:
     prefixes are 0.55 MB of the 4.8 MB that discovery parsed.
     """
     ends = [m.end() for regex in (_OUT_OF_LINE_MOD, _INCLUDE_CALL) for m in regex.finditer(data)]
+    ends.extend(_declaring_calls(data))
     if not ends:
         return FileDecls((), ())
     line_end = data.find(b"\n", max(ends))
@@ -126,6 +130,26 @@ def declarations_of(data: bytes, whole: Tree | None = None) -> FileDecls:
         if not tree.root_node.has_error:
             return file_declarations(tree, prefix)
     return file_declarations(whole if whole is not None else parse_rust(data), data)
+
+
+_MACRO_RULES_NAME = re.compile(
+    after_word(b"macro_rules", _GAP + b"!" + _GAP + rb"(" + _NAME + b")")
+)
+
+
+def _declaring_calls(data: bytes) -> list[int]:
+    """Where calls of this file's `macro_rules!` that declare modules (`mod $name;`) end their
+    name: the declarations they make are there, not in the macro (`_macro_rules_declarations`).
+    A prefix cut inside such a call fails to parse, and the whole file is read."""
+    if _MACRO_MOD.search(data) is None:
+        return []
+    definitions = [(m.start(), m.group(1)) for m in _MACRO_RULES_NAME.finditer(data)]
+    names = set()
+    for declaration in _MACRO_MOD.finditer(data):
+        before = [name for start, name in definitions if start < declaration.start()]
+        if before:
+            names.add(before[-1])
+    return [m.end() for name in names for m in re.finditer(after_word(name, _GAP + b"!"), data)]
 
 
 @cache
@@ -141,10 +165,11 @@ class _FileNodes:
     declarations: list[Node]  # `mod name;` items
     macro_tokens: list[Node]  # the token tree of each macro invocation
     includes: list[tuple[Node, Node]]  # `include!` calls and their token trees
+    root: Node | None = None
 
     @classmethod
     def of(cls, tree: Tree) -> _FileNodes:
-        found = cls([], [], [])
+        found = cls([], [], [], tree.root_node)
         for index, captures in QueryCursor(_query(_FILE_QUERY)).matches(tree.root_node):
             if index == 0:
                 found.declarations.append(captures["decl"][0])
@@ -157,8 +182,10 @@ class _FileNodes:
 
 def may_load_files(data: bytes) -> bool:
     """Whether the text may hold `mod name;` or `include!`: only then is a parse needed here."""
-    return _found_at_word(data, b"mod", _OUT_OF_LINE_MOD) or _found_at_word(
-        data, b"include", _INCLUDE_CALL
+    return (
+        _found_at_word(data, b"mod", _OUT_OF_LINE_MOD)
+        or _found_at_word(data, b"include", _INCLUDE_CALL)
+        or _found_at_word(data, b"mod", _MACRO_MOD)
     )
 
 
@@ -177,8 +204,46 @@ def mod_declarations(found: _FileNodes, data: bytes) -> list[ModDecl]:
     """Every out-of-line module declaration in the file, in source order."""
     decls = list(_item_declarations(found.declarations, data))
     decls.extend(_macro_declarations(found.macro_tokens, data))
+    decls.extend(_macro_rules_declarations(found, data))
     decls.sort(key=lambda decl: (decl.line, decl.column))
     return decls
+
+
+def _macro_rules_declarations(found: _FileNodes, data: bytes) -> Iterator[ModDecl]:
+    """Modules a `macro_rules!` of this file declares from its input (wasm-tools'
+    `subcommands! { (parse, "parse") … }` expanding to `pub mod $name;`): without expanding
+    the macro, each identifier in a call's input may be one. They are conditional, so only
+    those with a file are followed and no missing one is reported."""
+    if found.root is None or _MACRO_MOD.search(data) is None:
+        return
+    declaring = set()
+    for _, captures in QueryCursor(_query(_MACRO_DEFINITIONS)).matches(found.root):
+        definition = captures["definition"][0]
+        if _MACRO_MOD.search(data, definition.start_byte, definition.end_byte):
+            declaring.add(_text(captures["name"][0], data))
+    for tokens in found.macro_tokens:
+        call = tokens.parent
+        name = call.child_by_field_name("macro") if call is not None else None
+        if call is None or name is None or _text(name, data) not in declaring:
+            continue
+        enclosing, in_block = _context(call, data)
+        stack = [tokens]
+        while stack:
+            for child in stack.pop().children:
+                if child.type == "token_tree":
+                    stack.append(child)
+                elif child.type == "identifier":
+                    line, column = _position(child, data)
+                    yield ModDecl(
+                        name=_ident(_text(child, data)),
+                        line=line,
+                        column=column,
+                        enclosing=enclosing,
+                        path=None,
+                        cfg_paths=(),
+                        in_block=in_block,
+                        conditional=True,
+                    )
 
 
 def include_declarations(found: _FileNodes, data: bytes) -> list[Include]:
