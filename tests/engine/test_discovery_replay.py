@@ -12,11 +12,14 @@ from pathlib import Path
 
 import pytest
 from test_scan_support import scan_folder, seeded_copy
+from ws_helpers import package, write_tree
 
 from unsound.engine import sources as sources_module
 from unsound.engine.cache import ScanCache, hmac_key
 from unsound.engine.discovery_record import DiscoveryRecord, DiscoveryRecorder, RecordedFile
 from unsound.engine.hashing import file_stamp
+from unsound.engine.sources import collect_sources
+from unsound.engine.workspace import load_workspace, select_packages
 from unsound.report.json_report import render_json
 
 pytestmark = pytest.mark.usefixtures("private_key_folder")
@@ -119,8 +122,8 @@ def test_a_malformed_discovery_record_is_ignored(recorded: Path, reads: list[str
     (path,) = sorted((recorded / "target" / "cargo-unsound").glob("scan-*.bin"))
     document = marshal.loads(path.read_bytes().partition(b"\n")[2])
     broken: list[object] = ["x", [1, 2], [[], [["a"]], [], []], {"setting": 1}]
-    for index, package in enumerate(sorted(document["discovery"])):
-        document["discovery"][package] = broken[index % len(broken)]
+    for index, name in enumerate(sorted(document["discovery"])):
+        document["discovery"][name] = broken[index % len(broken)]
     body = marshal.dumps(document)
     key = hmac_key()
     assert key is not None
@@ -231,3 +234,41 @@ def test_a_replayed_file_that_cannot_be_read_for_its_crates_scan_is_reported(
     gone[0] = False
     warm = scan_folder(recorded, use_cache=True, jobs=jobs)
     assert render_json(warm) == _cold(recorded)
+
+
+SHARED = {
+    "Cargo.toml": '[workspace]\nmembers = ["aaa", "zzz"]\nresolver = "2"\n',
+    "aaa/Cargo.toml": package("aaa", 'build = "build.rs"\n'),
+    "aaa/src/lib.rs": "",
+    # The build script reuses zzz's module; as a `#[path]` file its `mod`s sit beside it.
+    "aaa/build.rs": '#[path = "../zzz/src/config.rs"]\nmod config;\n\nfn main() {}\n',
+    "zzz/Cargo.toml": package("zzz"),
+    "zzz/src/lib.rs": "pub mod config;\n",
+    "zzz/src/config.rs": "pub const DEFAULT: u32 = 1;\n\n#[cfg(test)]\nmod tests;\n",
+    "zzz/src/config/tests.rs": "",
+}
+
+
+def test_a_file_two_packages_reach_loads_the_modules_each_sees(tmp_path: Path) -> None:
+    """rustc compiles `config.rs` in both crates, each with its own folder for `mod tests;`:
+    the file is read once (with the package that reaches it first), its modules in each."""
+    root = write_tree(tmp_path / "ws", SHARED)
+    workspace = load_workspace(root / "Cargo.toml")
+    packages = select_packages(workspace, packages=[], workspace=True, exclude=[])
+    sources, problems = collect_sources(packages, workspace.root, all_files=False)
+    assert {source.rel_path: source.crate for source in sources} == {
+        "aaa/build.rs": "aaa",
+        "aaa/src/lib.rs": "aaa",
+        "zzz/src/config.rs": "aaa",
+        "zzz/src/config/tests.rs": "zzz",
+        "zzz/src/lib.rs": "zzz",
+    }
+    assert problems == ()
+    # A rescan replays what it can and still follows the shared file's new module.
+    assert scan_folder(root, use_cache=True).files_scanned == 5
+    (root / "zzz/src/config.rs").write_text(
+        SHARED["zzz/src/config.rs"] + "#[cfg(test)]\nmod extra;\n"
+    )
+    (root / "zzz/src/config/extra.rs").write_text("")
+    assert scan_folder(root, use_cache=True).files_scanned == 6
+    assert scan_folder(root).files_scanned == 6

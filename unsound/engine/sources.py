@@ -184,6 +184,10 @@ class _Collector:
     files: list[SourceFile] = field(default_factory=list)
     problems: set[ScanProblem] = field(default_factory=set)
     seen: set[str] = field(default_factory=set)
+    # Each file read (by real path), and the (real path, module context) pairs whose
+    # declarations were followed: a file reached again in another context is followed again.
+    known: dict[str, tuple[SourceFile, FileDecls]] = field(default_factory=dict)
+    followed: set[tuple[str, ModuleContext]] = field(default_factory=set)
     # When this discovery began (wall clock, ns): the reference of the "racily clean" rule.
     started_ns: int = field(default_factory=time.time_ns)
     # What the package being followed reads and probes, for its `DiscoveryRecord`.
@@ -271,14 +275,32 @@ class _Collector:
         queue = deque([ModuleFile(root_file, ModuleContext.crate_root(root_file))])
         while queue:
             module = queue.popleft()
-            read = self.read(package, module.path)
+            key = (self.guard.real_path(module.path), module.context)
+            read = self.read(package, module.path)  # notes a file read before, for the record
             if read is None:
-                continue
+                read = None if key in self.followed else self._read_elsewhere(package, key[0])
+                if read is None:
+                    continue
+            self.followed.add(key)
             source, decls = read
             for decl in decls.mods:
                 queue.extend(self.module_files(source, module.context, decl, area))
             for include in decls.includes:
                 queue.extend(self.included_file(source, module.context, include, area))
+
+    def _read_elsewhere(self, package: Package, real: str) -> tuple[SourceFile, FileDecls] | None:
+        """A file read before, reached again in another module context: rustc compiles it
+        there too, so its declarations are followed from there (a build script's `#[path =
+        "../zzz/src/config.rs"]` and package `zzz`'s own `mod config;` each load the modules
+        their folder gives). The file itself stays with the package that read it first; a
+        package that follows another package's file is not replayed from its record (that
+        file's declarations are not in the record)."""
+        known = self.known.get(real)
+        if known is None:
+            return None
+        if self.recorder is not None and known[0].crate != package.name:
+            self.recorder.clean = False
+        return known
 
     def module_files(
         self, source: SourceFile, context: ModuleContext, decl: ModDecl, area: tuple[Path, ...]
@@ -353,6 +375,7 @@ class _Collector:
         tree, decls, digest = self._declarations(data, real, status)
         source = SourceFile(file, rel_path, package.name, data, tree, digest)
         self.files.append(source)
+        self.known[real] = (source, decls)
         if self.recorder is not None:
             self._note_read(self.recorder, source, real, status)
         return source, decls
