@@ -233,17 +233,7 @@ def _macro_rules_declarations(found: _FileNodes, data: bytes) -> Iterator[ModDec
                 if child.type == "token_tree":
                     stack.append(child)
                 elif child.type == "identifier":
-                    line, column = _position(child, data)
-                    yield ModDecl(
-                        name=_ident(_text(child, data)),
-                        line=line,
-                        column=column,
-                        enclosing=enclosing,
-                        path=None,
-                        cfg_paths=(),
-                        in_block=in_block,
-                        conditional=True,
-                    )
+                    yield _token_declaration(child, data, enclosing, in_block)
 
 
 def include_declarations(found: _FileNodes, data: bytes) -> list[Include]:
@@ -337,9 +327,7 @@ def _item_declarations(nodes: list[Node], data: bytes) -> Iterator[ModDecl]:
         if name is None:  # pragma: no cover - the query requires it
             continue
         attrs = _outer_attributes(node)
-        parsed = [_path_attr(attr, data) for attr in attrs]
-        plain = [value for is_plain, value in parsed if is_plain and value is not None]
-        alternatives = [value for is_plain, value in parsed if not is_plain and value is not None]
+        path, alternatives = _path_attributes(attrs, data)
         enclosing, in_block = _context(node, data)
         line, column = _position(node, data)
         yield ModDecl(
@@ -347,12 +335,21 @@ def _item_declarations(nodes: list[Node], data: bytes) -> Iterator[ModDecl]:
             line=line,
             column=column,
             enclosing=enclosing,
-            path=plain[0] if plain else None,
-            cfg_paths=tuple(alternatives),
+            path=path,
+            cfg_paths=alternatives,
             in_block=in_block,
             conditional=any(_attr_name(attr, data) == "cfg" for attr in attrs)
             or any(module.cfg for module in enclosing),
         )
+
+
+def _path_attributes(attrs: list[Node], data: bytes) -> tuple[str | None, tuple[str, ...]]:
+    """The first plain `#[path = "…"]` of an item's attributes, and its `cfg_attr(…, path =
+    "…")` alternatives."""
+    parsed = [_path_attr(attr, data) for attr in attrs]
+    plain = [value for is_plain, value in parsed if is_plain and value is not None]
+    alternatives = [value for is_plain, value in parsed if not is_plain and value is not None]
+    return (plain[0] if plain else None), tuple(alternatives)
 
 
 def _outer_attributes(node: Node) -> list[Node]:
@@ -420,14 +417,12 @@ def _context(node: Node, data: bytes) -> tuple[tuple[InlineModule, ...], bool]:
 def _inline_module(item: Node, data: bytes, *, in_block: bool) -> InlineModule:
     name = item.child_by_field_name("name")
     attrs = _outer_attributes(item)
-    parsed = [_path_attr(attr, data) for attr in attrs]
-    plain = [value for is_plain, value in parsed if is_plain and value is not None]
-    alternatives = [value for is_plain, value in parsed if not is_plain and value is not None]
+    path, alternatives = _path_attributes(attrs, data)
     return InlineModule(
         name=_ident(_text(name, data)) if name is not None else "",
-        path=plain[0] if plain else None,
+        path=path,
         in_block=in_block,
-        cfg_paths=tuple(alternatives),
+        cfg_paths=alternatives,
         cfg=any(_attr_name(attr, data) == "cfg" for attr in attrs),
     )
 
@@ -455,18 +450,34 @@ def _macro_declarations(roots: list[Node], data: bytes) -> Iterator[ModDecl]:
             for index, child in enumerate(children[:-2]):
                 name, semicolon = children[index + 1], children[index + 2]
                 if child.type == "mod" and name.type == "identifier" and semicolon.type == ";":
-                    line, column = _position(child, data)
                     path, cfg_paths = _token_attr_paths(children[:index], data)
-                    yield ModDecl(
-                        name=_ident(_text(name, data)),
-                        line=line,
-                        column=column,
-                        enclosing=enclosing,
-                        path=path,
-                        cfg_paths=cfg_paths,
-                        in_block=in_block,
-                        conditional=True,
+                    yield _token_declaration(
+                        name, data, enclosing, in_block, path, cfg_paths, at=child
                     )
+
+
+def _token_declaration(
+    name: Node,
+    data: bytes,
+    enclosing: tuple[InlineModule, ...],
+    in_block: bool,
+    path: str | None = None,
+    cfg_paths: tuple[str, ...] = (),
+    at: Node | None = None,
+) -> ModDecl:
+    """A declaration read from a macro's tokens (at `at`, the `mod` keyword, or at the name):
+    conditional, since which of a macro's branches rustc takes depends on its input and cfg."""
+    line, column = _position(at if at is not None else name, data)
+    return ModDecl(
+        name=_ident(_text(name, data)),
+        line=line,
+        column=column,
+        enclosing=enclosing,
+        path=path,
+        cfg_paths=cfg_paths,
+        in_block=in_block,
+        conditional=True,
+    )
 
 
 def _token_inline_modules(children: list[Node], data: bytes) -> dict[int, tuple[InlineModule]]:
