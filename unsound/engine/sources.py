@@ -188,6 +188,9 @@ class _Collector:
     # declarations were followed: a file reached again in another context is followed again.
     known: dict[str, tuple[SourceFile, FileDecls]] = field(default_factory=dict)
     followed: set[tuple[str, ModuleContext]] = field(default_factory=set)
+    # The files a package's record replayed (by real path): not read, their declarations known
+    # to the store.
+    replayed: dict[str, SourceFile] = field(default_factory=dict)
     # When this discovery began (wall clock, ns): the reference of the "racily clean" rule.
     started_ns: int = field(default_factory=time.time_ns)
     # What the package being followed reads and probes, for its `DiscoveryRecord`.
@@ -239,16 +242,16 @@ class _Collector:
         for file in record.files:
             self.seen.add(file.real_path)
             store.keep_file(file.real_path, file.digest)
-            self.files.append(
-                SourceFile(
-                    Path(file.path),
-                    file.rel_path,
-                    package.name,
-                    UnreadFile(file.real_path),
-                    None,
-                    file.digest,
-                )
+            source = SourceFile(
+                Path(file.path),
+                file.rel_path,
+                package.name,
+                UnreadFile(file.real_path),
+                None,
+                file.digest,
             )
+            self.files.append(source)
+            self.replayed[file.real_path] = source
         store.remember_discovery(package.name, record)
 
     def problem(self, path: str, message: str, at: ModDecl | Include | None = None) -> None:
@@ -297,7 +300,11 @@ class _Collector:
         file's declarations are not in the record)."""
         known = self.known.get(real)
         if known is None:
-            return None
+            source = self.replayed.get(real)
+            if source is None:
+                return None
+            decls = self.store.declarations(source.digest) if self.store is not None else None
+            known = self.known[real] = (source, decls or declarations_of(source.data))
         if self.recorder is not None and known[0].crate != package.name:
             self.recorder.clean = False
         return known
