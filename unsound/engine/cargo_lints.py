@@ -60,11 +60,11 @@ def package_lint_levels(manifest: Manifest, root: Manifest | None) -> LintLevels
     hint = "write `[lints]` as tables of lints per tool (`[lints.clippy]`), or `workspace = true`"
     table = manifest.table(("lints",), hint=hint)
     if table is None:
-        return LintLevels()
+        return NO_LINT_LEVELS
     if table.get("workspace") is True:
         if root is None or root.get(("workspace", "lints")) is None:
             # Cargo refuses this; without the table there is nothing to read.
-            return LintLevels()
+            return NO_LINT_LEVELS
         return _levels(root, ("workspace", "lints"))
     return _levels(manifest, ("lints",))
 

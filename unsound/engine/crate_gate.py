@@ -14,7 +14,7 @@ so an outcome it shaped is crate-dependent.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 from unsound.dsl.compiled import CompiledRule, crate_words, required_impls, requires_static_mut
 from unsound.dsl.word_regex import whole_word
@@ -32,34 +32,27 @@ class CrateGate:
 
     def __init__(self, rules: Sequence[CompiledRule]) -> None:
         self.needs: dict[str, tuple[str, ...]] = {}
-        self.spelled: dict[str, Selector] = {}
+        # Per rule, the names one of which the crate must spell (`CrateIndex.spells_any`).
+        self.crate_words: dict[str, tuple[str, ...]] = {}
         for rule in rules:
             facts = (*required_impls(rule), *([_STATIC_MUT] if requires_static_mut(rule) else []))
             if facts:
                 self.needs[rule.id] = facts
             words = crate_words(rule)
             if words:
-                pattern = b"|".join(re.escape(word.encode("utf-8")) for word in words)
-                self.spelled[rule.id] = crate_reads.search(re.compile(pattern))
+                self.crate_words[rule.id] = words
 
     def for_crate(self, texts: Sequence[bytes]) -> CrateNames:
-        return CrateNames(self.needs, texts, self.spelled)
+        return CrateNames(self.needs, texts)
 
 
 class CrateNames:
     """One crate's names per fact (implementing types per trait, `static mut`s), computed when
     first asked."""
 
-    def __init__(
-        self,
-        needs: dict[str, tuple[str, ...]],
-        texts: Sequence[bytes],
-        spelled: Mapping[str, Selector] | None = None,
-    ) -> None:
+    def __init__(self, needs: dict[str, tuple[str, ...]], texts: Sequence[bytes]) -> None:
         self._needs = needs
         self._texts = texts
-        self._spelled = spelled or {}
-        self._unspelled: dict[str, bool] = {}
         self._names: dict[str, re.Pattern[bytes] | None] = {}
         self._picked: dict[str, tuple[Selector, dict[int, frozenset[str]]]] = {}
         # The files each fact's names came from are noted here; the scan swaps in one recorder
@@ -78,25 +71,6 @@ class CrateNames:
                     continue
             kept.add(rule_id)
         return kept, consulted
-
-    def unspelled(self, wanted: set[str]) -> set[str]:
-        """The wanted rules whose crate words (`crate_words`) no file of the crate spells: they
-        cannot match here. Each such answer is noted as a read of the crate (nothing picked),
-        so a file that comes to spell one redoes the outcome."""
-        out = set()
-        for rule_id in wanted:
-            selector = self._spelled.get(rule_id)
-            if selector is None:
-                continue
-            absent = self._unspelled.get(rule_id)
-            if absent is None:
-                absent = not any(selector.matches(text) for text in self._texts)
-                self._unspelled[rule_id] = absent
-            if absent:
-                self.recorder.note(selector, ())
-                self.recorder.note_question(("crate-words", rule_id), (selector,))
-                out.add(rule_id)
-        return out
 
     def allows(self, rule_id: str, data: bytes) -> bool:
         """Whether `data` (a file or a macro region) spells a name of every fact the rule needs."""

@@ -152,7 +152,7 @@ class CrateIndex:
     # Per question answered file by file, the files that gave something (`_answer`).
     _loud: dict[Question, frozenset[str]] = field(default_factory=dict, repr=False)
     # `_spells`: per word, its selector and whether a file of the crate holds the word.
-    _spelled: dict[str, tuple[Selector, bool]] = field(default_factory=dict, repr=False)
+    _spelled: dict[Question, tuple[Selector, bool]] = field(default_factory=dict, repr=False)
 
     def definitions(self, name: str) -> list[TypeDefinition]:
         question = ("definitions", name)
@@ -236,22 +236,27 @@ class CrateIndex:
         return last in self._answer(question, units)
 
     def _spells(self, word: str) -> bool:
-        """Whether a file of the crate holds `word` anywhere in its text. Only a no is noted
-        as a read (of the files that spell it: none), so that a file that comes to spell it
-        redoes the outcome; a yes decides nothing itself (the question asked next does), and
-        noting it would make a change to any file that says `Drop` redo every outcome that
+        """Whether a file of the crate holds `word` anywhere in its text."""
+        return self.spells_any(("spells", word), (word,))
+
+    def spells_any(self, question: Question, words: tuple[str, ...]) -> bool:
+        """Whether a file of the crate holds one of `words` anywhere in its text. Only a no is
+        noted as a read (of the files that spell one: none), so that a file that comes to spell
+        one redoes the outcome; a yes decides nothing itself (the question asked next does),
+        and noting it would make a change to any file that says `Drop` redo every outcome that
         asked about `Drop`."""
-        found = self._spelled.get(word)
+        found = self._spelled.get(question)
         if found is None:
-            selector = crate_reads.search(re.compile(re.escape(word.encode("utf-8"))))
+            pattern = b"|".join(re.escape(word.encode("utf-8")) for word in words)
+            selector = crate_reads.search(re.compile(pattern))
             texts = (data for data, _ in self.sources) if self.sources is not None else None
             if texts is None:
                 texts = (unit.data for unit in self.load())
-            found = self._spelled[word] = (selector, any(map(selector.matches, texts)))
+            found = self._spelled[question] = (selector, any(map(selector.matches, texts)))
         selector, spelled = found
         if not spelled:
             self.recorder.note(selector, ())
-            self.recorder.note_question(("spells", word), (selector,))
+            self.recorder.note_question(question, (selector,))
         return spelled
 
     def supertraits(self, trait: str) -> list[str]:

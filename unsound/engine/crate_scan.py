@@ -172,7 +172,13 @@ def scan_crate(
         # is noted here: the cache redoes the outcome only when one of those files changes.
         recorder = crate_index.recorder = crate_names.recorder = ReadsRecorder()
         wanted, _ = crate_names.filter(prefiltered[index], job.data)
-        wanted -= crate_names.unspelled(wanted)
+        # A rule that needs one of its crate words spelled cannot match in a crate without.
+        crate_words = matcher.crate_gate.crate_words
+        wanted -= {
+            rule_id
+            for rule_id in wanted & crate_words.keys()
+            if not crate_index.spells_any(("crate-words", rule_id), crate_words[rule_id])
+        }
         if not wanted:
             outcomes.append(_outcome(job.rel_path, recorder, paths))
             continue

@@ -252,7 +252,7 @@ def include_declarations(found: _FileNodes, data: bytes) -> list[Include]:
             includes.append(Include(path, line, column))
     includes.extend(_macro_includes(found.macro_tokens, data))
     includes.sort(key=lambda include: (include.line, include.column))
-    return list(dict.fromkeys(includes))
+    return includes
 
 
 def _include_path(args: Node, data: bytes) -> str | None:
