@@ -41,11 +41,11 @@ _GAP = rb"(?:\s|//[^\n]*(?=\n|\Z)|/\*.*?\*/)*"
 # Each regex starts with its literal word, which `re` scans for (`word_regex`).
 # An identifier: ASCII, or any bytes of UTF-8 past ASCII (`mod café;` with a `#[path]`).
 _NAME = rb"(?:r#)?(?:[A-Za-z_]|[\x80-\xff])(?:[A-Za-z0-9_]|[\x80-\xff])*"
-_OUT_OF_LINE_MOD = re.compile(after_word(b"mod", rb"\b" + _GAP + _NAME + _GAP + b";"), re.S)
+OUT_OF_LINE_MOD = re.compile(after_word(b"mod", rb"\b" + _GAP + _NAME + _GAP + b";"), re.S)
 _INCLUDE_CALL = re.compile(after_word(b"include", _GAP + b"!"))
 # `mod $name;` in a `macro_rules!` transcriber: the macro's calls declare modules.
-_MACRO_MOD = re.compile(after_word(b"mod", rb"\b" + _GAP + rb"\$" + _NAME + _GAP + b";"), re.S)
-_MACRO_DEFINITIONS = "(macro_definition name: (identifier) @name) @definition"
+MACRO_MOD = re.compile(after_word(b"mod", rb"\b" + _GAP + rb"\$" + _NAME + _GAP + b";"), re.S)
+MACRO_DEFINITIONS = "(macro_definition name: (identifier) @name) @definition"
 _BLOCK_KINDS = frozenset({"block", "function_item", "closure_expression", "const_block"})
 _COMMENTS = frozenset({"line_comment", "block_comment"})
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "\\": "\\", "0": "\0", "'": "'", '"': '"'}
@@ -86,15 +86,29 @@ class Include:
 
 
 @dataclass(frozen=True)
+class DeclaringMacro:
+    """A `macro_rules!` whose expansion declares out-of-line modules where it is called
+    (`macro_mods`)."""
+
+    name: str
+    # `mod name;` written in its transcribers, with the inline modules around them there.
+    literal: tuple[ModDecl, ...]
+    # `mod $name;` in a transcriber: each identifier of a call's input may name a module.
+    from_input: bool
+
+
+@dataclass(frozen=True)
 class FileDecls:
-    """What a file declares that loads other files: its `mod name;` and its `include!`s."""
+    """What a file declares that loads other files: its `mod name;` and its `include!`s, and
+    the macros it defines that declare modules wherever the crate calls them."""
 
     mods: tuple[ModDecl, ...]
     includes: tuple[Include, ...]
+    macros: tuple[DeclaringMacro, ...] = ()
 
 
 def file_declarations(tree: Tree, data: bytes) -> FileDecls:
-    wants_mods = _OUT_OF_LINE_MOD.search(data) is not None or _MACRO_MOD.search(data) is not None
+    wants_mods = OUT_OF_LINE_MOD.search(data) is not None or MACRO_MOD.search(data) is not None
     wants_includes = _INCLUDE_CALL.search(data) is not None
     if not (wants_mods or wants_includes):
         return FileDecls((), ())
@@ -102,7 +116,34 @@ def file_declarations(tree: Tree, data: bytes) -> FileDecls:
     return FileDecls(
         tuple(mod_declarations(found, data)) if wants_mods else (),
         tuple(include_declarations(found, data)) if wants_includes else (),
+        tuple(declaring_macros(tree, data)) if wants_mods else (),
     )
+
+
+def declaring_macros(tree: Tree, data: bytes) -> Iterator[DeclaringMacro]:
+    """The macros the file defines that declare modules: a `mod name;` written in one of
+    their transcribers (libc's `prelude!`), or `mod $name;`."""
+    first = MACRO_RULES_NAME.search(data)
+    if first is None:
+        return
+    after = first.start()
+    if OUT_OF_LINE_MOD.search(data, after) is None and MACRO_MOD.search(data, after) is None:
+        return
+    for _, captures in QueryCursor(file_query(MACRO_DEFINITIONS)).matches(tree.root_node):
+        definition = captures["definition"][0]
+        start, end = definition.start_byte, definition.end_byte
+        literal: list[ModDecl] = []
+        if OUT_OF_LINE_MOD.search(data, start, end):
+            for rule in definition.children:
+                transcriber = (
+                    rule.child_by_field_name("right") if rule.type == "macro_rule" else None
+                )
+                if transcriber is not None:
+                    literal.extend(token_tree_declarations(transcriber, data, (), False))
+        from_input = MACRO_MOD.search(data, start, end) is not None
+        if literal or from_input:
+            name = source_text(captures["name"][0], data)
+            yield DeclaringMacro(name, tuple(literal), from_input)
 
 
 def declarations_of(data: bytes, whole: Tree | None = None) -> FileDecls:
@@ -118,7 +159,9 @@ def declarations_of(data: bytes, whole: Tree | None = None) -> FileDecls:
     match in a comment) has an error and the whole file is parsed instead. On wasmtime the
     prefixes are 0.55 MB of the 4.8 MB that discovery parsed.
     """
-    ends = [m.end() for regex in (_OUT_OF_LINE_MOD, _INCLUDE_CALL) for m in regex.finditer(data)]
+    # `mod $name;` too: a macro defined here may be called in another file (`macro_mods`).
+    regexes = (OUT_OF_LINE_MOD, _INCLUDE_CALL, MACRO_MOD)
+    ends = [m.end() for regex in regexes for m in regex.finditer(data)]
     ends.extend(_declaring_calls(data))
     if not ends:
         return FileDecls((), ())
@@ -132,20 +175,18 @@ def declarations_of(data: bytes, whole: Tree | None = None) -> FileDecls:
     return file_declarations(whole if whole is not None else parse_rust(data), data)
 
 
-_MACRO_RULES_NAME = re.compile(
-    after_word(b"macro_rules", _GAP + b"!" + _GAP + rb"(" + _NAME + b")")
-)
+MACRO_RULES_NAME = re.compile(after_word(b"macro_rules", _GAP + b"!" + _GAP + rb"(" + _NAME + b")"))
 
 
 def _declaring_calls(data: bytes) -> list[int]:
     """Where calls of this file's `macro_rules!` that declare modules (`mod $name;`) end their
     name: the declarations they make are there, not in the macro (`_macro_rules_declarations`).
     A prefix cut inside such a call fails to parse, and the whole file is read."""
-    if _MACRO_MOD.search(data) is None:
+    if MACRO_MOD.search(data) is None:
         return []
-    definitions = [(m.start(), m.group(1)) for m in _MACRO_RULES_NAME.finditer(data)]
+    definitions = [(m.start(), m.group(1)) for m in MACRO_RULES_NAME.finditer(data)]
     names = set()
-    for declaration in _MACRO_MOD.finditer(data):
+    for declaration in MACRO_MOD.finditer(data):
         before = [name for start, name in definitions if start < declaration.start()]
         if before:
             names.add(before[-1])
@@ -153,7 +194,7 @@ def _declaring_calls(data: bytes) -> list[int]:
 
 
 @cache
-def _query(source: str) -> Query:
+def file_query(source: str) -> Query:
     return Query(rust_language(), source)
 
 
@@ -170,7 +211,7 @@ class _FileNodes:
     @classmethod
     def of(cls, tree: Tree) -> _FileNodes:
         found = cls([], [], [], tree.root_node)
-        for index, captures in QueryCursor(_query(_FILE_QUERY)).matches(tree.root_node):
+        for index, captures in QueryCursor(file_query(_FILE_QUERY)).matches(tree.root_node):
             if index == 0:
                 found.declarations.append(captures["decl"][0])
             elif index == 1:
@@ -183,9 +224,9 @@ class _FileNodes:
 def may_load_files(data: bytes) -> bool:
     """Whether the text may hold `mod name;` or `include!`: only then is a parse needed here."""
     return (
-        _found_at_word(data, b"mod", _OUT_OF_LINE_MOD)
+        _found_at_word(data, b"mod", OUT_OF_LINE_MOD)
         or _found_at_word(data, b"include", _INCLUDE_CALL)
-        or _found_at_word(data, b"mod", _MACRO_MOD)
+        or _found_at_word(data, b"mod", MACRO_MOD)
     )
 
 
@@ -214,26 +255,26 @@ def _macro_rules_declarations(found: _FileNodes, data: bytes) -> Iterator[ModDec
     `subcommands! { (parse, "parse") … }` expanding to `pub mod $name;`): without expanding
     the macro, each identifier in a call's input may be one. They are conditional, so only
     those with a file are followed and no missing one is reported."""
-    if found.root is None or _MACRO_MOD.search(data) is None:
+    if found.root is None or MACRO_MOD.search(data) is None:
         return
     declaring = set()
-    for _, captures in QueryCursor(_query(_MACRO_DEFINITIONS)).matches(found.root):
+    for _, captures in QueryCursor(file_query(MACRO_DEFINITIONS)).matches(found.root):
         definition = captures["definition"][0]
-        if _MACRO_MOD.search(data, definition.start_byte, definition.end_byte):
-            declaring.add(_text(captures["name"][0], data))
+        if MACRO_MOD.search(data, definition.start_byte, definition.end_byte):
+            declaring.add(source_text(captures["name"][0], data))
     for tokens in found.macro_tokens:
         call = tokens.parent
         name = call.child_by_field_name("macro") if call is not None else None
-        if call is None or name is None or _text(name, data) not in declaring:
+        if call is None or name is None or source_text(name, data) not in declaring:
             continue
-        enclosing, in_block = _context(call, data)
+        enclosing, in_block = declaration_context(call, data)
         stack = [tokens]
         while stack:
             for child in stack.pop().children:
                 if child.type == "token_tree":
                     stack.append(child)
                 elif child.type == "identifier":
-                    yield _token_declaration(child, data, enclosing, in_block)
+                    yield token_declaration(child, data, enclosing, in_block)
 
 
 def include_declarations(found: _FileNodes, data: bytes) -> list[Include]:
@@ -244,11 +285,11 @@ def include_declarations(found: _FileNodes, data: bytes) -> list[Include]:
     """
     includes: list[Include] = []
     for call, args in found.includes:
-        if not _at_module_level(call):
+        if not at_module_level(call):
             continue
         path = _include_path(args, data)
         if path is not None:
-            line, column = _position(call, data)
+            line, column = source_position(call, data)
             includes.append(Include(path, line, column))
     includes.extend(_macro_includes(found.macro_tokens, data))
     includes.sort(key=lambda include: (include.line, include.column))
@@ -285,19 +326,19 @@ def _macro_includes(roots: list[Node], data: bytes) -> Iterator[Include]:
                 bang, args = children[index + 1], children[index + 2]
                 if not (
                     child.type == "identifier"
-                    and _text(child, data) == "include"
+                    and source_text(child, data) == "include"
                     and bang.type == "!"
                     and args.type == "token_tree"
-                    and _starts_item(children[:index], data)
+                    and starts_item(children[:index], data)
                 ):
                     continue
                 path = _include_path(args, data)
                 if path is not None:
-                    line, column = _position(child, data)
+                    line, column = source_position(child, data)
                     yield Include(path, line, column)
 
 
-def _starts_item(before: list[Node], data: bytes) -> bool:
+def starts_item(before: list[Node], data: bytes) -> bool:
     """Whether the tokens before a macro's `include` leave it at the start of an item: nothing,
     a delimiter or `;`, a `{ … }` group, or an attribute (`#[cfg(x)]`), comments skipped."""
     index = len(before) - 1
@@ -309,12 +350,12 @@ def _starts_item(before: list[Node], data: bytes) -> bool:
     if token.type in _ITEM_STARTS:
         return True
     if token.type == "token_tree":
-        text = _text(token, data)
+        text = source_text(token, data)
         return text[:1] == "{" or (text[:1] == "[" and index > 0 and before[index - 1].type == "#")
     return False
 
 
-def _at_module_level(call: Node) -> bool:
+def at_module_level(call: Node) -> bool:
     parent = call.parent
     if parent is not None and parent.type == "expression_statement":
         parent = parent.parent
@@ -328,10 +369,10 @@ def _item_declarations(nodes: list[Node], data: bytes) -> Iterator[ModDecl]:
             continue
         attrs = _outer_attributes(node)
         path, alternatives = _path_attributes(attrs, data)
-        enclosing, in_block = _context(node, data)
-        line, column = _position(node, data)
+        enclosing, in_block = declaration_context(node, data)
+        line, column = source_position(node, data)
         yield ModDecl(
-            name=_ident(_text(name, data)),
+            name=_ident(source_text(name, data)),
             line=line,
             column=column,
             enclosing=enclosing,
@@ -366,7 +407,7 @@ def _outer_attributes(node: Node) -> list[Node]:
 
 def _attr_name(attr: Node, data: bytes) -> str:
     first = attr.named_children[0] if attr.named_children else None
-    return _text(first, data) if first is not None and first.type == "identifier" else ""
+    return source_text(first, data) if first is not None and first.type == "identifier" else ""
 
 
 def _path_attr(attr: Node, data: bytes) -> tuple[bool, str | None]:
@@ -387,7 +428,7 @@ def _token_path(tokens: Node, data: bytes) -> str | None:
     children = tokens.children
     for index in range(len(children) - 2):
         first, equals, value = children[index : index + 3]
-        if first.type == "identifier" and _text(first, data) == "path" and equals.type == "=":
+        if first.type == "identifier" and source_text(first, data) == "path" and equals.type == "=":
             return _literal(value, data)
     for child in children:
         if child.type == "token_tree":
@@ -397,7 +438,7 @@ def _token_path(tokens: Node, data: bytes) -> str | None:
     return None
 
 
-def _context(node: Node, data: bytes) -> tuple[tuple[InlineModule, ...], bool]:
+def declaration_context(node: Node, data: bytes) -> tuple[tuple[InlineModule, ...], bool]:
     """The inline modules around `node` (outermost first) and whether any block encloses it."""
     modules: list[tuple[Node, int]] = []  # innermost first, with the blocks below each
     blocks = 0
@@ -419,7 +460,7 @@ def _inline_module(item: Node, data: bytes, *, in_block: bool) -> InlineModule:
     attrs = _outer_attributes(item)
     path, alternatives = _path_attributes(attrs, data)
     return InlineModule(
-        name=_ident(_text(name, data)) if name is not None else "",
+        name=_ident(source_text(name, data)) if name is not None else "",
         path=path,
         in_block=in_block,
         cfg_paths=alternatives,
@@ -434,29 +475,32 @@ def _macro_declarations(roots: list[Node], data: bytes) -> Iterator[ModDecl]:
     `cfg_aio! { pub mod bsd { mod poll_aio; } }` loads `bsd/poll_aio.rs`), so it is tracked.
     """
     for root in roots:
-        if not _OUT_OF_LINE_MOD.search(data, root.start_byte, root.end_byte):
-            continue
-        outer, in_block = _context(root, data)
-        stack: list[tuple[Node, tuple[InlineModule, ...]]] = [(root, outer)]
-        while stack:
-            tokens, enclosing = stack.pop()
-            children = tokens.children
-            inline = _token_inline_modules(children, data)
-            stack.extend(
-                (child, (*enclosing, *inline.get(index, ())))
-                for index, child in enumerate(children)
-                if child.type == "token_tree"
-            )
-            for index, child in enumerate(children[:-2]):
-                name, semicolon = children[index + 1], children[index + 2]
-                if child.type == "mod" and name.type == "identifier" and semicolon.type == ";":
-                    path, cfg_paths = _token_attr_paths(children[:index], data)
-                    yield _token_declaration(
-                        name, data, enclosing, in_block, path, cfg_paths, at=child
-                    )
+        if OUT_OF_LINE_MOD.search(data, root.start_byte, root.end_byte):
+            yield from token_tree_declarations(root, data, *declaration_context(root, data))
 
 
-def _token_declaration(
+def token_tree_declarations(
+    root: Node, data: bytes, outer: tuple[InlineModule, ...], in_block: bool
+) -> Iterator[ModDecl]:
+    """`mod name;` in one token tree (at any depth), inside the inline modules `outer`."""
+    stack: list[tuple[Node, tuple[InlineModule, ...]]] = [(root, outer)]
+    while stack:
+        tokens, enclosing = stack.pop()
+        children = tokens.children
+        inline = token_inline_modules(children, data)
+        stack.extend(
+            (child, (*enclosing, *inline.get(index, ())))
+            for index, child in enumerate(children)
+            if child.type == "token_tree"
+        )
+        for index, child in enumerate(children[:-2]):
+            name, semicolon = children[index + 1], children[index + 2]
+            if child.type == "mod" and name.type == "identifier" and semicolon.type == ";":
+                path, cfg_paths = _token_attr_paths(children[:index], data)
+                yield token_declaration(name, data, enclosing, in_block, path, cfg_paths, at=child)
+
+
+def token_declaration(
     name: Node,
     data: bytes,
     enclosing: tuple[InlineModule, ...],
@@ -467,9 +511,9 @@ def _token_declaration(
 ) -> ModDecl:
     """A declaration read from a macro's tokens (at `at`, the `mod` keyword, or at the name):
     conditional, since which of a macro's branches rustc takes depends on its input and cfg."""
-    line, column = _position(at if at is not None else name, data)
+    line, column = source_position(at if at is not None else name, data)
     return ModDecl(
-        name=_ident(_text(name, data)),
+        name=_ident(source_text(name, data)),
         line=line,
         column=column,
         enclosing=enclosing,
@@ -480,7 +524,7 @@ def _token_declaration(
     )
 
 
-def _token_inline_modules(children: list[Node], data: bytes) -> dict[int, tuple[InlineModule]]:
+def token_inline_modules(children: list[Node], data: bytes) -> dict[int, tuple[InlineModule]]:
     """Token trees that are bodies of `mod name { … }`, by index, with the module they open."""
     found: dict[int, tuple[InlineModule]] = {}
     for index, child in enumerate(children[:-2]):
@@ -489,10 +533,10 @@ def _token_inline_modules(children: list[Node], data: bytes) -> dict[int, tuple[
             child.type == "mod"
             and name.type == "identifier"
             and body.type == "token_tree"
-            and _text(body, data)[:1] == "{"
+            and source_text(body, data)[:1] == "{"
         ):
             path, alternatives = _token_attr_paths(children[:index], data)
-            module = InlineModule(_ident(_text(name, data)), path, cfg_paths=alternatives)
+            module = InlineModule(_ident(source_text(name, data)), path, cfg_paths=alternatives)
             found[index + 2] = (module,)
     return found
 
@@ -510,15 +554,15 @@ def _token_attr_paths(before: list[Node], data: bytes) -> tuple[str | None, tupl
         if (
             token.type == "pub"
             or token.type in _COMMENTS
-            or (token.type == "token_tree" and _text(token, data)[:1] == "(")
+            or (token.type == "token_tree" and source_text(token, data)[:1] == "(")
         ):
             index -= 1
             continue
         if token.type == "token_tree" and index > 0 and before[index - 1].type == "#":
             inner = token.children
-            if len(inner) >= 4 and _text(inner[1], data) == "path" and inner[2].type == "=":
+            if len(inner) >= 4 and source_text(inner[1], data) == "path" and inner[2].type == "=":
                 plain = _literal(inner[3], data)  # walking back: the last one seen is the first
-            elif len(inner) >= 3 and _text(inner[1], data) == "cfg_attr":
+            elif len(inner) >= 3 and source_text(inner[1], data) == "cfg_attr":
                 arguments = inner[2] if inner[2].type == "token_tree" else None
                 value = _token_path(arguments, data) if arguments is not None else None
                 if value is not None:
@@ -534,15 +578,15 @@ def _literal(node: Node, data: bytes) -> str | None:
     """The value of a string literal node (escapes decoded), None for anything else."""
     if node.type == "raw_string_literal":
         content = next((c for c in node.children if c.type == "string_content"), None)
-        return _text(content, data) if content is not None else ""
+        return source_text(content, data) if content is not None else ""
     if node.type != "string_literal":
         return None
     out = ""
     for child in node.children:
         if child.type == "string_content":
-            out += _text(child, data)
+            out += source_text(child, data)
         elif child.type == "escape_sequence":
-            out += _unescape(_text(child, data))
+            out += _unescape(source_text(child, data))
     return out
 
 
@@ -562,11 +606,11 @@ def _ident(text: str) -> str:
     return text[2:] if text.startswith("r#") else text
 
 
-def _text(node: Node, data: bytes) -> str:
+def source_text(node: Node, data: bytes) -> str:
     return data[node.start_byte : node.end_byte].decode("utf-8", errors="replace")
 
 
-def _position(node: Node, data: bytes) -> tuple[int, int]:
+def source_position(node: Node, data: bytes) -> tuple[int, int]:
     """1-based line and code-point column of the node's start."""
     row, byte_column = node.start_point
     line_start = node.start_byte - byte_column

@@ -31,7 +31,9 @@ from tree_sitter import Tree
 from unsound.dsl.rust_parser import parse_rust
 from unsound.engine.discovery_record import DiscoveryRecord, DiscoveryRecorder, RecordedFile
 from unsound.engine.hashing import FileStamp, content_hash, file_stamp
+from unsound.engine.macro_mods import call_declarations, may_call
 from unsound.engine.mod_decls import (
+    DeclaringMacro,
     FileDecls,
     Include,
     ModDecl,
@@ -276,20 +278,27 @@ class _Collector:
         area = (package.root, target.root.parent, Path(self.root))
         root_file = os.fspath(target.root)
         queue = deque([ModuleFile(root_file, ModuleContext.crate_root(root_file))])
+        crate_files = _CrateFiles()
         while queue:
-            module = queue.popleft()
-            key = (self.guard.real_path(module.path), module.context)
-            read = self.read(package, module.path)  # notes a file read before, for the record
-            if read is None:
-                read = None if key in self.followed else self._read_elsewhere(package, key[0])
+            while queue:
+                module = queue.popleft()
+                key = (self.guard.real_path(module.path), module.context)
+                read = self.read(package, module.path)  # notes a file read before, for the record
                 if read is None:
-                    continue
-            self.followed.add(key)
-            source, decls = read
-            for decl in decls.mods:
-                queue.extend(self.module_files(source, module.context, decl, area))
-            for include in decls.includes:
-                queue.extend(self.included_file(source, module.context, include, area))
+                    read = None if key in self.followed else self._read_elsewhere(package, key[0])
+                    if read is None:
+                        continue
+                self.followed.add(key)
+                source, decls = read
+                crate_files.add(source, module.context, decls)
+                for decl in decls.mods:
+                    queue.extend(self.module_files(source, module.context, decl, area))
+                for include in decls.includes:
+                    queue.extend(self.included_file(source, module.context, include, area))
+            # Then what the crate's macros declare where they are called (`macro_mods`), which
+            # may reach files that define or call more of them.
+            for source, context, decl in crate_files.macro_declarations():
+                queue.extend(self.module_files(source, context, decl, area))
 
     def _read_elsewhere(self, package: Package, real: str) -> tuple[SourceFile, FileDecls] | None:
         """A file read before, reached again in another module context: rustc compiles it
@@ -511,3 +520,35 @@ def _below(path: Path | str, folder: Path | str) -> bool:
 
 def _problem_order(problem: ScanProblem) -> tuple[str, int, int, str]:
     return (problem.path, problem.line or 0, problem.column or 0, problem.message)
+
+
+class _CrateFiles:
+    """The files followed for one crate, for the modules its macros declare (`macro_mods`):
+    calls are looked for again only in files not looked at yet, or in all of them when more
+    declaring macros turned up."""
+
+    def __init__(self) -> None:
+        self.files: list[tuple[SourceFile, ModuleContext, FileDecls]] = []
+        self.macros: dict[str, DeclaringMacro] = {}
+        self._called = 0  # files searched for calls of every macro known then
+        self._known = 0  # macros known then
+
+    def add(self, source: SourceFile, context: ModuleContext, decls: FileDecls) -> None:
+        self.files.append((source, context, decls))
+        for macro in decls.macros:
+            self.macros.setdefault(macro.name, macro)
+
+    def macro_declarations(self) -> list[tuple[SourceFile, ModuleContext, ModDecl]]:
+        if not self.macros:
+            return []
+        if len(self.macros) > self._known:
+            self._known, self._called = len(self.macros), 0
+        start, self._called = self._called, len(self.files)
+        found = []
+        for source, context, decls in self.files[start:]:
+            if may_call(source.data, self.macros):
+                own = frozenset(macro.name for macro in decls.macros)
+                tree = source.tree if source.tree is not None else parse_rust(source.data)
+                for decl in call_declarations(self.macros, own, source.data, tree):
+                    found.append((source, context, decl))
+        return found
