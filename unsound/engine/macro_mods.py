@@ -33,11 +33,11 @@ from unsound.engine.mod_decls import (
     at_module_level,
     declaration_context,
     file_query,
+    input_declarations,
     source_position,
     source_text,
     starts_item,
-    token_declaration,
-    token_inline_modules,
+    token_groups,
 )
 
 _CALLS = """
@@ -102,13 +102,7 @@ def _expansion(
             conditional=True,
         )
     if with_input:
-        stack = [args]
-        while stack:
-            for child in stack.pop().children:
-                if child.type == "token_tree":
-                    stack.append(child)
-                elif child.type == "identifier":
-                    yield token_declaration(child, data, enclosing, in_block)
+        yield from input_declarations(args, data, enclosing, in_block)
 
 
 def _token_calls(
@@ -116,16 +110,7 @@ def _token_calls(
 ) -> Iterator[tuple[Node, Node, tuple[InlineModule, ...]]]:
     """`name!(…)` calls of `macros` at the start of an item in a macro's input (at any depth,
     inside the `mod m { … }` written there): the name, the input, the inline modules."""
-    stack: list[tuple[Node, tuple[InlineModule, ...]]] = [(root, outer)]
-    while stack:
-        tokens, enclosing = stack.pop()
-        children = tokens.children
-        inline = token_inline_modules(children, data)
-        stack.extend(
-            (child, (*enclosing, *inline.get(index, ())))
-            for index, child in enumerate(children)
-            if child.type == "token_tree"
-        )
+    for children, enclosing in token_groups(root, data, outer):
         for index, child in enumerate(children[:-2]):
             bang, args = children[index + 1], children[index + 2]
             if (

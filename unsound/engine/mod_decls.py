@@ -267,14 +267,21 @@ def _macro_rules_declarations(found: _FileNodes, data: bytes) -> Iterator[ModDec
         name = call.child_by_field_name("macro") if call is not None else None
         if call is None or name is None or source_text(name, data) not in declaring:
             continue
-        enclosing, in_block = declaration_context(call, data)
-        stack = [tokens]
-        while stack:
-            for child in stack.pop().children:
-                if child.type == "token_tree":
-                    stack.append(child)
-                elif child.type == "identifier":
-                    yield token_declaration(child, data, enclosing, in_block)
+        yield from input_declarations(tokens, data, *declaration_context(call, data))
+
+
+def input_declarations(
+    tokens: Node, data: bytes, enclosing: tuple[InlineModule, ...], in_block: bool
+) -> Iterator[ModDecl]:
+    """Each identifier in a call's input (at any depth), as a module a `mod $name;` macro may
+    declare from it."""
+    stack = [tokens]
+    while stack:
+        for child in stack.pop().children:
+            if child.type == "token_tree":
+                stack.append(child)
+            elif child.type == "identifier":
+                yield token_declaration(child, data, enclosing, in_block)
 
 
 def include_declarations(found: _FileNodes, data: bytes) -> list[Include]:
@@ -479,10 +486,11 @@ def _macro_declarations(roots: list[Node], data: bytes) -> Iterator[ModDecl]:
             yield from token_tree_declarations(root, data, *declaration_context(root, data))
 
 
-def token_tree_declarations(
-    root: Node, data: bytes, outer: tuple[InlineModule, ...], in_block: bool
-) -> Iterator[ModDecl]:
-    """`mod name;` in one token tree (at any depth), inside the inline modules `outer`."""
+def token_groups(
+    root: Node, data: bytes, outer: tuple[InlineModule, ...]
+) -> Iterator[tuple[list[Node], tuple[InlineModule, ...]]]:
+    """Each token tree in `root` (itself included, at any depth) as its list of tokens, with the
+    inline modules around it: `outer`, then each `mod name { … }` written in the tokens."""
     stack: list[tuple[Node, tuple[InlineModule, ...]]] = [(root, outer)]
     while stack:
         tokens, enclosing = stack.pop()
@@ -493,6 +501,14 @@ def token_tree_declarations(
             for index, child in enumerate(children)
             if child.type == "token_tree"
         )
+        yield children, enclosing
+
+
+def token_tree_declarations(
+    root: Node, data: bytes, outer: tuple[InlineModule, ...], in_block: bool
+) -> Iterator[ModDecl]:
+    """`mod name;` in one token tree (at any depth), inside the inline modules `outer`."""
+    for children, enclosing in token_groups(root, data, outer):
         for index, child in enumerate(children[:-2]):
             name, semicolon = children[index + 1], children[index + 2]
             if child.type == "mod" and name.type == "identifier" and semicolon.type == ";":
