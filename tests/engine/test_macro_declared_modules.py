@@ -180,3 +180,22 @@ def test_a_macro_making_modules_from_its_input_may_be_called_in_another_file(
     root = write_tree(tmp_path / "ws", tree)
     for keep_trees in (True, False):
         assert _files(root, keep_trees) == (set(tree) - {"Cargo.toml"}, ())
+
+
+def test_a_macro_given_the_path_of_the_module_it_declares(tmp_path: Path) -> None:
+    """`#[path = $p] mod $name;`: the call passes the path, read from the calling file's folder
+    (`cargo check`: dep-info `src/lib.rs src/platform/unix.rs src/sub.rs src/impls/x.rs`)."""
+    tree = {
+        "Cargo.toml": package("pm"),
+        "src/lib.rs": (
+            "macro_rules! module_at {\n    ($name:ident, $path:literal) => {\n"
+            "        #[path = $path]\n        pub mod $name;\n    };\n}\n\n"
+            'module_at!(imp, "platform/unix.rs");\n\npub mod sub;\n'
+        ),
+        "src/platform/unix.rs": "pub fn g() -> u8 {\n    1\n}\n",
+        "src/sub.rs": 'module_at!(x, "impls/x.rs");\n',
+        "src/impls/x.rs": "pub struct X;\n",
+    }
+    root = write_tree(tmp_path / "ws", tree)
+    for keep_trees in (True, False):
+        assert _files(root, keep_trees) == (set(tree) - {"Cargo.toml"}, ())

@@ -102,7 +102,7 @@ def _expansion(
             conditional=True,
         )
     if with_input:
-        yield from input_declarations(args, data, enclosing, in_block)
+        yield from input_declarations(args, data, enclosing, in_block, macro.paths_from_input)
 
 
 def _token_calls(

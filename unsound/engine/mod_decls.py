@@ -95,6 +95,8 @@ class DeclaringMacro:
     literal: tuple[ModDecl, ...]
     # `mod $name;` in a transcriber: each identifier of a call's input may name a module.
     from_input: bool
+    # `#[path = $p] mod $name;`: each string literal of a call's input may be a module's path.
+    paths_from_input: bool = False
 
 
 @dataclass(frozen=True)
@@ -143,7 +145,8 @@ def declaring_macros(tree: Tree, data: bytes) -> Iterator[DeclaringMacro]:
         from_input = MACRO_MOD.search(data, start, end) is not None
         if literal or from_input:
             name = source_text(captures["name"][0], data)
-            yield DeclaringMacro(name, tuple(literal), from_input)
+            paths = from_input and _paths_from_input(definition, data)
+            yield DeclaringMacro(name, tuple(literal), from_input, paths)
 
 
 def declarations_of(data: bytes, whole: Tree | None = None) -> FileDecls:
@@ -257,31 +260,45 @@ def _macro_rules_declarations(found: _FileNodes, data: bytes) -> Iterator[ModDec
     those with a file are followed and no missing one is reported."""
     if found.root is None or MACRO_MOD.search(data) is None:
         return
-    declaring = set()
+    declaring: dict[str, bool] = {}  # name → whether its input gives paths too
     for _, captures in QueryCursor(file_query(MACRO_DEFINITIONS)).matches(found.root):
         definition = captures["definition"][0]
-        if MACRO_MOD.search(data, definition.start_byte, definition.end_byte):
-            declaring.add(source_text(captures["name"][0], data))
+        start, end = definition.start_byte, definition.end_byte
+        if MACRO_MOD.search(data, start, end):
+            declaring[source_text(captures["name"][0], data)] = _paths_from_input(definition, data)
     for tokens in found.macro_tokens:
         call = tokens.parent
         name = call.child_by_field_name("macro") if call is not None else None
         if call is None or name is None or source_text(name, data) not in declaring:
             continue
-        yield from input_declarations(tokens, data, *declaration_context(call, data))
+        enclosing, in_block = declaration_context(call, data)
+        paths = declaring[source_text(name, data)]
+        yield from input_declarations(tokens, data, enclosing, in_block, paths)
 
 
 def input_declarations(
-    tokens: Node, data: bytes, enclosing: tuple[InlineModule, ...], in_block: bool
+    tokens: Node,
+    data: bytes,
+    enclosing: tuple[InlineModule, ...],
+    in_block: bool,
+    paths: bool = False,
 ) -> Iterator[ModDecl]:
     """Each identifier in a call's input (at any depth), as a module a `mod $name;` macro may
-    declare from it."""
+    declare from it; with `paths` (`#[path = $p] mod $name;`), each string literal too, as
+    the path of a module named by the identifier before it."""
     stack = [tokens]
     while stack:
+        name: Node | None = None
         for child in stack.pop().children:
             if child.type == "token_tree":
                 stack.append(child)
             elif child.type == "identifier":
+                name = child
                 yield token_declaration(child, data, enclosing, in_block)
+            elif paths and name is not None:
+                path = _literal(child, data)
+                if path is not None:
+                    yield token_declaration(name, data, enclosing, in_block, path, at=child)
 
 
 def include_declarations(found: _FileNodes, data: bytes) -> list[Include]:
@@ -564,6 +581,21 @@ def _token_attr_paths(before: list[Node], data: bytes) -> tuple[str | None, tupl
     selector; }`)."""
     plain: str | None = None
     alternatives: list[str] = []
+    for inner in _attributes_before(before, data):
+        if len(inner) >= 4 and source_text(inner[1], data) == "path" and inner[2].type == "=":
+            plain = _literal(inner[3], data)  # walking back: the last one seen is the first
+        elif len(inner) >= 3 and source_text(inner[1], data) == "cfg_attr":
+            arguments = inner[2] if inner[2].type == "token_tree" else None
+            value = _token_path(arguments, data) if arguments is not None else None
+            if value is not None:
+                alternatives.append(value)
+    alternatives.reverse()
+    return plain, tuple(alternatives)
+
+
+def _attributes_before(before: list[Node], data: bytes) -> Iterator[list[Node]]:
+    """The tokens of each `#[…]` among the tokens just before a `mod`, nearest first,
+    skipping `pub(…)` and comments."""
     index = len(before) - 1
     while index >= 0:
         token = before[index]
@@ -575,19 +607,33 @@ def _token_attr_paths(before: list[Node], data: bytes) -> tuple[str | None, tupl
             index -= 1
             continue
         if token.type == "token_tree" and index > 0 and before[index - 1].type == "#":
-            inner = token.children
-            if len(inner) >= 4 and source_text(inner[1], data) == "path" and inner[2].type == "=":
-                plain = _literal(inner[3], data)  # walking back: the last one seen is the first
-            elif len(inner) >= 3 and source_text(inner[1], data) == "cfg_attr":
-                arguments = inner[2] if inner[2].type == "token_tree" else None
-                value = _token_path(arguments, data) if arguments is not None else None
-                if value is not None:
-                    alternatives.append(value)
+            yield token.children
             index -= 2
             continue
-        break
-    alternatives.reverse()
-    return plain, tuple(alternatives)
+        return
+
+
+def _paths_from_input(definition: Node, data: bytes) -> bool:
+    """Whether a transcriber of the macro writes `#[path = $p] mod $name;`: rustc then reads
+    the module from the path the call passes."""
+    for rule in definition.children:
+        transcriber = rule.child_by_field_name("right") if rule.type == "macro_rule" else None
+        if transcriber is None:
+            continue
+        for children, _ in token_groups(transcriber, data, ()):
+            for index, child in enumerate(children[:-2]):
+                name, semicolon = children[index + 1], children[index + 2]
+                if child.type != "mod" or name.type != "metavariable" or semicolon.type != ";":
+                    continue
+                if any(
+                    len(inner) >= 4
+                    and source_text(inner[1], data) == "path"
+                    and inner[2].type == "="
+                    and inner[3].type == "metavariable"
+                    for inner in _attributes_before(children[:index], data)
+                ):
+                    return True
+    return False
 
 
 def _literal(node: Node, data: bytes) -> str | None:
