@@ -29,8 +29,6 @@ _INCLUDES = """
 ((macro_invocation macro: (scoped_identifier name: (identifier) @name) (token_tree) @args) @call
  (#eq? @name "include"))
 """
-# One query, its patterns in this order (`_FileNodes.of` reads them by index).
-_FILE_QUERY = "\n".join((_DECLARATIONS, _MACROS, _INCLUDES))
 _MODULE_LEVEL = frozenset({"source_file", "declaration_list"})
 # `mod name ;` with any whitespace or comments between the tokens: a file without one declares no
 # out-of-line module, so it need not be parsed here (inline `mod tests { … }` does not match).
@@ -45,7 +43,10 @@ OUT_OF_LINE_MOD = re.compile(after_word(b"mod", rb"\b" + _GAP + _NAME + _GAP + b
 _INCLUDE_CALL = re.compile(after_word(b"include", _GAP + b"!"))
 # `mod $name;` in a `macro_rules!` transcriber: the macro's calls declare modules.
 MACRO_MOD = re.compile(after_word(b"mod", rb"\b" + _GAP + rb"\$" + _NAME + _GAP + b";"), re.S)
-MACRO_DEFINITIONS = "(macro_definition name: (identifier) @name) @definition"
+_MACRO_DEFINITIONS = "(macro_definition name: (identifier) @name) @definition"
+# One query, its patterns in this order (`_FileNodes.of` reads them by index).
+_FILE_QUERY = "\n".join((_DECLARATIONS, _MACROS, _INCLUDES, _MACRO_DEFINITIONS))
+_DEFINITION_INDEX = 4  # after `mod name;`, macro token trees and the two `include!` shapes
 _BLOCK_KINDS = frozenset({"block", "function_item", "closure_expression", "const_block"})
 _COMMENTS = frozenset({"line_comment", "block_comment"})
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "\\": "\\", "0": "\0", "'": "'", '"': '"'}
@@ -118,21 +119,14 @@ def file_declarations(tree: Tree, data: bytes) -> FileDecls:
     return FileDecls(
         tuple(mod_declarations(found, data)) if wants_mods else (),
         tuple(include_declarations(found, data)) if wants_includes else (),
-        tuple(declaring_macros(tree, data)) if wants_mods else (),
+        tuple(declaring_macros(found, data)) if wants_mods else (),
     )
 
 
-def declaring_macros(tree: Tree, data: bytes) -> Iterator[DeclaringMacro]:
+def declaring_macros(found: _FileNodes, data: bytes) -> Iterator[DeclaringMacro]:
     """The macros the file defines that declare modules: a `mod name;` written in one of
     their transcribers (libc's `prelude!`), or `mod $name;`."""
-    first = MACRO_RULES_NAME.search(data)
-    if first is None:
-        return
-    after = first.start()
-    if OUT_OF_LINE_MOD.search(data, after) is None and MACRO_MOD.search(data, after) is None:
-        return
-    for _, captures in QueryCursor(file_query(MACRO_DEFINITIONS)).matches(tree.root_node):
-        definition = captures["definition"][0]
+    for definition, name_node in found.definitions:
         start, end = definition.start_byte, definition.end_byte
         literal: list[ModDecl] = []
         if OUT_OF_LINE_MOD.search(data, start, end):
@@ -144,7 +138,7 @@ def declaring_macros(tree: Tree, data: bytes) -> Iterator[DeclaringMacro]:
                     literal.extend(token_tree_declarations(transcriber, data, (), False))
         from_input = MACRO_MOD.search(data, start, end) is not None
         if literal or from_input:
-            name = source_text(captures["name"][0], data)
+            name = source_text(name_node, data)
             paths = from_input and _paths_from_input(definition, data)
             yield DeclaringMacro(name, tuple(literal), from_input, paths)
 
@@ -209,16 +203,19 @@ class _FileNodes:
     declarations: list[Node]  # `mod name;` items
     macro_tokens: list[Node]  # the token tree of each macro invocation
     includes: list[tuple[Node, Node]]  # `include!` calls and their token trees
+    definitions: list[tuple[Node, Node]]  # `macro_rules!` definitions and their names
     root: Node | None = None
 
     @classmethod
     def of(cls, tree: Tree) -> _FileNodes:
-        found = cls([], [], [], tree.root_node)
+        found = cls([], [], [], [], tree.root_node)
         for index, captures in QueryCursor(file_query(_FILE_QUERY)).matches(tree.root_node):
             if index == 0:
                 found.declarations.append(captures["decl"][0])
             elif index == 1:
                 found.macro_tokens.append(captures["tokens"][0])
+            elif index == _DEFINITION_INDEX:
+                found.definitions.append((captures["definition"][0], captures["name"][0]))
             else:
                 found.includes.append((captures["call"][0], captures["args"][0]))
         return found
@@ -261,11 +258,9 @@ def _macro_rules_declarations(found: _FileNodes, data: bytes) -> Iterator[ModDec
     if found.root is None or MACRO_MOD.search(data) is None:
         return
     declaring: dict[str, bool] = {}  # name → whether its input gives paths too
-    for _, captures in QueryCursor(file_query(MACRO_DEFINITIONS)).matches(found.root):
-        definition = captures["definition"][0]
-        start, end = definition.start_byte, definition.end_byte
-        if MACRO_MOD.search(data, start, end):
-            declaring[source_text(captures["name"][0], data)] = _paths_from_input(definition, data)
+    for definition, macro_name in found.definitions:
+        if MACRO_MOD.search(data, definition.start_byte, definition.end_byte):
+            declaring[source_text(macro_name, data)] = _paths_from_input(definition, data)
     for tokens in found.macro_tokens:
         call = tokens.parent
         name = call.child_by_field_name("macro") if call is not None else None
