@@ -11,11 +11,12 @@ position and what each call declares there.
 
 The macros each file defines are part of its declarations (`mod_decls.declaring_macros`, kept
 in the scan cache with them); the calls are looked for here. Like every declaration read from
-tokens, these are conditional: which of a macro's rules a
-call takes is not known without expanding it, so only the files that exist are followed and a
-missing one is not reported. Macros are matched by name within the crate, whatever file
-defines them (textual scoping and `#[macro_use]` are not modelled: an extra file may be read,
-none that rustc reads is missed); macros of other crates are not seen.
+tokens, these are conditional: which of a macro's rules a call takes is not known without
+expanding it, so only the files that exist are followed and a missing one is not reported.
+Macros are matched by name within the crate, whatever file defines them: textual scoping and
+`#[macro_use]` are not modelled, so a call may bring in a file rustc would not read. Not seen:
+macros of other crates, and a call written inside another macro's transcriber (`outer!()`
+expanding to `prelude!();`), which only expanding `outer!` would show.
 """
 
 from __future__ import annotations
