@@ -39,10 +39,10 @@ _GAP = rb"(?:\s|//[^\n]*(?=\n|\Z)|/\*.*?\*/)*"
 # Each regex starts with its literal word, which `re` scans for (`word_regex`).
 # An identifier: ASCII, or any bytes of UTF-8 past ASCII (`mod café;` with a `#[path]`).
 _NAME = rb"(?:r#)?(?:[A-Za-z_]|[\x80-\xff])(?:[A-Za-z0-9_]|[\x80-\xff])*"
-OUT_OF_LINE_MOD = re.compile(after_word(b"mod", rb"\b" + _GAP + _NAME + _GAP + b";"), re.S)
+_OUT_OF_LINE_MOD = re.compile(after_word(b"mod", rb"\b" + _GAP + _NAME + _GAP + b";"), re.S)
 _INCLUDE_CALL = re.compile(after_word(b"include", _GAP + b"!"))
 # `mod $name;` in a `macro_rules!` transcriber: the macro's calls declare modules.
-MACRO_MOD = re.compile(after_word(b"mod", rb"\b" + _GAP + rb"\$" + _NAME + _GAP + b";"), re.S)
+_MACRO_MOD = re.compile(after_word(b"mod", rb"\b" + _GAP + rb"\$" + _NAME + _GAP + b";"), re.S)
 _MACRO_DEFINITIONS = "(macro_definition name: (identifier) @name) @definition"
 # One query, its patterns in this order (`_FileNodes.of` reads them by index).
 _FILE_QUERY = "\n".join((_DECLARATIONS, _MACROS, _INCLUDES, _MACRO_DEFINITIONS))
@@ -111,7 +111,7 @@ class FileDecls:
 
 
 def file_declarations(tree: Tree, data: bytes) -> FileDecls:
-    wants_mods = OUT_OF_LINE_MOD.search(data) is not None or MACRO_MOD.search(data) is not None
+    wants_mods = _OUT_OF_LINE_MOD.search(data) is not None or _MACRO_MOD.search(data) is not None
     wants_includes = _INCLUDE_CALL.search(data) is not None
     if not (wants_mods or wants_includes):
         return FileDecls((), ())
@@ -129,14 +129,14 @@ def declaring_macros(found: _FileNodes, data: bytes) -> Iterator[DeclaringMacro]
     for definition, name_node in found.definitions:
         start, end = definition.start_byte, definition.end_byte
         literal: list[ModDecl] = []
-        if OUT_OF_LINE_MOD.search(data, start, end):
+        if _OUT_OF_LINE_MOD.search(data, start, end):
             for rule in definition.children:
                 transcriber = (
                     rule.child_by_field_name("right") if rule.type == "macro_rule" else None
                 )
                 if transcriber is not None:
-                    literal.extend(token_tree_declarations(transcriber, data, (), False))
-        from_input = MACRO_MOD.search(data, start, end) is not None
+                    literal.extend(_token_tree_declarations(transcriber, data, (), False))
+        from_input = _MACRO_MOD.search(data, start, end) is not None
         if literal or from_input:
             name = source_text(name_node, data)
             paths = from_input and _paths_from_input(definition, data)
@@ -157,7 +157,7 @@ def declarations_of(data: bytes, whole: Tree | None = None) -> FileDecls:
     prefixes are 0.55 MB of the 4.8 MB that discovery parsed.
     """
     # `mod $name;` too: a macro defined here may be called in another file (`macro_mods`).
-    regexes = (OUT_OF_LINE_MOD, _INCLUDE_CALL, MACRO_MOD)
+    regexes = (_OUT_OF_LINE_MOD, _INCLUDE_CALL, _MACRO_MOD)
     ends = [m.end() for regex in regexes for m in regex.finditer(data)]
     ends.extend(_declaring_calls(data))
     if not ends:
@@ -172,18 +172,20 @@ def declarations_of(data: bytes, whole: Tree | None = None) -> FileDecls:
     return file_declarations(whole if whole is not None else parse_rust(data), data)
 
 
-MACRO_RULES_NAME = re.compile(after_word(b"macro_rules", _GAP + b"!" + _GAP + rb"(" + _NAME + b")"))
+_MACRO_RULES_NAME = re.compile(
+    after_word(b"macro_rules", _GAP + b"!" + _GAP + rb"(" + _NAME + b")")
+)
 
 
 def _declaring_calls(data: bytes) -> list[int]:
     """Where calls of this file's `macro_rules!` that declare modules (`mod $name;`) end their
     name: the declarations they make are there, not in the macro (`_macro_rules_declarations`).
     A prefix cut inside such a call fails to parse, and the whole file is read."""
-    if MACRO_MOD.search(data) is None:
+    if _MACRO_MOD.search(data) is None:
         return []
-    definitions = [(m.start(), m.group(1)) for m in MACRO_RULES_NAME.finditer(data)]
+    definitions = [(m.start(), m.group(1)) for m in _MACRO_RULES_NAME.finditer(data)]
     names = set()
-    for declaration in MACRO_MOD.finditer(data):
+    for declaration in _MACRO_MOD.finditer(data):
         before = [name for start, name in definitions if start < declaration.start()]
         if before:
             names.add(before[-1])
@@ -224,9 +226,9 @@ class _FileNodes:
 def may_load_files(data: bytes) -> bool:
     """Whether the text may hold `mod name;` or `include!`: only then is a parse needed here."""
     return (
-        _found_at_word(data, b"mod", OUT_OF_LINE_MOD)
+        _found_at_word(data, b"mod", _OUT_OF_LINE_MOD)
         or _found_at_word(data, b"include", _INCLUDE_CALL)
-        or _found_at_word(data, b"mod", MACRO_MOD)
+        or _found_at_word(data, b"mod", _MACRO_MOD)
     )
 
 
@@ -255,11 +257,11 @@ def _macro_rules_declarations(found: _FileNodes, data: bytes) -> Iterator[ModDec
     `subcommands! { (parse, "parse") … }` expanding to `pub mod $name;`): without expanding
     the macro, each identifier in a call's input may be one. They are conditional, so only
     those with a file are followed and no missing one is reported."""
-    if found.root is None or MACRO_MOD.search(data) is None:
+    if found.root is None or _MACRO_MOD.search(data) is None:
         return
     declaring: dict[str, bool] = {}  # name → whether its input gives paths too
     for definition, macro_name in found.definitions:
-        if MACRO_MOD.search(data, definition.start_byte, definition.end_byte):
+        if _MACRO_MOD.search(data, definition.start_byte, definition.end_byte):
             declaring[source_text(macro_name, data)] = _paths_from_input(definition, data)
     for tokens in found.macro_tokens:
         call = tokens.parent
@@ -289,11 +291,11 @@ def input_declarations(
                 stack.append(child)
             elif child.type == "identifier":
                 name = child
-                yield token_declaration(child, data, enclosing, in_block)
+                yield _token_declaration(child, data, enclosing, in_block)
             elif paths and name is not None:
                 path = _literal(child, data)
                 if path is not None:
-                    yield token_declaration(name, data, enclosing, in_block, path, at=child)
+                    yield _token_declaration(name, data, enclosing, in_block, path, at=child)
 
 
 def include_declarations(found: _FileNodes, data: bytes) -> list[Include]:
@@ -494,8 +496,8 @@ def _macro_declarations(roots: list[Node], data: bytes) -> Iterator[ModDecl]:
     `cfg_aio! { pub mod bsd { mod poll_aio; } }` loads `bsd/poll_aio.rs`), so it is tracked.
     """
     for root in roots:
-        if OUT_OF_LINE_MOD.search(data, root.start_byte, root.end_byte):
-            yield from token_tree_declarations(root, data, *declaration_context(root, data))
+        if _OUT_OF_LINE_MOD.search(data, root.start_byte, root.end_byte):
+            yield from _token_tree_declarations(root, data, *declaration_context(root, data))
 
 
 def token_groups(
@@ -507,7 +509,7 @@ def token_groups(
     while stack:
         tokens, enclosing = stack.pop()
         children = tokens.children
-        inline = token_inline_modules(children, data)
+        inline = _token_inline_modules(children, data)
         stack.extend(
             (child, (*enclosing, *inline.get(index, ())))
             for index, child in enumerate(children)
@@ -516,7 +518,7 @@ def token_groups(
         yield children, enclosing
 
 
-def token_tree_declarations(
+def _token_tree_declarations(
     root: Node, data: bytes, outer: tuple[InlineModule, ...], in_block: bool
 ) -> Iterator[ModDecl]:
     """`mod name;` in one token tree (at any depth), inside the inline modules `outer`."""
@@ -525,10 +527,10 @@ def token_tree_declarations(
             name, semicolon = children[index + 1], children[index + 2]
             if child.type == "mod" and name.type == "identifier" and semicolon.type == ";":
                 path, cfg_paths = _token_attr_paths(children[:index], data)
-                yield token_declaration(name, data, enclosing, in_block, path, cfg_paths, at=child)
+                yield _token_declaration(name, data, enclosing, in_block, path, cfg_paths, at=child)
 
 
-def token_declaration(
+def _token_declaration(
     name: Node,
     data: bytes,
     enclosing: tuple[InlineModule, ...],
@@ -552,7 +554,7 @@ def token_declaration(
     )
 
 
-def token_inline_modules(children: list[Node], data: bytes) -> dict[int, tuple[InlineModule]]:
+def _token_inline_modules(children: list[Node], data: bytes) -> dict[int, tuple[InlineModule]]:
     """Token trees that are bodies of `mod name { … }`, by index, with the module they open."""
     found: dict[int, tuple[InlineModule]] = {}
     for index, child in enumerate(children[:-2]):
