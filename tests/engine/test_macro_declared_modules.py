@@ -199,3 +199,25 @@ def test_a_macro_given_the_path_of_the_module_it_declares(tmp_path: Path) -> Non
     root = write_tree(tmp_path / "ws", tree)
     for keep_trees in (True, False):
         assert _files(root, keep_trees) == (set(tree) - {"Cargo.toml"}, ())
+
+
+def test_a_rescan_after_the_macro_stops_declaring_the_module_drops_its_file(
+    tmp_path: Path,
+) -> None:
+    """The record that replays discovery holds `src/macros.rs`: once its `prelude!` no longer
+    declares `mod types;`, the rescan does not read `src/types.rs` (`cargo check` of the edited
+    crate: dep-info `src/lib.rs src/macros.rs src/sub.rs src/parse.rs`)."""
+    root = write_tree(tmp_path / "ws", CRATE)
+    expected = [("transmute-extends-lifetime", "src/types.rs", 6, 14)]
+    assert rule_findings(root, "transmute-extends-lifetime", use_cache=True) == expected
+    macros = (root / "src/macros.rs").read_text(encoding="utf-8")
+    edited = macros.replace(
+        "        mod types;\n        #[allow(unused_imports)]\n        pub(crate) use types::*;\n",
+        "",
+    )
+    assert edited != macros
+    (root / "src/macros.rs").write_text(edited, encoding="utf-8")
+    (root / "src/lib.rs").write_text(
+        LIB.replace("    types::head(v)\n", "    v[0]\n"), encoding="utf-8"
+    )
+    assert rule_findings(root, "transmute-extends-lifetime", use_cache=True) == []
