@@ -80,8 +80,10 @@ class CompiledRule:
     # Every one must be found in a macro region's bytes (from `where` lines about its own code).
     region_prefilter: tuple[Needle, ...] = ()
 
-    @property
+    @cached_property
     def id(self) -> str:
+        # Read for every candidate of every pattern (`RuleSetMatcher._collect`): once looked
+        # up, a plain attribute of the instance.
         return self.ast.id
 
     def may_match(self, data: bytes) -> bool:
