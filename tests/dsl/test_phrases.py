@@ -179,3 +179,24 @@ def test_a_needle_finds_what_its_regex_finds(alternatives: tuple[str, ...]) -> N
     ]
     for text in texts:
         assert needle.search(text) == (plain.search(text) is not None), text
+
+
+@pytest.mark.parametrize(
+    ("code", "text"),
+    [
+        ("$S.len = $N;", "self.len = n;"),
+        ("$S.len = $N;", "v . len\n    = 0;"),
+        ("$S.len = $N;", "v.len /* reset */ = 0;"),
+        ("$S.len += $N;", "self.len += 1;"),
+        ("$S.len += $N;", "self.len\t+= count;"),
+    ],
+)
+def test_an_assigned_field_phrase_passes_every_spelling(code: str, text: str) -> None:
+    assert phrase(code, "len").search(text)
+
+
+@pytest.mark.parametrize("text", ["let len = v.len();", "if v.len() == 0 {}", "len += 1;"])
+def test_an_assigned_field_phrase_keeps_its_dot(text: str) -> None:
+    """`len =` alone is every `let len = …`: the field's `.` stays in the phrase."""
+    assert not phrase("$S.len = $N;", "len").search(text)
+    assert not phrase("$S.len += $N;", "len").search(text)

@@ -43,8 +43,14 @@ _PHRASE_KINDS = frozenset(
         # `pub type`: attributes come before the visibility, generics after the name.
         "visibility_modifier",
         "type_item",
+        # `$S.len = $N`, `$S.len += $N`: the target, the operator, the value, nothing else.
+        "assignment_expression",
+        "compound_assignment_expr",
     }
 )
+# Assignment operators: after a field's name they make `.len =` an assignment to the field,
+# where `len =` alone is also every `let len = …`.
+_ASSIGNMENTS = frozenset({"=", "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "<<=", ">>="})
 _BREAK = None
 
 
@@ -78,8 +84,16 @@ def phrase_regex(pattern: Pattern, word: str | None) -> str | None:
         return None
     if word is not None and len(texts[texts.index(word) :]) >= 2:
         # Start at the word: a regex that begins with a literal word is searched fast; one that
-        # begins with `::` or `.` is tried at every such character of the file.
-        best = best[texts.index(word) :]
+        # begins with `::` or `.` is tried at every such character of the file. A field
+        # assigned to keeps its `.` (see `_ASSIGNMENTS`).
+        start = texts.index(word)
+        if (
+            0 < start < len(texts) - 1
+            and texts[start - 1] == "."
+            and texts[start + 1] in _ASSIGNMENTS
+        ):
+            start -= 1
+        best = best[start:]
     first = best[0]
     body = _GAP.join(re.escape(leaf.text) for leaf in best)
     if not re.match(r"\w", first.text):
