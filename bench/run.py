@@ -106,7 +106,11 @@ def main() -> None:
     semgrep = tool("semgrep", "semgrep") if semgrep_runs else None
     touched = (args.touch or pick_touch_file(workspace)).resolve()
     original = touched.read_bytes()
-    lines = [f"# cargo-unsound benchmark on {workspace.name}", "", *environment(ast_grep, semgrep)]
+    lines = [
+        f"# cargo-unsound benchmark on {workspace.name}",
+        "",
+        *environment(ast_grep, semgrep, args.code),
+    ]
     lines += [
         f"- workspace: {describe(workspace)}",
         f"- warm runs change: `{touched.relative_to(workspace)}`",
@@ -451,7 +455,7 @@ def package_files(workspace: Path) -> list[tuple[str, int, Path]]:
     return out
 
 
-def environment(ast_grep: Path, semgrep: Path | None) -> list[str]:
+def environment(ast_grep: Path, semgrep: Path | None, code: str) -> list[str]:
     def version(command: list[str]) -> str:
         try:
             return (
@@ -479,18 +483,23 @@ def environment(ast_grep: Path, semgrep: Path | None) -> list[str]:
         f"- machine: {platform.system()} {platform.release()}, {os.cpu_count()} cores ({cpu}), "
         f"{memory}",
         f"- load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
-        f"- Python {platform.python_version()}; cargo-unsound {ours} at {revision()}",
+        f"- Python {platform.python_version()}; cargo-unsound {ours} at {revision(code)}",
         f"- {version([str(ast_grep), '--version'])}; "
         f"Semgrep {version([str(semgrep), '--version']) if semgrep else 'skipped'}",
         f"- date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
     ]
 
 
-def revision() -> str:
+def revision(code: str) -> str:
+    """The commit the timed code was taken from (`--code`), not the checkout's HEAD."""
+    ref = "HEAD" if code == "worktree" else code
     result = subprocess.run(
-        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+        ["git", "-C", str(ROOT), "rev-parse", "--short", f"{ref}^{{commit}}"],
+        capture_output=True,
+        text=True,
     )
-    return result.stdout.strip() or "?"
+    commit = result.stdout.strip() or "?"
+    return f"{commit} with the work tree's changes" if code == "worktree" else commit
 
 
 def describe(workspace: Path) -> str:
