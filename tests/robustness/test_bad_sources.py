@@ -170,6 +170,30 @@ def test_nested_five_thousand_levels_on_the_flow_path(
     assert exit_code == 1
 
 
+def test_a_module_declaring_macro_called_ten_thousand_times_and_five_thousand_levels_deep(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`macro_mods`: every call declares `mod types;` again (the file is read once, and calls
+    in it declare `src/types/types.rs`, absent, which rustc would reject), one call sits under
+    5,000 inline modules in a macro's input: discovery ends, with the bug in `types.rs` found."""
+    lib = (
+        "macro_rules! prelude {\n    () => {\n        mod types;\n    };\n}\n"
+        "macro_rules! items {\n    ($($i:item)*) => { $($i)* };\n}\n"
+        "items! { "
+        + "mod a { " * DEPTH
+        + "prelude!();"
+        + " }" * DEPTH
+        + " }\n"
+        + "prelude!();\n" * 10_000
+    )
+    crate(tmp_path, {"types.rs": "prelude!();\n" + BUG}, lib=lib)
+    exit_code, report, err = scan_json(tmp_path, capsys)
+    assert report["problems"] == [], err
+    assert found(report) == {(RULE, "src/types.rs", BUG_LINE + 1)}
+    assert report["summary"]["files"] == 2
+    assert exit_code == 1
+
+
 # Files tree-sitter cannot fully parse -----------------------------------------------------------
 
 
