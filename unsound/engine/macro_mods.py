@@ -57,15 +57,14 @@ def may_call(data: bytes, names: Iterable[str]) -> bool:
 
 
 def call_declarations(
-    macros: dict[str, DeclaringMacro], own: frozenset[str], data: bytes, tree: Tree
+    macros: dict[str, DeclaringMacro], data: bytes, tree: Tree
 ) -> Iterator[ModDecl]:
     """What the file's item-position calls of `macros` declare, at each call: calls in the
     file's items, and calls in item position inside another macro's input (libc calls
     `prelude!();` in each branch of a `cfg_if! { … }`).
 
     A call in a function body expands to items of that block, which cannot load a file by
-    `mod name;`. The `mod $name;` declarations of a call of a macro defined in this same file
-    are the file's own already (`mod_decls`): `own` names the macros the file defines."""
+    `mod name;`."""
     for _, captures in QueryCursor(file_query(_CALLS)).matches(tree.root_node):
         call, tokens = captures["call"][0], captures["tokens"][0]
         if not at_module_level(call):
@@ -73,12 +72,12 @@ def call_declarations(
         enclosing, in_block = declaration_context(call, data)
         macro = macros.get(source_text(captures["name"][0], data))
         if macro is not None:
-            own_input = macro.from_input and macro.name not in own
-            yield from _expansion(macro, call, tokens, enclosing, in_block, data, own_input)
+            yield from _expansion(macro, call, tokens, enclosing, in_block, data)
         if may_call(data[tokens.start_byte : tokens.end_byte], macros):
             for name, args, inner in _token_calls(tokens, data, macros, enclosing):
-                macro = macros[source_text(name, data)]
-                yield from _expansion(macro, name, args, inner, in_block, data, macro.from_input)
+                yield from _expansion(
+                    macros[source_text(name, data)], name, args, inner, in_block, data
+                )
 
 
 def _expansion(
@@ -88,10 +87,9 @@ def _expansion(
     enclosing: tuple[InlineModule, ...],
     in_block: bool,
     data: bytes,
-    with_input: bool,
 ) -> Iterator[ModDecl]:
     """The declarations one call makes: the macro's literal ones, placed at the call, and
-    (`with_input`) each identifier of its input, for `mod $name;`."""
+    each identifier of its input when the macro writes `mod $name;`."""
     line, column = source_position(at, data)
     for template in macro.literal:
         yield replace(
@@ -102,7 +100,7 @@ def _expansion(
             in_block=in_block,
             conditional=True,
         )
-    if with_input:
+    if macro.from_input:
         yield from input_declarations(args, data, enclosing, in_block, macro.paths_from_input)
 
 

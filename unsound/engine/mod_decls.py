@@ -156,10 +156,9 @@ def declarations_of(data: bytes, whole: Tree | None = None) -> FileDecls:
     match in a comment) has an error and the whole file is parsed instead. On wasmtime the
     prefixes are 0.55 MB of the 4.8 MB that discovery parsed.
     """
-    # `mod $name;` too: a macro defined here may be called in another file (`macro_mods`).
+    # `mod $name;` too: its macro declares modules wherever it is called (`macro_mods`).
     regexes = (_OUT_OF_LINE_MOD, _INCLUDE_CALL, _MACRO_MOD)
     ends = [m.end() for regex in regexes for m in regex.finditer(data)]
-    ends.extend(_declaring_calls(data))
     if not ends:
         return FileDecls((), ())
     line_end = data.find(b"\n", max(ends))
@@ -170,26 +169,6 @@ def declarations_of(data: bytes, whole: Tree | None = None) -> FileDecls:
         if not tree.root_node.has_error:
             return file_declarations(tree, prefix)
     return file_declarations(whole if whole is not None else parse_rust(data), data)
-
-
-_MACRO_RULES_NAME = re.compile(
-    after_word(b"macro_rules", _GAP + b"!" + _GAP + rb"(" + _NAME + b")")
-)
-
-
-def _declaring_calls(data: bytes) -> list[int]:
-    """Where calls of this file's `macro_rules!` that declare modules (`mod $name;`) end their
-    name: the declarations they make are there, not in the macro (`_macro_rules_declarations`).
-    A prefix cut inside such a call fails to parse, and the whole file is read."""
-    if _MACRO_MOD.search(data) is None:
-        return []
-    definitions = [(m.start(), m.group(1)) for m in _MACRO_RULES_NAME.finditer(data)]
-    names = set()
-    for declaration in _MACRO_MOD.finditer(data):
-        before = [name for start, name in definitions if start < declaration.start()]
-        if before:
-            names.add(before[-1])
-    return [m.end() for name in names for m in re.finditer(after_word(name, _GAP + b"!"), data)]
 
 
 @cache
@@ -247,30 +226,8 @@ def mod_declarations(found: _FileNodes, data: bytes) -> list[ModDecl]:
     """Every out-of-line module declaration in the file, in source order."""
     decls = list(_item_declarations(found.declarations, data))
     decls.extend(_macro_declarations(found.macro_tokens, data))
-    decls.extend(_macro_rules_declarations(found, data))
     decls.sort(key=lambda decl: (decl.line, decl.column))
     return decls
-
-
-def _macro_rules_declarations(found: _FileNodes, data: bytes) -> Iterator[ModDecl]:
-    """Modules a `macro_rules!` of this file declares from its input (wasm-tools'
-    `subcommands! { (parse, "parse") … }` expanding to `pub mod $name;`): without expanding
-    the macro, each identifier in a call's input may be one. They are conditional, so only
-    those with a file are followed and no missing one is reported."""
-    if found.root is None or _MACRO_MOD.search(data) is None:
-        return
-    declaring: dict[str, bool] = {}  # name → whether its input gives paths too
-    for definition, macro_name in found.definitions:
-        if _MACRO_MOD.search(data, definition.start_byte, definition.end_byte):
-            declaring[source_text(macro_name, data)] = _paths_from_input(definition, data)
-    for tokens in found.macro_tokens:
-        call = tokens.parent
-        name = call.child_by_field_name("macro") if call is not None else None
-        if call is None or name is None or source_text(name, data) not in declaring:
-            continue
-        enclosing, in_block = declaration_context(call, data)
-        paths = declaring[source_text(name, data)]
-        yield from input_declarations(tokens, data, enclosing, in_block, paths)
 
 
 def input_declarations(

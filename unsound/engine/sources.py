@@ -528,13 +528,13 @@ class _CrateFiles:
     declaring macros turned up."""
 
     def __init__(self) -> None:
-        self.files: list[tuple[SourceFile, ModuleContext, FileDecls]] = []
+        self.files: list[tuple[SourceFile, ModuleContext]] = []
         self.macros: dict[str, DeclaringMacro] = {}
         self._called = 0  # files searched for calls of every macro known then
         self._known = 0  # macros known then
 
     def add(self, source: SourceFile, context: ModuleContext, decls: FileDecls) -> None:
-        self.files.append((source, context, decls))
+        self.files.append((source, context))
         for macro in decls.macros:
             self.macros.setdefault(macro.name, macro)
 
@@ -545,10 +545,9 @@ class _CrateFiles:
             self._known, self._called = len(self.macros), 0
         start, self._called = self._called, len(self.files)
         found = []
-        for source, context, decls in self.files[start:]:
+        for source, context in self.files[start:]:
             if may_call(source.data, self.macros):
-                own = frozenset(macro.name for macro in decls.macros)
                 tree = source.tree if source.tree is not None else parse_rust(source.data)
-                for decl in call_declarations(self.macros, own, source.data, tree):
+                for decl in call_declarations(self.macros, source.data, tree):
                     found.append((source, context, decl))
         return found
