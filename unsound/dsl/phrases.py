@@ -20,8 +20,10 @@ from unsound.dsl.pattern import Pattern, PatternNode
 
 # Whitespace, comments and commas (a trailing comma is optional): what may lie between tokens.
 # Each alternative starts with a different character and ends at one place (a line comment at its
-# newline, a block comment at its first `*/`): the regex cannot backtrack exponentially.
-_GAP = r"(?:\s|,|//[^\n]*\n|/\*(?:[^*]|\*(?!/))*\*/)*"
+# newline, a block comment at its first `*/`): the regex cannot backtrack exponentially. The
+# comment's body is written without a lookahead (a run of `*` then anything but `/`), the same
+# texts as `/\*(?:[^*]|\*(?!/))*\*/`, so that RE2 searches it exactly (`engine.needle_set`).
+_GAP = r"(?:\s|,|//[^\n]*\n|/\*(?:[^*]|\*+[^*/])*\*+/)*"
 # Kinds whose children a target cannot extend beyond what the pattern lists.
 _PHRASE_KINDS = frozenset(
     {

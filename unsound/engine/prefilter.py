@@ -5,6 +5,9 @@ would search a file 50 times, and on wasmtime one such search over every file co
 as parsing the files that pass it. Rules' prefilter regexes are deduplicated by their source here
 and searched lazily, so the cost grows with the number of distinct words, not of rules. The answer
 is the same set of rule ids `RuleSetMatcher.wanted` gives.
+
+Where RE2 is installed, one pass of its multi-regex set finds every needle in a file
+(`engine.needle_set`); `re` then only confirms what RE2 can only over-approximate.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from collections.abc import Sequence
 
 from unsound.dsl.compiled import CompiledRule
 from unsound.dsl.needle import Needle
+from unsound.engine.needle_set import NeedleSet, needle_set
 
 
 class RuleSetPrefilter:
@@ -28,16 +32,29 @@ class RuleSetPrefilter:
                 keys.append(pattern.pattern)
             self._rules.append((rule.id, tuple(keys)))
         self._regexes = regexes
+        self._set: NeedleSet | bool | None = False  # built on the first file (False: not yet)
+
+    def _needle_set(self) -> NeedleSet | None:
+        if self._set is False:
+            self._set = needle_set(self._regexes.values())
+        return self._set if isinstance(self._set, NeedleSet) else None
 
     def wanted(self, data: bytes) -> set[str]:
         """Ids of the rules whose every prefilter regex occurs in `data`."""
         seen: dict[bytes, bool] = {}
         out = set()
+        needles = self._needle_set()
+        hits = needles.hits(data) if needles is not None else frozenset()
         for rule_id, keys in self._rules:
             for key in keys:
                 found = seen.get(key)
                 if found is None:
-                    found = seen[key] = self._regexes[key].search(data)
+                    needle = self._regexes[key]
+                    found = seen[key] = (
+                        needles.found(needle, data, hits)
+                        if needles is not None
+                        else needle.search(data)
+                    )
                 if not found:
                     break
             else:
