@@ -56,3 +56,65 @@ def test_queries_that_differ_in_a_name_are_one_pattern_and_keep_their_findings()
         ("reads", 3, 17),
         ("copies", 4, 9),
     ]
+
+
+def shaped(rule_id: str, match: str, bad: str) -> str:
+    """A rule matching `match`, which `bad` (one expression) holds."""
+    return f'''rule {rule_id} {{
+  title "{rule_id}"
+  severity warning
+  match `{match}`
+  message "{rule_id}"
+  location $MATCH "here"
+  example bad `fn f(x: Vec<u8>, p: *const u8) {{ unsafe {{ {bad}; }} }} // ruleid: {rule_id}`
+  example good `fn f(p: u8) -> u8 {{ p }}`
+  help """
+  ## What it does
+  x
+  """
+}}
+'''
+
+
+def _one_rule_file(padding: int) -> ParsedFile:
+    """A file that only the `reads` rule's words pass, `padding` bytes of comments long."""
+    body = b"fn f(p: *const u8) -> u8 { unsafe { std::ptr::read(p) } }\n"
+    body += b"// padding\n" * (padding // 11)
+    return ParsedFile("src/lib.rs", "demo", body, parse_rust(body))
+
+
+def test_a_rules_own_query_is_built_once_the_combined_passes_have_paid_for_it() -> None:
+    """With the combined query built (a cold worker), a file that one rule wants takes the
+    combined pass until that rule's own query would have saved its building cost; the findings
+    are the same either way."""
+    others = [
+        ("$X.as_ptr()", "x.as_ptr()"),
+        ("$X.set_len($N)", "x.set_len(0)"),
+        ("$P as *mut $T", "p as *mut u8"),
+        ("Box::from_raw($P)", "Box::from_raw(p as *mut u8)"),
+        ("$X.get_unchecked($I)", "x.get_unchecked(0)"),
+        ("mem::zeroed()", "std::mem::zeroed::<u8>()"),
+        ("$X.offset($N)", "p.offset(1)"),
+        ("$X.add($N)", "p.add(1)"),
+    ]
+    texts = rule("r0", "read") + "".join(
+        shaped(f"other{i}", match, bad) for i, (match, bad) in enumerate(others)
+    )
+    rules = compile_rule_files([("demo", "demo.rules", texts)])
+    matcher = RuleSetMatcher(rules)
+    matcher.compile_all()
+    single = matcher._single_plan(rules[0])
+    small = _one_rule_file(0)
+    crate = CrateIndex(lambda: [small], [(small.data, lambda: small)])
+    findings = matcher.run(small, crate, {"r0"})
+    assert [
+        (f.rule_id, f.primary.span.start_line, f.primary.span.start_column) for f in findings
+    ] == [("r0", 1, 37)]
+    assert not single.built  # one small file: the combined pass, no new query
+    big = _one_rule_file(4_000_000)  # its passes would pay for the query
+    crate = CrateIndex(lambda: [big], [(big.data, lambda: big)])
+    findings = matcher.run(big, crate, {"r0"})
+    assert [
+        (f.rule_id, f.primary.span.start_line, f.primary.span.start_column) for f in findings
+    ] == [("r0", 1, 37)]
+    assert single.built

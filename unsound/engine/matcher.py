@@ -47,6 +47,15 @@ from unsound.model import Finding
 # trivial pattern took 0.11-0.16 s and each further pattern about 4 ms, so a pass's fixed walk
 # of the tree costs about as much as 25-40 patterns (25 measured best on the whole workspace).
 _PASS_COST = 25
+# A single rule's query is built only once the passes it would make cheaper have paid for it
+# (rent or buy): measured on 454 of wasmtime's files (7.9 MB), the combined query's pass (65
+# patterns) took 0.66 s and a one-rule query's about 0.26 s, so each pattern unit of a pass
+# costs about 0.00084 ms per KB of source; building a query costs about 2 ms plus 1 ms a pattern
+# (3.0-18 ms for the built-in rules' singles). A cold worker built 15-19 of them for files that
+# one or two rules want, 80-140 ms, many used by a file or two.
+_PASS_MS_PER_UNIT_BYTE = 0.00084 / 1024
+_BUILD_MS_FIXED = 2.0
+_BUILD_MS_PER_PATTERN = 1.0
 
 
 class _QueryPlan:
@@ -170,6 +179,8 @@ class RuleSetMatcher:
         self.rules = tuple(rules)
         self._combined = _QueryPlan(self.rules)
         self._single: dict[str, _QueryPlan] = {}
+        # What each rule's single query would have saved so far, in ms (see `_PASS_MS_…`).
+        self._single_credit: dict[str, float] = {}
         # With `compile_for_few_files`: one query for the rules a task's files want.
         self._per_task = False
         self._covering: tuple[frozenset[str], _QueryPlan] | None = None
@@ -272,7 +283,7 @@ class RuleSetMatcher:
         self, unit: ParsedFile, crate: CrateIndex, wanted: set[str], crate_names: CrateNames | None
     ) -> list[Finding]:
         findings: dict[tuple[str, int, int], Finding] = {}
-        plans = self._plans(wanted)
+        plans = self._plans(wanted, len(unit.data))
         impl_gates = self._impl_gates(wanted, crate_names)
         regions = self._collect(plans, unit, crate, wanted, findings, impl_gates)
         # One rule per distinct region test: rules that spell the same patterns and need the
@@ -317,25 +328,47 @@ class RuleSetMatcher:
         needles = tuple(needle.pattern for needle in rule.region_prefilter)
         return (words, needles, self.crate_gate.needs.get(rule.id, ()))
 
-    def _plans(self, wanted: set[str]) -> list[_QueryPlan]:
+    def _plans(self, wanted: set[str], size: int) -> list[_QueryPlan]:
         """The combined query, or one query per wanted rule if that costs less; the task's
-        query (`prepare`) when the combined one is not built and it covers the wanted rules."""
+        query (`prepare`) when the combined one is not built and it covers the wanted rules.
+
+        Once the combined query is built, a rule's own query is built only when the passes it
+        would have made cheaper (of `size` bytes each) add up to its building cost; until then
+        the file takes the combined pass."""
         if len(wanted) == len(self.rules):
             return [self._combined]
         covering = self._covering
         if covering is not None and not self._combined.built and wanted <= covering[0]:
             return [covering[1]]
-        singles = []
-        for rule in self.rules:
-            if rule.id in wanted:
-                plan = self._single.get(rule.id)
-                if plan is None:
-                    plan = self._single[rule.id] = _QueryPlan([rule])
-                singles.append(plan)
-        single_cost = sum(_PASS_COST + plan.size for plan in singles)
-        if single_cost < _PASS_COST + self._combined.size:
-            return singles
-        return [self._combined]
+        chosen = [rule for rule in self.rules if rule.id in wanted]
+        sizes = [self._single_size(rule) for rule in chosen]
+        single_cost = sum(_PASS_COST + plan_size for plan_size in sizes)
+        if single_cost >= _PASS_COST + self._combined.size:
+            return [self._combined]
+        if self._combined.built:
+            units_saved = _PASS_COST + self._combined.size - single_cost
+            saving = units_saved * size * _PASS_MS_PER_UNIT_BYTE / len(chosen)
+            missing = False
+            for rule, plan_size in zip(chosen, sizes, strict=True):
+                if self._single_plan(rule).built:
+                    continue
+                credit = self._single_credit.get(rule.id, 0.0) + saving
+                if credit < _BUILD_MS_FIXED + _BUILD_MS_PER_PATTERN * plan_size:
+                    self._single_credit[rule.id] = credit
+                    missing = True
+            if missing:
+                return [self._combined]
+        return [self._single_plan(rule) for rule in chosen]
+
+    def _single_plan(self, rule: CompiledRule) -> _QueryPlan:
+        plan = self._single.get(rule.id)
+        if plan is None:
+            plan = self._single[rule.id] = _QueryPlan([rule])
+        return plan
+
+    def _single_size(self, rule: CompiledRule) -> int:
+        """Patterns in the rule's own query (its plan's merged query, built or not)."""
+        return self._single_plan(rule).size
 
     def _collect(
         self,
