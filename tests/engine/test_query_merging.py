@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from unsound.dsl.loader import compile_rule_files
 from unsound.dsl.rust_parser import parse_rust
+from unsound.engine import relations
 from unsound.engine.crate_index import CrateIndex
 from unsound.engine.matcher import RuleSetMatcher, _QueryPlan
 from unsound.engine.units import ParsedFile
@@ -118,3 +119,53 @@ def test_a_rules_own_query_is_built_once_the_combined_passes_have_paid_for_it() 
         (f.rule_id, f.primary.span.start_line, f.primary.span.start_column) for f in findings
     ] == [("r0", 1, 37)]
     assert single.built
+
+
+def related(rule_id: str, name: str) -> str:
+    """A rule on unsafe functions whose body calls `$Q::<name>(..)` (a `has` relation)."""
+    return f'''rule {rule_id} {{
+  title "{name}"
+  severity warning
+  match `unsafe fn $F($..P) {{ $..B }}`
+  where $MATCH has `$Q::{name}($..A)`
+  message "{name}"
+  location $MATCH "here"
+  example bad `unsafe fn f(p: *const u8) -> u8 {{ std::ptr::{name}(p) }} // ruleid: {rule_id}`
+  example good `unsafe fn f(p: u8) -> u8 {{ p }}`
+  help """
+  ## What it does
+  x
+  """
+}}
+'''
+
+
+RELATED = b"""unsafe fn reads(p: *const u8) -> u8 {
+    std::ptr::read(p)
+}
+unsafe fn copies(p: *const u8, q: *mut u8) {
+    std::ptr::copy(p, q, 1);
+}
+unsafe fn writes(q: *mut u8) {
+    std::ptr::write(q, 0);
+}
+"""
+
+
+def test_relation_queries_that_differ_in_a_name_share_one_query_and_keep_their_findings() -> None:
+    rules = compile_rule_files(
+        [("demo", "demo.rules", related("has-read", "read") + related("has-copy", "copy"))]
+    )
+    sources = [p.query for r in rules for ps in r.relations.values() for p in ps]
+    assert len(set(sources)) == 2
+    RuleSetMatcher(rules)  # registers the rules' relation queries
+    shared = {relations._SHARED[source][0] for source in sources}
+    assert len(shared) == 1  # one query (with any other rule set's names this process has seen)
+    merged = shared.pop()
+    assert "(#any-of? @_t0 " in merged and '"copy"' in merged and '"read"' in merged
+    unit = ParsedFile("src/lib.rs", "demo", RELATED, parse_rust(RELATED))
+    crate = CrateIndex(lambda: [unit], [(RELATED, lambda: unit)])
+    findings = RuleSetMatcher(rules).run(unit, crate, {"has-read", "has-copy"})
+    assert [
+        (f.rule_id, f.primary.span.start_line, f.primary.span.start_column) for f in findings
+    ] == [("has-read", 1, 1), ("has-copy", 4, 1)]

@@ -6,7 +6,6 @@ number of rules; Python only looks at the candidates the query returns.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Sequence
 from functools import cached_property
 
@@ -38,6 +37,8 @@ from unsound.engine.crate_index import CrateIndex
 from unsound.engine.findings import build_finding
 from unsound.engine.macros import REGION_PATTERNS, macro_units
 from unsound.engine.matching import Env, match_pattern
+from unsound.engine.query_merge import merge_by_literals
+from unsound.engine.relations import share_queries
 from unsound.engine.syntax import type_base_name
 from unsound.engine.units import ParsedFile
 from unsound.model import Finding
@@ -107,33 +108,10 @@ class _QueryPlan:
         """The queries with the same shape and different literals as one query each (an
         `#any-of?` of their literals), and which queries each merged one stands for.
 
-        A query's cost in tree-sitter grows with its patterns, and many differ only in a name
-        (`ptr::read(..)`, `ptr::copy(..)`, `slice::from_raw_parts(..)`): each of those starts a
-        match at every call. A merged pattern's candidate goes to every query it stands for,
-        whose structural match checks the name exactly (a mixed combination of two queries'
-        literals is a candidate that none of them matches).
+        A merged pattern's candidate goes to every query it stands for, whose structural
+        match checks the name exactly (`engine.query_merge`).
         """
-        groups: dict[str, list[int]] = {}
-        for index, query in enumerate(self.queries):
-            groups.setdefault(_LITERAL.sub(r"(#eq? @\1 ?)", query), []).append(index)
-        merged: list[str] = []
-        members: list[list[int]] = []
-        for indices in groups.values():
-            if len(indices) == 1:
-                merged.append(self.queries[indices[0]])
-            else:
-                literals: dict[str, set[str]] = {}
-                for index in indices:
-                    for capture, literal in _LITERAL.findall(self.queries[index]):
-                        literals.setdefault(capture, set()).add(literal)
-
-                def any_of(match: re.Match[str], literals: dict[str, set[str]] = literals) -> str:
-                    names = " ".join(f'"{n}"' for n in sorted(literals[match.group(1)]))
-                    return f"(#any-of? @{match.group(1)} {names})"
-
-                merged.append(_LITERAL.sub(any_of, self.queries[indices[0]]))
-            members.append(indices)
-        return merged, members
+        return merge_by_literals(self.queries)
 
     @property
     def size(self) -> int:
@@ -178,6 +156,12 @@ class RuleSetMatcher:
     def __init__(self, rules: Sequence[CompiledRule]) -> None:
         self.rules = tuple(rules)
         self._combined = _QueryPlan(self.rules)
+        share_queries(
+            pattern.query
+            for rule in self.rules
+            for patterns in rule.relations.values()
+            for pattern in patterns
+        )
         self._single: dict[str, _QueryPlan] = {}
         # What each rule's single query would have saved so far, in ms (see `_PASS_MS_…`).
         self._single_credit: dict[str, float] = {}
@@ -594,10 +578,6 @@ def _passes(
     if node_test is not None:
         return node_test(value)
     return precheck_holds(condition, Bound(unit, (value,)), context)
-
-
-# A literal of a candidate query: `(#eq? @_t0 "read")` (names are plain identifiers).
-_LITERAL = re.compile(r'\(#eq\? @(_t\d+) "([A-Za-z0-9_]*)"\)')
 
 
 def _selective(query: str) -> bool:

@@ -8,7 +8,7 @@ checks candidates; `inside` climbs the ancestors, which is cheap.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import cast
 
 from tree_sitter import Node, Query, QueryCursor
@@ -18,6 +18,7 @@ from unsound.dsl.rust_parser import rust_language
 from unsound.engine import node_memo
 from unsound.engine.bindings import Bindings, Bound
 from unsound.engine.matching import Env, binding_text, match_pattern
+from unsound.engine.query_merge import literals_hold, merge_by_literals, query_literals
 from unsound.engine.syntax import enclosing_statement
 from unsound.engine.units import ParsedFile
 
@@ -163,14 +164,53 @@ def _query_matches(pattern: Pattern, root: Node) -> list[Node]:
 
 
 def _run_query(source: str, root: Node) -> list[Node]:
+    shared = _SHARED.get(source)
+    if shared is not None:
+        merged, literals = shared
+        # One pass of the merged query serves every relation it stands for at this node.
+        found = node_memo.remember(_MERGED_KEY + merged, root, lambda: _captures(merged, root))
+        return [
+            node
+            for captures in found
+            if literals_hold(literals, captures)
+            for node in captures.get("root", [])
+        ]
+    return [node for captures in _captures(source, root) for node in captures.get("root", [])]
+
+
+def _captures(source: str, root: Node) -> list[dict[str, list[Node]]]:
     query = _QUERIES.get(source)
     if query is None:
         query = _QUERIES[source] = Query(rust_language(), source)
-    return [
-        node
-        for _, captures in QueryCursor(query).matches(root)
-        for node in captures.get("root", [])
-    ]
+    return [captures for _, captures in QueryCursor(query).matches(root)]
+
+
+def share_queries(queries: Iterable[str]) -> None:
+    """Let relation queries that differ only in names run as one (`engine.query_merge`).
+
+    The built-in rules' relations have about 55 distinct queries a cold worker builds, 2-5 ms
+    each, and most are calls of one shape with another name (`ptr::read(..)`, `ptr::write(..)`).
+    Each query keeps its own results: the merged query's matches are filtered by its names, as
+    tree-sitter's `#eq?` would have. Called with every rule's relation queries when a rule set's
+    matcher is made; queries never registered run alone.
+    """
+    new = [query for query in dict.fromkeys(queries) if query not in _REGISTERED]
+    if not new:
+        return
+    _REGISTERED.update(dict.fromkeys(new))
+    registered = list(_REGISTERED)
+    merged, members = merge_by_literals(registered)
+    for source, indices in zip(merged, members, strict=True):
+        if len(indices) > 1:
+            for index in indices:
+                _SHARED[registered[index]] = (source, query_literals(registered[index]))
+
+
+# Relation queries registered by `share_queries` (ordered), and for each one merged with others
+# the query that runs in its place with the names it checks itself.
+_REGISTERED: dict[str, None] = {}
+_SHARED: dict[str, tuple[str, tuple[tuple[str, bytes], ...]]] = {}
+_MERGED_KEY = "relations-merged:"
 
 
 def _depth(node: Node, ancestor: Node) -> int:
