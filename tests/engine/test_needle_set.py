@@ -21,6 +21,7 @@ from unsound.dsl.loader import load_rules
 from unsound.dsl.needle import Needle
 from unsound.dsl.re2_syntax import to_re2
 from unsound.engine import needle_set as needle_set_module
+from unsound.engine import prefilter as prefilter_module
 from unsound.engine.needle_set import NeedleSet, needle_set
 from unsound.engine.prefilter import RuleSetPrefilter
 
@@ -177,6 +178,7 @@ def test_the_gap_regex_reads_comments_as_its_lookahead_form_did() -> None:
 def _prefilters() -> tuple[RuleSetPrefilter, RuleSetPrefilter]:
     rules = load_rules()
     with_re2, without = RuleSetPrefilter(rules), RuleSetPrefilter(rules)
+    with_re2._searched = prefilter_module._SET_AFTER_BYTES  # builds the set on its next file
     without._set = None
     return with_re2, without
 
@@ -216,5 +218,20 @@ def test_without_re2_the_prefilter_searches_with_re(monkeypatch: pytest.MonkeyPa
     monkeypatch.setitem(sys.modules, "re2", None)  # `import re2` raises ImportError
     assert needle_set(_builtin_needles()) is None
     prefilter = RuleSetPrefilter(load_rules())
+    prefilter._searched = prefilter_module._SET_AFTER_BYTES
     assert [prefilter.wanted(text) for text in texts] == expected
     assert prefilter._set is None and expected[0] and expected[1]
+
+
+def test_the_set_is_built_once_re_has_searched_a_megabyte() -> None:
+    """A rescan of a file or two never pays for the set; a scan builds it after 1 MB."""
+    prefilter = RuleSetPrefilter(load_rules())
+    paths = sorted(FIXTURES.rglob("*.rs"))
+    expected = [_prefilters()[1].wanted(path.read_bytes()) for path in paths]
+    assert [prefilter.wanted(path.read_bytes()) for path in paths] == expected
+    assert prefilter._set is False  # the fixtures are less than 1 MB
+    big = b"// padding\n" * 100_000 + b"unsafe impl Send for X {}\n"
+    assert prefilter.wanted(big) == _prefilters()[1].wanted(big)
+    assert prefilter._set is False  # the megabyte is reached with this file
+    assert [prefilter.wanted(path.read_bytes()) for path in paths] == expected
+    assert isinstance(prefilter._set, NeedleSet)
