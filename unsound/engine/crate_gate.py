@@ -85,12 +85,13 @@ class CrateNames:
 
     def _named_in(self, fact: str, data: bytes) -> bool:
         if fact not in self._names:
-            selector = (
-                crate_reads.search(STATIC_MUT_DECLARATION)
-                if fact == _STATIC_MUT
-                else crate_reads.impl_for_trait(IMPL_FOR, fact.rsplit("::", 1)[-1])
-            )
-            per_file = self._captured(selector, prefilter=b"static" if fact == _STATIC_MUT else b"")
+            if fact == _STATIC_MUT:
+                selector, word = crate_reads.search(STATIC_MUT_DECLARATION), b"static"
+            else:
+                trait = fact.rsplit("::", 1)[-1]
+                # The trait's name is in every `impl … for` header the selector takes.
+                selector, word = crate_reads.impl_for_trait(IMPL_FOR, trait), trait.encode()
+            per_file = self._captured(selector, prefilter=word)
             self._names[fact] = _any_word({n for names in per_file.values() for n in names})
             self._picked[fact] = (selector, per_file)
         self.recorder.note_names(*self._picked[fact])
