@@ -211,3 +211,22 @@ def test_a_worker_for_few_files_builds_only_the_query_its_task_needs(
     # One query, for the wanted rules' patterns: fewer than the whole set's.
     (patterns,) = built
     assert 0 < patterns < eager._combined.size
+
+
+def test_the_parent_plans_and_caches_without_importing_the_matcher() -> None:
+    """The matcher, its conditions and relations are the workers' (`crate_task` holds what
+    crosses the pool): a rescan's parent starts discovery without importing them."""
+    import subprocess
+    import sys
+
+    modules = "unsound.cli.scan_cmd, unsound.engine.scan, unsound.engine.parallel"
+    check = (
+        f"import sys, {modules}, unsound.engine.cache, unsound.engine.manifest_memo\n"
+        "heavy = [m for m in ('unsound.engine.matcher', 'unsound.engine.conditions',"
+        " 'unsound.engine.relations', 'unsound.engine.crate_scan') if m in sys.modules]\n"
+        "print(heavy)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", check], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"

@@ -45,7 +45,7 @@ from unsound.engine.cache_files import prune_oldest, write_whole
 from unsound.engine.cargo_lints import LintLevels
 from unsound.engine.crate_index import gives_something, parsed
 from unsound.engine.crate_reads import CrateReads, Question, Selector
-from unsound.engine.crate_scan import FileOutcome
+from unsound.engine.crate_task import FileOutcome
 from unsound.engine.discovery_record import DiscoveryRecord
 from unsound.engine.hashing import FileStamp, file_stamp
 from unsound.engine.mod_decls import FileDecls

@@ -14,70 +14,22 @@ never trees: trees cannot cross a process boundary and would cost the memory the
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from functools import partial
 from typing import Any, cast
 
 from tree_sitter import Node, Tree
 
 from unsound.dsl.rust_parser import parse_rust
-from unsound.engine.cargo_lints import NO_LINT_LEVELS, LintLevels
 from unsound.engine.crate_index import CrateIndex
-from unsound.engine.crate_reads import CrateReads, ReadsRecorder
+from unsound.engine.crate_reads import ReadsRecorder
+from unsound.engine.crate_task import CrateTask, FileJob, FileOutcome, OnResult
 from unsound.engine.matcher import RuleSetMatcher
 from unsound.engine.prefilter import RuleSetPrefilter
 from unsound.engine.suppressions import apply_suppressions
 from unsound.engine.units import ParsedFile
 from unsound.model import Finding, ProblemKind, ScanProblem
 
-
-@dataclass(frozen=True)
-class FileJob:
-    """One file of a task's crate; `scan` is False for files there only for the crate index."""
-
-    rel_path: str
-    data: bytes
-    scan: bool = True
-
-
-@dataclass(frozen=True)
-class CrateTask:
-    """Files of one crate, in source order (the crate index depends on that order)."""
-
-    task_id: int
-    crate: str
-    files: tuple[FileJob, ...]
-    # Library crate names of the workspace's members (`CrateIndex.workspace_crates`).
-    workspace_crates: frozenset[str] = frozenset()
-    # The lint levels the crate's manifest sets (`CrateIndex.lint_levels`).
-    lints: LintLevels = NO_LINT_LEVELS
-
-    @property
-    def scan_count(self) -> int:
-        return sum(1 for job in self.files if job.scan)
-
-
-@dataclass(frozen=True)
-class FileOutcome:
-    """What scanning one file found.
-
-    `crate_dependent` says whether matching consulted the crate index or the crate gate, i.e.
-    whether the result may change when another file of the crate changes; `crate_reads` says
-    which other files can change it (`crate_reads`: the cache redoes the outcome only when one of
-    them changes). `cacheable` is False for internal errors, which must be retried on the next
-    scan.
-    """
-
-    rel_path: str
-    findings: tuple[Finding, ...] = ()
-    problems: tuple[ScanProblem, ...] = ()
-    crate_dependent: bool = False
-    cacheable: bool = True
-    crate_reads: CrateReads | None = None
-
-
-OnResult = Callable[[CrateTask, list[FileOutcome]], None]
-"""Called once per finished task with its outcomes (in the parent, in completion order)."""
+__all__ = ["CrateTask", "FileJob", "FileOutcome", "OnResult", "partly_parsed", "scan_crate"]
 
 
 # The `CrateIndex` queries audited to note, through their selectors, every file their answer

@@ -24,13 +24,15 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from multiprocessing.context import BaseContext
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from unsound.dsl.compiled import CompiledRule
-from unsound.engine.crate_scan import CrateTask, FileOutcome, OnResult, scan_crate
-from unsound.engine.matcher import RuleSetMatcher
-from unsound.engine.prefilter import RuleSetPrefilter
+from unsound.engine.crate_task import CrateTask, FileOutcome, OnResult
 from unsound.model import ProblemKind, ScanProblem
+
+if TYPE_CHECKING:  # imported by the workers themselves (`_init_worker`), not the parent
+    from unsound.engine.matcher import RuleSetMatcher
+    from unsound.engine.prefilter import RuleSetPrefilter
 
 # Tests set this (in the parent, before the pool forks) to kill a worker on a chosen file; it is a
 # module attribute, not an environment variable or a file, so nothing in a scanned tree can set it.
@@ -57,7 +59,7 @@ _WORKER_NICENESS = 5
 def _init_worker(
     rules: Sequence[CompiledRule], slots: Any, counter: Any, few_files: bool = False
 ) -> None:
-    """Per worker, once: build the matcher and claim a slot.
+    """Per worker, once: import the matcher (the parent never does), build it, claim a slot.
 
     The rule set's combined query, needles and regexes are compiled here, while the parent is
     still opening the cache and discovering files: about 125 ms on the built-in rules, which a
@@ -65,6 +67,9 @@ def _init_worker(
     other queries (one rule's, a relation's) compile on first use.
     """
     global _STATE
+    from unsound.engine.matcher import RuleSetMatcher
+    from unsound.engine.prefilter import RuleSetPrefilter
+
     with counter.get_lock():
         slot = counter.value
         counter.value += 1
@@ -80,6 +85,8 @@ def _init_worker(
 
 
 def _run_task(task: CrateTask) -> list[FileOutcome]:
+    from unsound.engine.crate_scan import scan_crate  # imported by `_init_worker` already
+
     state = _STATE
     assert state is not None, "worker used without its initializer"
     base = 2 * state.slot

@@ -25,7 +25,7 @@ from unsound import __version__
 from unsound.dsl.compiled import CompiledRule
 from unsound.engine.cache import CrateView, FileText, ScanCache
 from unsound.engine.cargo_lints import NO_LINT_LEVELS, LintLevels
-from unsound.engine.crate_scan import CrateTask, FileJob, FileOutcome, OnResult, scan_crate
+from unsound.engine.crate_task import CrateTask, FileJob, FileOutcome, OnResult
 from unsound.engine.progress import NoProgress, Progress
 from unsound.engine.sources import CrateSources, SourceFile, collect_sources
 from unsound.engine.suppressions import SUPPRESSION_RULES
@@ -338,6 +338,7 @@ def _run(
         return run_tasks(tasks, rules, jobs, on_result, pool)
     if not tasks:
         return []
+    from unsound.engine.crate_scan import scan_crate
     from unsound.engine.matcher import RuleSetMatcher
     from unsound.engine.prefilter import RuleSetPrefilter
 
