@@ -168,7 +168,7 @@ def test_a_record_holds_only_while_everything_it_read_is_as_it_was(tmp_path: Pat
     assert not record.holds(("root", "lib.rs"), seen)
 
 
-def test_a_recorder_that_met_a_problem_or_a_racy_file_records_nothing() -> None:
+def test_a_recorder_that_met_a_problem_records_nothing() -> None:
     recorder = DiscoveryRecorder(("root",))
     recorder.clean = False
     assert recorder.record() is None
@@ -277,3 +277,90 @@ def test_a_file_two_packages_reach_loads_the_modules_each_sees(
     (root / "zzz/src/config/extra.rs").write_text("")
     assert scan_folder(root, use_cache=True).files_scanned == 6
     assert scan_folder(root).files_scanned == 6
+
+
+@pytest.fixture
+def followed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Names of the packages discovery follows (reads from their crate roots) from now on."""
+    names: list[str] = []
+    real = sources_module._Collector.follow
+
+    def counting(self: sources_module._Collector, package: object, target: object) -> None:
+        names.append(package.name)  # type: ignore[attr-defined]
+        real(self, package, target)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sources_module._Collector, "follow", counting)
+    return names
+
+
+def test_an_edit_that_keeps_the_declarations_replays_the_package(
+    recorded: Path, followed: list[str]
+) -> None:
+    """The edited file is read and found to declare what it declared: the package's record
+    holds with the file's new hash, the report is the cold one, and the next rescan replays it
+    with nothing to check."""
+    lib = recorded / SLAB_LIB
+    lib.write_text(lib.read_text() + "\npub unsafe fn deref(p: *const u8) -> u8 { *p }\n")
+    cold = _cold(recorded)
+    followed.clear()
+    assert render_json(scan_folder(recorded, use_cache=True)) == cold
+    assert followed == []
+    assert render_json(scan_folder(recorded, use_cache=True)) == cold
+    assert followed == []
+
+
+def test_an_edit_that_changes_the_declarations_follows_the_package(
+    recorded: Path, followed: list[str]
+) -> None:
+    lib = recorded / SLAB_LIB
+    lib.write_text(lib.read_text() + "\npub mod extra;\n")
+    (recorded / "crates/slab-arena/src/extra.rs").write_text(
+        "pub unsafe fn deref(p: *const u8) -> u8 { *p }\n"
+    )
+    cold = _cold(recorded)
+    followed.clear()
+    warm = scan_folder(recorded, use_cache=True)
+    assert followed and set(followed) == {"slab-arena"}
+    assert render_json(warm) == cold and warm.files_scanned == scan_folder(recorded).files_scanned
+
+
+def test_a_racily_clean_file_is_recorded_for_its_content_to_be_checked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, followed: list[str], reads: list[str]
+) -> None:
+    """Every file of a fresh copy changed just now: the records hold them as `UNTRUSTED`, and
+    the rescan reads them to compare their content instead of following the packages."""
+    root = seeded_copy(tmp_path)
+    monkeypatch.setattr(sources_module, "RACY_NS", 10**15)  # every file is racily clean
+    cold = _cold(root)
+    scan_folder(root, use_cache=True)
+    followed.clear()
+    reads.clear()
+    assert render_json(scan_folder(root, use_cache=True)) == cold
+    assert followed == [] and reads  # checked by content, not followed
+
+
+def test_a_package_with_a_module_declaring_macro_is_followed_after_an_edit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, followed: list[str]
+) -> None:
+    """A call added in a file's text loads a module, though the file's own `mod` declarations
+    are unchanged: such a package is followed again after any edit. (The crate is the shape
+    `cargo check` accepted in `test_macro_declared_modules`: `prelude!()` declares `mod
+    types;`.)"""
+    monkeypatch.setattr(sources_module, "RACY_NS", -(10**15))
+    root = write_tree(
+        tmp_path / "ws",
+        {
+            "Cargo.toml": package("mm"),
+            "src/lib.rs": "#[macro_use]\nmod macros;\n\npub mod sub;\n",
+            "src/macros.rs": "macro_rules! prelude {\n    () => {\n        mod types;\n    };\n}\n",
+            "src/sub.rs": "pub fn f() {}\n",
+            "src/sub/types.rs": "pub fn head(v: &[u8]) -> u8 {\n    unsafe { *v.as_ptr() }\n}\n",
+        },
+    )
+    scan_folder(root, use_cache=True)
+    (root / "src/sub.rs").write_text("prelude!();\npub fn f() {}\n")
+    followed.clear()
+    warm = scan_folder(root, use_cache=True)
+    assert followed == ["mm"]
+    assert render_json(warm) == _cold(root)
+    assert warm.files_scanned == 4  # `src/sub/types.rs` is now a module

@@ -213,8 +213,10 @@ class ScanCache:
         return cache
 
     def declarations(self, file_hash: str) -> FileDecls | None:
-        """What a file with this content declares, if an earlier run parsed it."""
-        value = self.modules.get(file_hash)
+        """What a file with this content declares, if an earlier run or this one parsed it."""
+        value = self.modules_used.get(file_hash)
+        if value is None:
+            value = self.modules.get(file_hash)
         if value is None:
             return None
         try:

@@ -62,5 +62,3 @@ class FileOutcome:
 
 OnResult = Callable[[CrateTask, list[FileOutcome]], None]
 """Called once per finished task with its outcomes (in the parent, in completion order)."""
-
-

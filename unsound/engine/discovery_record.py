@@ -14,19 +14,30 @@ holds only while every one is as recorded:
 - every candidate path that did not exist still does not;
 - the files it found already read by an earlier package are again, and none of its own is.
 
-A package whose discovery met a problem, or read a file changed too recently for its stat to be
-trusted ("racily clean", as git's index says), is not recorded: it is followed every run.
-On wasmtime a rescan's discovery of the 98 packages it did not touch cost about 90 ms of
-parsing declarations, resolving paths and reading 1,800 files; their replay costs one stat per
-file.
+A package whose discovery met a problem is not recorded: it is followed every run. A file
+changed too recently for its stat to be trusted ("racily clean", as git's index says) is
+recorded with a stamp no stat has (`UNTRUSTED`), so the next run checks its content.
+
+A file whose stat changed (the file a rescan is about, usually) does not end the replay by
+itself: `sources` reads it, and when its content is the recorded one, or declares exactly what
+the recorded content declared, discovery would find the same files, and the record holds with
+that file's new stamp and hash. Not so in a package with a macro that declares modules where it
+is called (`macros`): there a call in any file's text loads files, so any change means a full
+follow. On wasmtime a rescan's discovery of the 98 packages it did not touch cost about 90 ms
+of parsing declarations, resolving paths and reading 1,800 files; their replay costs one stat
+per file, and the edited package's about 40 ms more before changed files could be rechecked.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from unsound.engine.hashing import FileStamp, file_stamp
+
+# The stamp of a file read while racily clean: no stat gives it, so the next run checks the
+# file's content (`DiscoveryRecord.changed_files`).
+UNTRUSTED: FileStamp = (-1, -1, -1, -1)
 
 
 @dataclass(frozen=True)
@@ -58,19 +69,30 @@ class DiscoveryRecord:
     files: tuple[RecordedFile, ...]
     absent: tuple[str, ...]
     read_before: tuple[str, ...]
+    # Whether a file of the package defines a macro that declares modules where it is called.
+    macros: bool = False
 
     def holds(self, setting: tuple[str, ...], seen: set[str]) -> bool:
         """Whether discovering the package now would find the same files (`seen`: real paths
         read so far in this run)."""
+        return self.changed_files(setting, seen) == []
+
+    def changed_files(self, setting: tuple[str, ...], seen: set[str]) -> list[int] | None:
+        """Indices of the recorded files whose stat is not the recorded one, when all else
+        holds (the setting, the files read before, the absent paths); None when it does not."""
         if setting != self.setting:
-            return False
+            return None
         if any(real not in seen for real in self.read_before):
-            return False
+            return None
         if any(file.real_path in seen for file in self.files):
-            return False
+            return None
         if any(os.path.exists(path) for path in self.absent):
-            return False
-        return all(file.unchanged() for file in self.files)
+            return None
+        return [index for index, file in enumerate(self.files) if not file.unchanged()]
+
+    def with_files(self, files: dict[int, RecordedFile]) -> DiscoveryRecord:
+        """The record with these files (by index) in place of the recorded ones."""
+        return replace(self, files=tuple(files.get(i, f) for i, f in enumerate(self.files)))
 
     def encode(self) -> list[object]:
         """Plain data for the cache (lists of strings, integers and None). A file's path is
@@ -82,14 +104,22 @@ class DiscoveryRecord:
             path = None if f.path == os.path.join(root, f.rel_path) else f.path
             real = None if f.real_path == f.path else f.real_path
             files.append([path, f.rel_path, real, *f.stamp, f.device, f.digest])
-        return [list(self.setting), files, list(self.absent), list(self.read_before)]
+        return [
+            list(self.setting),
+            files,
+            list(self.absent),
+            list(self.read_before),
+            self.macros,
+        ]
 
     @classmethod
     def decode(cls, value: object) -> DiscoveryRecord | None:
         """The record `encode` wrote, or None for anything else."""
-        if not isinstance(value, list) or len(value) != 4:
+        if not isinstance(value, list) or len(value) != 5:
             return None
-        setting, files, absent, read_before = value
+        setting, files, absent, read_before, macros = value
+        if not isinstance(macros, bool):
+            return None
         if not (_strings(setting) and _strings(absent) and _strings(read_before)):
             return None
         if not isinstance(files, list):
@@ -111,7 +141,7 @@ class DiscoveryRecord:
                 return None
             stamp = (size, mtime, ctime, inode)
             decoded.append(RecordedFile(path, rel_path, real_path, stamp, device, digest))
-        return cls(tuple(setting), tuple(decoded), tuple(absent), tuple(read_before))
+        return cls(tuple(setting), tuple(decoded), tuple(absent), tuple(read_before), macros)
 
 
 def _strings(value: object) -> bool:
@@ -128,6 +158,7 @@ class DiscoveryRecorder:
     absent: list[str] = field(default_factory=list)
     read_before: list[str] = field(default_factory=list)
     clean: bool = True
+    macros: bool = False
 
     def record(self) -> DiscoveryRecord | None:
         if not self.clean:
@@ -140,4 +171,5 @@ class DiscoveryRecorder:
             tuple(self.files),
             tuple(dict.fromkeys(self.absent)),
             tuple(real for real in dict.fromkeys(self.read_before) if real not in own),
+            self.macros,
         )

@@ -21,7 +21,7 @@ import stat
 import time
 from collections import deque
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Protocol
@@ -29,7 +29,12 @@ from typing import Protocol
 from tree_sitter import Tree
 
 from unsound.dsl.rust_parser import parse_rust
-from unsound.engine.discovery_record import DiscoveryRecord, DiscoveryRecorder, RecordedFile
+from unsound.engine.discovery_record import (
+    UNTRUSTED,
+    DiscoveryRecord,
+    DiscoveryRecorder,
+    RecordedFile,
+)
 from unsound.engine.hashing import FileStamp, content_hash, file_stamp
 from unsound.engine.macro_mods import call_declarations, may_call
 from unsound.engine.mod_decls import (
@@ -227,9 +232,13 @@ class _Collector:
             *self.guard.build_output,
         )
         record = store.discovery_record(package.name)
-        if record is not None and record.holds(setting, self.seen):
-            self._replay(package, record, store)
-            return
+        if record is not None:
+            changed = record.changed_files(setting, self.seen)
+            if changed:
+                record = self._recheck(record, changed, store)
+            if changed is not None and record is not None:
+                self._replay(package, record, store)
+                return
         self.recorder = DiscoveryRecorder(setting)
         try:
             for target in package.targets:
@@ -239,6 +248,36 @@ class _Collector:
             self.recorder = None
         if made is not None:
             store.remember_discovery(package.name, made)
+
+    def _recheck(
+        self, record: DiscoveryRecord, changed: list[int], store: DeclarationStore
+    ) -> DiscoveryRecord | None:
+        """The record with its changed files' new stamps and hashes, when each still declares
+        what it declared (discovery would find the same files); None when one does not, cannot
+        be read, or the package has a module-declaring macro."""
+        if record.macros:
+            return None
+        updated = {}
+        for index in changed:
+            file = record.files[index]
+            try:
+                data, status = _read_with_stat(file.real_path)
+            except OSError:
+                return None
+            if status.st_dev != file.device:
+                return None
+            _, decls, digest = self._declarations(data, file.real_path, status)
+            if digest != file.digest and decls != store.declarations(file.digest):
+                return None
+            updated[index] = replace(file, stamp=self._stamp(status), digest=digest)
+        return record.with_files(updated)
+
+    def _stamp(self, status: os.stat_result) -> FileStamp:
+        """The file's stamp for its package's record: `UNTRUSTED` when it changed too recently
+        for its stat to tell a later change (racily clean), so the next run reads it."""
+        if max(status.st_mtime_ns, status.st_ctime_ns) >= self.started_ns - RACY_NS:
+            return UNTRUSTED
+        return file_stamp(status)
 
     def _replay(self, package: Package, record: DiscoveryRecord, store: DeclarationStore) -> None:
         for file in record.files:
@@ -291,6 +330,8 @@ class _Collector:
                 self.followed.add(key)
                 source, decls = read
                 crate_files.add(source, module.context, decls)
+                if decls.macros and self.recorder is not None:
+                    self.recorder.macros = True  # a call anywhere may load files: no recheck
                 for decl in decls.mods:
                     queue.extend(self.module_files(source, module.context, decl, area))
                 for include in decls.includes:
@@ -399,10 +440,9 @@ class _Collector:
     def _note_read(
         self, recorder: DiscoveryRecorder, source: SourceFile, real: str, status: os.stat_result
     ) -> None:
-        """Add a file read to the package's record, if its stat can be trusted next run."""
-        if not source.digest or max(status.st_mtime_ns, status.st_ctime_ns) >= (
-            self.started_ns - RACY_NS
-        ):
+        """Add a file read to the package's record (with a stamp that makes the next run check
+        its content, if its stat cannot be trusted yet)."""
+        if not source.digest:
             recorder.clean = False
             return
         recorder.files.append(
@@ -410,7 +450,7 @@ class _Collector:
                 os.fspath(source.path),
                 source.rel_path,
                 real,
-                file_stamp(status),
+                self._stamp(status),
                 status.st_dev,
                 source.digest,
             )
