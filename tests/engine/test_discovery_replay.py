@@ -14,10 +14,13 @@ import pytest
 from test_scan_support import scan_folder, seeded_copy
 from ws_helpers import package, write_tree
 
+from unsound.dsl.loader import load_rules
+from unsound.engine import scan as scan_module
 from unsound.engine import sources as sources_module
 from unsound.engine.cache import ScanCache, hmac_key
 from unsound.engine.discovery_record import DiscoveryRecord, DiscoveryRecorder, RecordedFile
 from unsound.engine.hashing import file_stamp
+from unsound.engine.scan import workspace_crate_names
 from unsound.engine.sources import collect_sources
 from unsound.engine.workspace import load_workspace, select_packages
 from unsound.report.json_report import render_json
@@ -294,19 +297,30 @@ def followed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def test_an_edit_that_keeps_the_declarations_replays_the_package(
-    recorded: Path, followed: list[str]
+    recorded: Path, followed: list[str], reads: list[str]
 ) -> None:
     """The edited file is read and found to declare what it declared: the package's record
     holds with the file's new hash, the report is the cold one, and the next rescan replays it
-    with nothing to check."""
+    reading nothing (the file's new stat was kept, not the stale one)."""
     lib = recorded / SLAB_LIB
     lib.write_text(lib.read_text() + "\npub unsafe fn deref(p: *const u8) -> u8 { *p }\n")
     cold = _cold(recorded)
     followed.clear()
     assert render_json(scan_folder(recorded, use_cache=True)) == cold
     assert followed == []
+    reads.clear()
     assert render_json(scan_folder(recorded, use_cache=True)) == cold
-    assert followed == []
+    assert followed == [] and reads == []
+    assert _touched(recorded) == {}  # the edited file's new stat is the recorded one
+
+
+def _touched(root: Path) -> dict[str, int] | None:
+    """The crates the scan cache of `root` says have changed files (what plans a rescan)."""
+    workspace = load_workspace(root / "Cargo.toml")
+    packages = select_packages(workspace, packages=[], workspace=True, exclude=[])
+    lints = {package.name: package.lints for package in packages}
+    cache = ScanCache.open(workspace.root, load_rules(), workspace_crate_names(workspace), lints)
+    return scan_module._touched_crates(packages, workspace, cache)
 
 
 def test_an_edit_that_changes_the_declarations_follows_the_package(

@@ -260,13 +260,15 @@ class ScanCache:
         self.discovery_used[package] = record.encode()
 
     def keep_file(self, real_path: str, file_hash: str) -> None:
-        """Keep a replayed file's stat record and declarations, as reading it would have."""
+        """Keep a replayed file's stat record and declarations, as reading it would have. A file
+        discovery read again this run (a changed file its package's record was rechecked with)
+        keeps what that read recorded, not the stale entry."""
         recorded = self.stats.get(real_path)
         if recorded is not None:
-            self.stats_used[real_path] = recorded
+            self.stats_used.setdefault(real_path, recorded)
         declarations = self.modules.get(file_hash)
         if declarations is not None:
-            self.modules_used[file_hash] = declarations
+            self.modules_used.setdefault(file_hash, declarations)
 
     def crates_touched(self, workspace_root: Path) -> dict[str, int]:
         """Crates with a file whose stat is not the one recorded with its hash (changed,
