@@ -110,3 +110,33 @@ def test_a_process_that_may_not_fork_compiles_alone(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(forked_compile.ChildCompile, "__init__", refuse)
     files = builtin_rule_files()
     assert comparable(compile_rule_files(files)) == comparable(loader._compile_in_order(files, {}))
+
+
+def test_a_prefetched_compile_is_the_one_load_rules_finishes(rule_cache_folder: object) -> None:
+    """`prefetch_builtin_rules` forks the child's share before the workspace is read; the
+    `load_rules` that follows takes it (no second child) and gives the same rules."""
+    loader.prefetch_builtin_rules(cache=False)
+    files = tuple(builtin_rule_files())
+    assert files in loader._PENDING
+    started: list[object] = []
+    real = forked_compile.ChildCompile.__init__
+
+    def counting(self: forked_compile.ChildCompile, *args: object) -> None:
+        started.append(args)
+        real(self, *args)  # type: ignore[arg-type]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(forked_compile.ChildCompile, "__init__", counting)
+        prefetched = loader.load_rules()
+    assert started == [] and files not in loader._PENDING
+    assert comparable(prefetched) == comparable(loader._compile_in_order(list(files), {}))
+
+
+def test_a_prefetch_with_the_rules_cached_reads_them_and_forks_nothing(
+    rule_cache_folder: object,
+) -> None:
+    loader.load_rules(cache=True)  # compiles and fills the cache
+    loader._COMPILED.clear()
+    loader.prefetch_builtin_rules(cache=True)
+    files = tuple(builtin_rule_files())
+    assert files in loader._COMPILED and files not in loader._PENDING

@@ -127,7 +127,11 @@ def scan(
             "--exclude can only be used together with --workspace", hint="add --workspace"
         )
     from unsound.cli import scan_extras
+    from unsound.dsl.loader import prefetch_builtin_rules
 
+    # Every scan needs the built-in rules: their compilation (when not cached) starts now, in
+    # a forked child, while this process reads the manifests.
+    prefetch_builtin_rules(cache=not no_cache)
     accepted = scan_extras.prepare(ctx.obj, baseline, output_format.value)
     manifest = find_manifest(manifest_path=manifest_path, path=path, cwd=Path.cwd())
     memo = None if no_cache else ManifestMemo.open()
