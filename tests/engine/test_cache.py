@@ -394,11 +394,13 @@ def test_a_rescan_starts_only_the_workers_its_changes_need(
     root = recorded_copy(tmp_path, monkeypatch, hashed)
     cold = render_json(scan_folder(root))
     started: list[tuple[int, bool]] = []
+    expected: list[tuple[str, ...]] = []
     real_pool = parallel.WorkerPool
 
-    def counting(rules, workers, few_files=False):  # type: ignore[no-untyped-def]
+    def counting(rules, workers, few_files=False, **options):  # type: ignore[no-untyped-def]
         started.append((workers, few_files))
-        return real_pool(rules, workers, few_files=few_files)
+        expected.append(options.get("expected", ()))
+        return real_pool(rules, workers, few_files=few_files, **options)
 
     monkeypatch.setattr(parallel, "WorkerPool", counting)
     assert render_json(scan_folder(root, jobs=2, use_cache=True)) == cold
@@ -407,6 +409,8 @@ def test_a_rescan_starts_only_the_workers_its_changes_need(
     handle.write_text(handle.read_text() + "// edited\n")
     assert render_json(scan_folder(root, jobs=2, use_cache=True)) == cold
     assert started == [(1, True)]
+    # The worker is told which file changed: it builds that file's query before its task.
+    assert expected[-1] == (os.path.realpath(handle),)
     # Without a cache to tell, or for a change big enough to be sliced, every job.
     assert scan_module._workers_needed(2, None) == 2
     assert scan_module._workers_needed(2, {"a": 10, "b": 10, "c": 10}) == 2

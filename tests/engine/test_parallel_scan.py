@@ -230,3 +230,34 @@ def test_the_parent_plans_and_caches_without_importing_the_matcher() -> None:
         [sys.executable, "-c", check], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_a_worker_told_the_changed_files_builds_their_query_before_its_task() -> None:
+    """`_prepare_for` (the pool's `expected` files): the query for what the changed files want
+    is built at start; the task that brings those files reuses it and builds none."""
+    from unsound.engine import matcher as matcher_module
+    from unsound.engine.crate_scan import CrateTask, FileJob, scan_crate
+    from unsound.engine.matcher import RuleSetMatcher
+
+    rules = load_rules()
+    path = SEEDED / "crates" / "slab-arena" / "src" / "handle.rs"  # wanted by 11 of 32 rules
+    matcher, prefilter = RuleSetMatcher(rules), RuleSetPrefilter(rules)
+    matcher.compile_for_few_files()
+    parallel._prepare_for(matcher, prefilter, (str(path),))
+    assert matcher._covering is not None and matcher._covering[1].built
+    prepared = matcher._covering
+    task = CrateTask(
+        0, "slab-arena", (FileJob("crates/slab-arena/src/handle.rs", path.read_bytes()),)
+    )
+    built: list[str] = []
+    real_query = matcher_module.Query
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            matcher_module, "Query", lambda lang, src: built.append(src) or real_query(lang, src)
+        )
+        outcomes = scan_crate(task, matcher, prefilter)
+    assert built == [] and matcher._covering is prepared
+    eager = RuleSetMatcher(rules)
+    eager.compile_all()
+    assert outcomes == scan_crate(task, eager, RuleSetPrefilter(rules))
+    assert any(outcome.findings for outcome in outcomes)

@@ -270,11 +270,14 @@ class ScanCache:
         if declarations is not None:
             self.modules_used.setdefault(file_hash, declarations)
 
-    def crates_touched(self, workspace_root: Path) -> dict[str, int]:
+    def crates_touched(
+        self, workspace_root: Path, changed: list[str] | None = None
+    ) -> dict[str, int]:
         """Crates with a file whose stat is not the one recorded with its hash (changed,
-        removed, or never recorded), with the bytes of those files now. Only a plan for the
-        scan (which crates first, how many workers): the files themselves are still hashed and
-        their outcomes checked as always."""
+        removed, or never recorded), with the bytes of those files now; the paths of those
+        that exist are added to `changed`. Only a plan for the scan (which crates first, how
+        many workers, which queries a worker builds first): the files themselves are still
+        hashed and their outcomes checked as always."""
         root = os.path.realpath(workspace_root)
         touched: dict[str, int] = {}
         for crate, state in self.crates.items():
@@ -282,20 +285,22 @@ class ScanCache:
             if not isinstance(files, dict):
                 touched[crate] = 0
                 continue
-            changed, changed_size = False, 0
+            touched_here, changed_size = False, 0
             for rel_path in files:
                 real = os.path.join(root, rel_path)
                 try:
                     status = os.stat(real)
                 except OSError:
-                    changed = True
+                    touched_here = True
                     continue
                 recorded = self.stats.get(real)
                 stamp = list(file_stamp(status))
                 if not isinstance(recorded, list) or recorded[:-1] != stamp:
-                    changed = True
+                    touched_here = True
                     changed_size += status.st_size
-            if changed:
+                    if changed is not None:
+                        changed.append(real)
+            if touched_here:
                 touched[crate] = changed_size
         return touched
 

@@ -227,6 +227,13 @@ class RuleSetMatcher:
         plan = _QueryPlan([rule for rule in self.rules if rule.id in wanted])
         self._covering = (frozenset(wanted), plan)
 
+    def prepare_now(self, wanted: set[str]) -> None:
+        """`prepare`, and the query built at once rather than by the first file's pass (a
+        worker does this before its task arrives, `parallel._prepare_for`)."""
+        self.prepare(wanted)
+        if self._covering is not None and not self._combined.built:
+            self._covering[1].query  # noqa: B018 - built now
+
     def silenced_by(self, levels: LintLevels) -> frozenset[str]:
         """Ids of the rules a crate with these manifest lint levels cannot give a finding: a
         rule that holds only where a lint is not allowed (`lints_silencing`) while the

@@ -24,6 +24,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from multiprocessing.context import BaseContext
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from unsound.dsl.compiled import CompiledRule
@@ -57,7 +58,11 @@ _WORKER_NICENESS = 5
 
 
 def _init_worker(
-    rules: Sequence[CompiledRule], slots: Any, counter: Any, few_files: bool = False
+    rules: Sequence[CompiledRule],
+    slots: Any,
+    counter: Any,
+    few_files: bool = False,
+    expected: tuple[str, ...] = (),
 ) -> None:
     """Per worker, once: import the matcher (the parent never does), build it, claim a slot.
 
@@ -77,11 +82,37 @@ def _init_worker(
         with contextlib.suppress(OSError):
             os.nice(_WORKER_NICENESS)
     matcher = RuleSetMatcher(rules)
+    prefilter = RuleSetPrefilter(rules)
     if rules and few_files:
         matcher.compile_for_few_files()
+        _prepare_for(matcher, prefilter, expected)
     elif rules:
         matcher.compile_all()
-    _STATE = _WorkerState(matcher, RuleSetPrefilter(rules), slots, slot)
+    _STATE = _WorkerState(matcher, prefilter, slots, slot)
+
+
+# More changed files than this, and the query is left to the first task (reading them is then
+# not worth the head start).
+_EXPECTED_FILES = 16
+
+
+def _prepare_for(
+    matcher: RuleSetMatcher, prefilter: RuleSetPrefilter, paths: tuple[str, ...]
+) -> None:
+    """Build, before any task arrives, the query for the rules the changed files want: the
+    parent names them from the cache's stats (`ScanCache.crates_touched`), and is still
+    discovering when this runs. Only a head start: the task computes what its files want and
+    builds another query if this one does not cover it (a file changed again since)."""
+    if not paths or len(paths) > _EXPECTED_FILES:
+        return
+    from unsound.engine.cache_files import read_regular_file
+
+    wanted: set[str] = set()
+    for path in paths:
+        data = read_regular_file(Path(path))
+        if data is not None:
+            wanted |= prefilter.wanted(data)
+    matcher.prepare_now(wanted)
 
 
 def _run_task(task: CrateTask) -> list[FileOutcome]:
@@ -120,10 +151,16 @@ class WorkerPool:
     """
 
     def __init__(
-        self, rules: Sequence[CompiledRule], workers: int, *, few_files: bool = False
+        self,
+        rules: Sequence[CompiledRule],
+        workers: int,
+        *,
+        few_files: bool = False,
+        expected: tuple[str, ...] = (),
     ) -> None:
         """`few_files`: the pool is for a rescan of a few files, whose workers build only the
-        queries their tasks need (`RuleSetMatcher.compile_for_few_files`)."""
+        queries their tasks need (`RuleSetMatcher.compile_for_few_files`), starting with the
+        one the `expected` files (the changed ones) will want."""
         context = _context()
         self.workers = workers
         self.slots = context.Array("i", [_IDLE] * (2 * workers), lock=False)
@@ -132,7 +169,7 @@ class WorkerPool:
             max_workers=workers,
             mp_context=context,
             initializer=_init_worker,
-            initargs=(tuple(rules), self.slots, counter, few_files),
+            initargs=(tuple(rules), self.slots, counter, few_files, expected),
         )
         self.executor.submit(_warm_up)  # with `fork`, the first submit starts every worker
 

@@ -36,11 +36,17 @@ if TYPE_CHECKING:
     from unsound.engine.parallel import WorkerPool
 
 
-def start_pool(rules: Sequence[CompiledRule], jobs: int, *, few_files: bool = False) -> WorkerPool:
+def start_pool(
+    rules: Sequence[CompiledRule],
+    jobs: int,
+    *,
+    few_files: bool = False,
+    expected: tuple[str, ...] = (),
+) -> WorkerPool:
     """Worker processes, started now (imported lazily: `-j0` never loads multiprocessing)."""
     from unsound.engine.parallel import WorkerPool
 
-    return WorkerPool(rules, jobs, few_files=few_files)
+    return WorkerPool(rules, jobs, few_files=few_files, expected=expected)
 
 
 def scan_workspace(
@@ -61,13 +67,16 @@ def scan_workspace(
     siblings = workspace_crate_names(workspace)
     lints = {package.name: package.lints for package in packages}
     cache = ScanCache.open(workspace.root, rules, siblings, lints) if use_cache else None
-    touched = _touched_crates(packages, workspace, cache)
+    changed: list[str] = []
+    touched = _touched_crates(packages, workspace, cache, changed)
     workers = _workers_needed(jobs, touched)
     # Forked before discovery, while the parent holds only the rules and the cache; a rescan
     # with nothing changed starts none (a task that appears anyway starts a pool then). For a
-    # change of a few files they build only the queries their tasks need.
+    # change of a few files they build only the queries their tasks need, starting with those
+    # the changed files will want.
     few_files = _few_files_changed(touched)
-    pool = start_pool(rules, workers, few_files=few_files) if workers > 0 else None
+    expected = tuple(changed) if few_files else ()
+    pool = start_pool(rules, workers, few_files=few_files, expected=expected) if workers else None
     try:
         if jobs > 0 and not all_files and len(packages) > 1:
             # Each crate goes to the workers as soon as it is read: discovery (a second of
@@ -125,14 +134,18 @@ def scan_workspace(
 
 
 def _touched_crates(
-    packages: Sequence[Package], workspace: Workspace, cache: ScanCache | None
+    packages: Sequence[Package],
+    workspace: Workspace,
+    cache: ScanCache | None,
+    changed: list[str] | None = None,
 ) -> dict[str, int] | None:
     """The selected crates with files changed since the cache was written, with the bytes of
-    those files; None when there is no cache to tell (everything is to be scanned). A package
-    the cache has never seen counts as big: its size is not known yet."""
+    those files (their paths added to `changed`); None when there is no cache to tell
+    (everything is to be scanned). A package the cache has never seen counts as big: its size
+    is not known yet."""
     if cache is None or not cache.crates:
         return None
-    touched = cache.crates_touched(workspace.root)
+    touched = cache.crates_touched(workspace.root, changed)
     selected = {package.name for package in packages}
     found = {crate: size for crate, size in touched.items() if crate in selected}
     found.update({name: _SLICE_BYTES for name in selected if name not in cache.crates})
