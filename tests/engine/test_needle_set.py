@@ -179,7 +179,7 @@ def _prefilters() -> tuple[RuleSetPrefilter, RuleSetPrefilter]:
     rules = load_rules()
     with_re2, without = RuleSetPrefilter(rules), RuleSetPrefilter(rules)
     with_re2._searched = prefilter_module._SET_AFTER_BYTES  # builds the set on its next file
-    without._set = None
+    without._set_tried = True  # `re` alone
     return with_re2, without
 
 
@@ -229,9 +229,9 @@ def test_the_set_is_built_once_re_has_searched_a_megabyte() -> None:
     paths = sorted(FIXTURES.rglob("*.rs"))
     expected = [_prefilters()[1].wanted(path.read_bytes()) for path in paths]
     assert [prefilter.wanted(path.read_bytes()) for path in paths] == expected
-    assert prefilter._set is False  # the fixtures are less than 1 MB
+    assert not prefilter._set_tried  # the fixtures are less than 1 MB
     big = b"// padding\n" * 100_000 + b"unsafe impl Send for X {}\n"
     assert prefilter.wanted(big) == _prefilters()[1].wanted(big)
-    assert prefilter._set is False  # the megabyte is reached with this file
+    assert not prefilter._set_tried  # the megabyte is reached with this file
     assert [prefilter.wanted(path.read_bytes()) for path in paths] == expected
     assert isinstance(prefilter._set, NeedleSet)

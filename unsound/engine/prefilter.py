@@ -35,19 +35,21 @@ class RuleSetPrefilter:
                 keys.append(pattern.pattern)
             self._rules.append((rule.id, tuple(keys)))
         self._regexes = regexes
-        self._set: NeedleSet | bool | None = False  # False: not built yet
+        self._set: NeedleSet | None = None
+        self._set_tried = False  # whether the set was built (None: RE2 missing or refusing)
         self._searched = 0  # bytes searched with `re` alone so far
 
     def _needle_set(self, data: bytes) -> NeedleSet | None:
         """The RE2 set, once the files searched without it have paid for building it (rent or
         buy): its building (the rewrites, RE2's import and compile) took about 25 ms, what `re`
         spends on about 1 MB of wasmtime's files; a one-file rescan never builds it."""
-        if self._set is False:
+        if not self._set_tried:
             if self._searched < _SET_AFTER_BYTES:
                 self._searched += len(data)
                 return None
+            self._set_tried = True
             self._set = needle_set(self._regexes.values())
-        return self._set if isinstance(self._set, NeedleSet) else None
+        return self._set
 
     def wanted(self, data: bytes) -> set[str]:
         """Ids of the rules whose every prefilter regex occurs in `data`."""
