@@ -378,3 +378,34 @@ def test_a_package_with_a_module_declaring_macro_is_followed_after_an_edit(
     assert followed == ["mm"]
     assert render_json(warm) == _cold(root)
     assert warm.files_scanned == 4  # `src/sub/types.rs` is now a module
+
+
+def test_a_module_link_retargeted_to_another_file_is_followed_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, followed: list[str]
+) -> None:
+    """`src/m.rs` is a link: pointed at another file, its stat changes while the file it named
+    before did not; the record must not be replayed with the old file's content. (The crate,
+    with the link to `b.rs`, passes `cargo check`.)"""
+    monkeypatch.setattr(sources_module, "RACY_NS", -(10**15))
+    root = write_tree(
+        tmp_path / "ws",
+        {
+            "Cargo.toml": package("ln"),
+            "src/lib.rs": "mod m;\n",
+            "shared/a.rs": "pub fn a() {}\n",
+            "shared/b.rs": "pub fn b(p: *const u8) -> &'static u8 {\n    unsafe { &*p }\n}\n",
+        },
+    )
+    (root / "src/m.rs").symlink_to(root / "shared/a.rs")
+    scan_folder(root, use_cache=True)
+    (root / "src/m.rs").unlink()
+    (root / "src/m.rs").symlink_to(root / "shared/b.rs")
+    followed.clear()
+    warm = scan_folder(root, use_cache=True)
+    assert followed == ["ln"]
+    assert render_json(warm) == _cold(root)
+    # `b` dereferences its pointer parameter: found in `src/m.rs`, the link's new file.
+    assert [
+        (f.rule_id, f.primary.path, f.primary.span.start_line, f.primary.span.start_column)
+        for f in warm.findings
+    ] == [("not-unsafe-ptr-arg-deref", "src/m.rs", 1, 10)]

@@ -260,6 +260,8 @@ class _Collector:
         updated = {}
         for index in changed:
             file = record.files[index]
+            if self.guard.real_path(file.path) != file.real_path:
+                return None  # the path names another file now (a link retargeted)
             try:
                 data, status = _read_with_stat(file.real_path)
             except OSError:
