@@ -404,8 +404,12 @@ def test_a_module_link_retargeted_to_another_file_is_followed_again(
     warm = scan_folder(root, use_cache=True)
     assert followed == ["ln"]
     assert render_json(warm) == _cold(root)
-    # `b` dereferences its pointer parameter: found in `src/m.rs`, the link's new file.
+    # `b` dereferences its pointer parameter in an undocumented `unsafe` block: found in
+    # `src/m.rs`, the link's new file (every rule runs here, those off by default too).
     assert [
         (f.rule_id, f.primary.path, f.primary.span.start_line, f.primary.span.start_column)
         for f in warm.findings
-    ] == [("not-unsafe-ptr-arg-deref", "src/m.rs", 1, 10)]
+    ] == [
+        ("not-unsafe-ptr-arg-deref", "src/m.rs", 1, 10),
+        ("undocumented-unsafe", "src/m.rs", 2, 5),
+    ]
