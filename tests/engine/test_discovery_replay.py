@@ -353,6 +353,13 @@ def test_a_racily_clean_file_is_recorded_for_its_content_to_be_checked(
     assert followed == [] and reads  # checked by content, not followed
 
 
+def _trusted_tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, files: dict[str, str]) -> Path:
+    """A workspace written from `files`, whose stats discovery trusts at once (the racy
+    window is made to lie long past, as for `recorded`)."""
+    monkeypatch.setattr(sources_module, "RACY_NS", -(10**15))
+    return write_tree(tmp_path / "ws", files)
+
+
 def test_a_package_with_a_module_declaring_macro_is_followed_after_an_edit(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, followed: list[str]
 ) -> None:
@@ -360,9 +367,9 @@ def test_a_package_with_a_module_declaring_macro_is_followed_after_an_edit(
     are unchanged: such a package is followed again after any edit. (The crate is the shape
     `cargo check` accepted in `test_macro_declared_modules`: `prelude!()` declares `mod
     types;`.)"""
-    monkeypatch.setattr(sources_module, "RACY_NS", -(10**15))
-    root = write_tree(
-        tmp_path / "ws",
+    root = _trusted_tree(
+        tmp_path,
+        monkeypatch,
         {
             "Cargo.toml": package("mm"),
             "src/lib.rs": "#[macro_use]\nmod macros;\n\npub mod sub;\n",
@@ -386,9 +393,9 @@ def test_a_module_link_retargeted_to_another_file_is_followed_again(
     """`src/m.rs` is a link: pointed at another file, its stat changes while the file it named
     before did not; the record must not be replayed with the old file's content. (The crate,
     with the link to `b.rs`, passes `cargo check`.)"""
-    monkeypatch.setattr(sources_module, "RACY_NS", -(10**15))
-    root = write_tree(
-        tmp_path / "ws",
+    root = _trusted_tree(
+        tmp_path,
+        monkeypatch,
         {
             "Cargo.toml": package("ln"),
             "src/lib.rs": "mod m;\n",
