@@ -14,6 +14,8 @@ import random
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_scan_support import scan_folder
 
 from unsound.engine import crate_reads
@@ -502,3 +504,40 @@ def test_stored_reads_are_decoded_as_the_generic_decoder_does(broken: object) ->
         decode(cache_module._StoredReads, broken)
     with pytest.raises((ValueError, TypeError, KeyError)):
         cache_module._stored_reads(broken)
+
+
+_NAMES = ["Drop", "Foo", "Fo", "é", "\ufffd"]
+# Declarations and impl headers of the names (and near misses), with noise between them.
+_NAME_PIECES = st.one_of(
+    st.builds(
+        lambda keyword, name, end: keyword + name + end,
+        st.sampled_from(["struct ", "enum ", "trait ", "impl ", "impl<T> Send for ", "impl "]),
+        st.sampled_from([*_NAMES, "Foo::Drop", "X"]),
+        st.sampled_from([" {}", ";", "<T> {", " for Drop {", " for X {", ""]),
+    ),
+    st.sampled_from(["o", " ", "\n", "{", "}", "::", "\udcff", "Drop", "Fo"]),
+)
+_NAME_TEXTS = st.lists(_NAME_PIECES, max_size=8).map(
+    lambda parts: "".join(parts).encode("utf-8", "surrogateescape")
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=_NAME_TEXTS, name=st.sampled_from(_NAMES))
+def test_a_named_selector_skips_only_texts_that_cannot_spell_its_name(
+    data: bytes, name: str
+) -> None:
+    """`Selector.matches` answers a text without the name's bytes at once; with the regex it
+    would have answered the same."""
+    selectors = [
+        crate_reads.declares(pattern, name)
+        for pattern in (*_TYPE_DECLARATIONS, *_TRAIT_DECLARATIONS)
+    ] + [
+        crate_reads.impl_for_trait(IMPL_FOR, name),
+        crate_reads.impl_header_names(_IMPL_HEADER, name),
+    ]
+    for selector in selectors:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(crate_reads, "_may_name", lambda name, data: True)
+            reference = selector.matches(data)
+        assert selector.matches(data) == reference, (selector, data)

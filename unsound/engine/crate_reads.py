@@ -64,6 +64,10 @@ class Selector:
         regex = _compiled(self.pattern)
         if self.kind == SEARCH:
             return regex.search(data) is not None
+        # The other kinds match only where their name is written: a text without its bytes is
+        # answered without the regex (most of a crate's files, for a type's or a trait's name).
+        if self.kind in _NAMED and not _may_name(self.name, data):
+            return False
         if self.kind == DECLARES:
             wanted = self.name
             return any(
@@ -90,6 +94,15 @@ class Selector:
         else:
             raise ValueError(f"a `{self.kind}` selector captures no names")
         return frozenset(m.group(1).decode("latin-1") for m in found)
+
+
+_NAMED = frozenset({DECLARES, IMPL_HEADER_NAMES, IMPL_FOR_TRAIT})
+
+
+def _may_name(name: str, data: bytes) -> bool:
+    """False only when `data` cannot spell `name`: its UTF-8 bytes are absent. A name holding
+    U+FFFD may stand for bytes that were not UTF-8 (`DECLARES` decodes with replacement)."""
+    return "\ufffd" in name or name.encode("utf-8") in data
 
 
 def _word_pattern(name: str) -> str:
