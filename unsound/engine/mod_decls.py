@@ -43,6 +43,8 @@ _OUT_OF_LINE_MOD = re.compile(after_word(b"mod", rb"\b" + _GAP + _NAME + _GAP + 
 _INCLUDE_CALL = re.compile(after_word(b"include", _GAP + b"!"))
 # `mod $name;` in a `macro_rules!` transcriber: the macro's calls declare modules.
 _MACRO_MOD = re.compile(after_word(b"mod", rb"\b" + _GAP + rb"\$" + _NAME + _GAP + b";"), re.S)
+# Either of the two: one scan of a file's `mod`s answers whether it may declare a module.
+_ANY_MOD = re.compile(after_word(b"mod", rb"\b" + _GAP + rb"\$?" + _NAME + _GAP + b";"), re.S)
 _MACRO_DEFINITIONS = "(macro_definition name: (identifier) @name) @definition"
 # One query, its patterns in this order (`_FileNodes.of` reads them by index).
 _FILE_QUERY = "\n".join((_DECLARATIONS, _MACROS, _INCLUDES, _MACRO_DEFINITIONS))
@@ -111,7 +113,7 @@ class FileDecls:
 
 
 def file_declarations(tree: Tree, data: bytes) -> FileDecls:
-    wants_mods = _OUT_OF_LINE_MOD.search(data) is not None or _MACRO_MOD.search(data) is not None
+    wants_mods = _found_at_word(data, b"mod", _ANY_MOD)
     wants_includes = _INCLUDE_CALL.search(data) is not None
     if not (wants_mods or wants_includes):
         return FileDecls((), ())
@@ -204,11 +206,7 @@ class _FileNodes:
 
 def may_load_files(data: bytes) -> bool:
     """Whether the text may hold `mod name;` or `include!`: only then is a parse needed here."""
-    return (
-        _found_at_word(data, b"mod", _OUT_OF_LINE_MOD)
-        or _found_at_word(data, b"include", _INCLUDE_CALL)
-        or _found_at_word(data, b"mod", _MACRO_MOD)
-    )
+    return _found_at_word(data, b"mod", _ANY_MOD) or _found_at_word(data, b"include", _INCLUDE_CALL)
 
 
 def _found_at_word(data: bytes, word: bytes, regex: re.Pattern[bytes]) -> bool:
