@@ -39,6 +39,7 @@ from unsound.engine.mod_decls import (
     source_text,
     starts_item,
     token_groups,
+    token_triples,
 )
 
 _CALLS = """
@@ -110,13 +111,7 @@ def _token_calls(
     """`name!(…)` calls of `macros` at the start of an item in a macro's input (at any depth,
     inside the `mod m { … }` written there): the name, the input, the inline modules."""
     for children, enclosing in token_groups(root, data, outer):
-        for index, child in enumerate(children[:-2]):
-            bang, args = children[index + 1], children[index + 2]
-            if (
-                child.type == "identifier"
-                and bang.type == "!"
-                and args.type == "token_tree"
-                and source_text(child, data) in macros
-                and starts_item(children[:index], data)
-            ):
-                yield child, args, enclosing
+        for index in token_triples(children, ("identifier", "!", "token_tree")):
+            name = children[index]
+            if source_text(name, data) in macros and starts_item(children[:index], data):
+                yield name, children[index + 2], enclosing

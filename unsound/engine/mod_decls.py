@@ -512,18 +512,25 @@ def _token_declaration(
 def _token_inline_modules(children: list[Node], data: bytes) -> dict[int, tuple[InlineModule]]:
     """Token trees that are bodies of `mod name { … }`, by index, with the module they open."""
     found: dict[int, tuple[InlineModule]] = {}
-    for index, child in enumerate(children[:-2]):
+    for index in token_triples(children, ("mod", "identifier", "token_tree")):
         name, body = children[index + 1], children[index + 2]
-        if (
-            child.type == "mod"
-            and name.type == "identifier"
-            and body.type == "token_tree"
-            and source_text(body, data)[:1] == "{"
-        ):
+        if source_text(body, data)[:1] == "{":
             path, alternatives = _token_attr_paths(children[:index], data)
             module = InlineModule(_ident(source_text(name, data)), path, cfg_paths=alternatives)
             found[index + 2] = (module,)
     return found
+
+
+def token_triples(children: list[Node], kinds: tuple[str, str, str]) -> Iterator[int]:
+    """Indices of the three consecutive tokens of these node kinds among `children` (`mod
+    name {…}`, `name ! (…)`)."""
+    for index in range(len(children) - 2):
+        if (
+            children[index].type == kinds[0]
+            and children[index + 1].type == kinds[1]
+            and children[index + 2].type == kinds[2]
+        ):
+            yield index
 
 
 def _token_attr_paths(before: list[Node], data: bytes) -> tuple[str | None, tuple[str, ...]]:
