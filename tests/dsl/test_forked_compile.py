@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 
@@ -140,3 +141,71 @@ def test_a_prefetch_with_the_rules_cached_reads_them_and_forks_nothing(
     loader.prefetch_builtin_rules(cache=True)
     files = tuple(builtin_rule_files())
     assert files in loader._COMPILED and files not in loader._PENDING
+
+
+def both_shares_forked(files: Sequence[tuple[str, str, str]]) -> None:
+    """What `prefetch_builtin_rules` starts: a child and a grandchild compile both halves."""
+    split = split_point(files)
+    shares = [files[:split], files[split:]]
+    child = forked_compile.ChildCompile(shares, loader._compile_each, loader._build_parser)
+    loader._PENDING[tuple(files)] = ((0, split, len(files)), child)
+
+
+def test_both_halves_forked_give_the_rules_and_errors_of_a_serial_compile() -> None:
+    files = builtin_rule_files()
+    both_shares_forked(files)
+    assert comparable(compile_rule_files(files)) == comparable(loader._compile_in_order(files, {}))
+    # The broken file is the grandchild's (the first half): its error is the serial one.
+    broken = [("mine", "mine.rules", BAD), *builtin_rule_files()[:3]]
+    both_shares_forked(broken)
+    forked, serial = error_of(broken, serial=False), error_of(broken, serial=True)
+    assert (forked.path, forked.line, forked.column) == ("mine.rules", 5, 16)
+    assert str(forked) == str(serial)
+
+
+def test_a_share_whose_process_dies_is_compiled_by_the_parent(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    files = builtin_rule_files()
+    first = files[0]
+    real = loader._compile_each
+
+    def die_on_the_first_half(share: Sequence[tuple[str, str, str]]) -> list[list[CompiledRule]]:
+        if share[0] == first:
+            os._exit(3)
+        return real(share)
+
+    monkeypatch.setattr(loader, "_compile_each", die_on_the_first_half)
+    both_shares_forked(files)
+    assert comparable(compile_rule_files(files)) == comparable(loader._compile_in_order(files, {}))
+
+
+def test_a_scan_from_the_command_line_compiles_in_forked_processes_before_importing_typer(
+    tmp_path: Path,
+) -> None:
+    """`cli.entry` starts the built-in rules' compilation before the CLI's imports (typer's
+    among them), and the forked processes compile all of it: the scanning process neither
+    imports lark nor compiles a rule."""
+    import subprocess
+    import sys
+
+    workspace = Path(__file__).resolve().parents[2] / "examples" / "seeded-workspace"
+    check = (
+        "import os, sys\n"
+        "from unsound.dsl import loader\n"
+        "started = []\n"
+        "class Watch:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'typer':\n"
+        "            started.append(bool(loader._PENDING))\n"
+        "sys.meta_path.insert(0, Watch())\n"
+        "from unsound.cli.entry import main\n"
+        "args = ['--no-cache', '-q', '--format', 'json', '-o', os.devnull]\n"
+        f"code = main([*args, {str(workspace)!r}])\n"
+        "print(code, started, 'lark' in sys.modules, 'unsound.dsl.compiler' in sys.modules)"
+    )
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-c", check], capture_output=True, text=True, check=True, env=env
+    )
+    assert result.stdout.split() == ["1", "[True]", "False", "False"]

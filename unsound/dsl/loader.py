@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from importlib import resources
+from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -62,44 +63,56 @@ def user_rule_files(paths: Sequence[Path]) -> list[tuple[str, str, str]]:
 def compile_rule_files(files: Iterable[tuple[str, str, str]]) -> list[CompiledRule]:
     """Parse and compile rule files; a rule id defined twice is an error.
 
-    With several files, the later ones are compiled in a forked child meanwhile
-    (`dsl.forked_compile`); the errors are those of a compile in file order either way.
+    With several files, the later ones are compiled in a forked child meanwhile (or every one
+    by forked processes, when `prefetch_builtin_rules` started them: `dsl.forked_compile`); the
+    errors are those of a compile in file order either way.
     """
     from unsound.dsl.forked_compile import ChildCompile, split_point
-    from unsound.dsl.parser import build_parser
 
     files = list(files)
     pending = _PENDING.pop(tuple(files), None)
     if pending is not None:
-        split, child = pending
+        cuts, child = pending
     else:
         split = split_point(files)
         if not split:
             return _compile_in_order(files, {})
-        build_parser()  # once, inherited by the child
+        _build_parser()  # once, inherited by the child
         try:
-            child = ChildCompile(files[split:], _compile_each)
+            child = ChildCompile([files[split:]], _compile_each)
         except (OSError, AssertionError):  # no fork here (a daemonic process may not have one)
             return _compile_in_order(files, {})
+        cuts = (split, len(files))
     try:
         seen: dict[str, str] = {}
-        rules = _compile_in_order(files[:split], seen)
-        later = child.result()
+        rules = _compile_in_order(files[: cuts[0]], seen)
+        shares = child.results()
     finally:
         child.close()
-    if later is None:
-        return rules + _compile_in_order(files[split:], seen)
-    for (_, display, text), compiled in zip(files[split:], later, strict=True):
-        for rule in compiled:
-            _check_first_definition(rule.ast, display, text, seen)
-            rules.append(rule)
+    for (start, end), compiled_files in zip(pairwise(cuts), shares, strict=True):
+        if compiled_files is None:
+            rules += _compile_in_order(files[start:end], seen)
+            continue
+        for (_, display, text), compiled in zip(files[start:end], compiled_files, strict=True):
+            for rule in compiled:
+                _check_first_definition(rule.ast, display, text, seen)
+                rules.append(rule)
     return rules
+
+
+def _build_parser() -> None:
+    """The parser, built in the forked child (lark is imported there, not here)."""
+    from unsound.dsl.parser import build_parser
+
+    build_parser()
 
 
 def _compile_in_order(
     files: Sequence[tuple[str, str, str]], seen: dict[str, str]
 ) -> list[CompiledRule]:
     """Each file's rules compiled in order; `seen` (rule id → display path) grows with them."""
+    if not files:  # forked processes compiled them all: lark is never imported here
+        return []
     from unsound.dsl.compiler import compile_rule
     from unsound.dsl.parser import parse_rule_file
 
@@ -153,13 +166,15 @@ def load_rules(
 
 def prefetch_builtin_rules(*, cache: bool) -> None:
     """Start loading the built-in rules now, for a `load_rules` call to come: from the
-    compiled-rules cache when it has them, else by starting the forked child's share of their
-    compilation (`dsl.forked_compile`), which then runs while this process reads the
-    workspace's manifests and imports the compiler for its own share.
+    compiled-rules cache when it has them, else by forking their compilation
+    (`dsl.forked_compile`): a child builds the rule parser and compiles the later files, a
+    grandchild it forks the first ones, while this process imports the CLI and reads the
+    workspace's manifests, and compiles nothing itself.
 
-    On a cold scan of wasmtime the child was forked only after those (about 0.2 s in): the
-    rules were ready about 0.1 s later than they are when it starts first. A child started
-    here and never asked for is stopped with the process (it is daemonic).
+    On a cold scan of wasmtime, a child started after the CLI's imports compiled half the
+    rules while this process built its own parser and compiled the other half: the rules were
+    ready about 0.42 s in. A child started here and never asked for is stopped with the
+    process (it is daemonic; a grandchild ends when its share is sent, or cannot be).
     """
     from unsound.dsl.forked_compile import ChildCompile, split_point
 
@@ -178,9 +193,10 @@ def prefetch_builtin_rules(*, cache: bool) -> None:
     if not split:
         return
     try:
-        _PENDING[files] = (split, ChildCompile(files[split:], _compile_each))
+        child = ChildCompile([files[:split], files[split:]], _compile_each, _build_parser)
     except (OSError, AssertionError):
         return
+    _PENDING[files] = ((0, split, len(files)), child)
 
 
 def _cached(files: tuple[tuple[str, str, str], ...]) -> list[CompiledRule]:
@@ -198,6 +214,7 @@ def _cached(files: tuple[tuple[str, str, str], ...]) -> list[CompiledRule]:
 
 
 _COMPILED: dict[tuple[tuple[str, str, str], ...], list[CompiledRule]] = {}
-# Compilations whose later files a forked child started on (`prefetch_builtin_rules`): where
-# the files were cut, and the child.
-_PENDING: dict[tuple[tuple[str, str, str], ...], tuple[int, ChildCompile]] = {}
+# Compilations that forked processes started on (`prefetch_builtin_rules`): where the files are
+# cut (this process compiles those before the first cut, each share the files between two
+# cuts), and the child.
+_PENDING: dict[tuple[tuple[str, str, str], ...], tuple[tuple[int, ...], ChildCompile]] = {}
