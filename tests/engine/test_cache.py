@@ -162,6 +162,25 @@ def test_a_rule_text_change_invalidates(tmp_path: Path) -> None:
     assert before.path != after.path
 
 
+def test_a_rules_fingerprint_is_worked_out_at_compilation_and_kept_in_its_pickle() -> None:
+    """The scan cache's key reads each rule's `fingerprint` (its metadata and tree): the
+    compiling process works it out and the compiled-rules cache keeps it, so a rescan does not
+    take the `repr` of every rule's tree again; worked out anew, it is the same."""
+    import pickle
+
+    from unsound.dsl.loader import builtin_rule_files
+
+    rules = compile_rule_files(builtin_rule_files())
+    assert all("fingerprint" in vars(rule) for rule in rules)
+    fingerprints = [rule.fingerprint for rule in rules]
+    assert len(set(fingerprints)) == len(rules)
+    restored = pickle.loads(pickle.dumps(rules))
+    assert [vars(rule)["fingerprint"] for rule in restored] == fingerprints
+    for rule in restored:
+        del vars(rule)["fingerprint"]
+    assert [rule.fingerprint for rule in restored] == fingerprints
+
+
 def test_a_tool_version_change_invalidates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     rules = load_rules()
     before = ScanCache.open(tmp_path, rules)

@@ -99,7 +99,7 @@ def compile_rule(rule: ast.RuleAst, pack: str, source_text: str) -> CompiledRule
         _check_ref(labelled.ref, bound, lines)
         _check_placeholders(labelled.label, labelled.ref.span, bound, lines)
     regexes = _compile_regexes((*rule.conditions, *(s.cond for s in rule.severity_ifs)), lines)
-    return CompiledRule(
+    compiled = CompiledRule(
         ast=rule,
         info=_info(rule, pack),
         patterns=patterns,
@@ -108,6 +108,8 @@ def compile_rule(rule: ast.RuleAst, pack: str, source_text: str) -> CompiledRule
         prefilter=_prefilter(patterns, rule.conditions, relations),
         region_prefilter=_region_prefilter(patterns, rule.conditions, relations),
     )
+    compiled.fingerprint  # noqa: B018 - computed here (perhaps in a forked process), pickled with it
+    return compiled
 
 
 def _info(rule: ast.RuleAst, pack: str) -> RuleInfo:

@@ -100,7 +100,7 @@ def rules_key(
         digest.update(f"{package} {installed_version(package)}\n".encode())
     digest.update(code_hash().encode())
     for rule in rules:
-        digest.update(f"{rule.info!r}\n{rule.ast!r}\n".encode())
+        digest.update(f"{rule.fingerprint}\n".encode())
     return digest.hexdigest()
 
 
