@@ -40,10 +40,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args and args[0] in SUBCOMMAND_NAMES:
             return _subcommands()[args[0]](args[1:])
-        _start_loading_rules(args)
-        from unsound.cli.scan_cmd import run_scan
+        try:
+            _start_loading_rules(args)
+            from unsound.cli.scan_cmd import run_scan
 
-        return run_scan(args)
+            return run_scan(args)
+        finally:
+            early_pool = sys.modules.get("unsound.engine.early_pool")
+            if early_pool is not None:
+                early_pool.stop_early_worker()
     except UnsoundError as exc:
         print(exc.render(), file=sys.stderr)
         return ExitCode.USAGE
@@ -65,6 +70,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 _NO_SCAN_FLAGS = frozenset(("-h", "--help", "--version"))
+# Flags after which the scan's rules or workers are not the usual ones (`_start_early_worker`).
+_OTHER_POOL_FLAGS = ("--no-cache", "--rules", "--select", "--ignore", "-j", "--jobs", "--all-files")
 
 
 def _start_loading_rules(args: Sequence[str]) -> None:
@@ -73,12 +80,27 @@ def _start_loading_rules(args: Sequence[str]) -> None:
     about 0.1 s), which it then runs beside (`loader.prefetch_builtin_rules`). Only a guess
     from the raw arguments, before the CLI parses them: the scan command asks again with what
     it parsed, and a load started for a run that turns out not to need it (a usage error) is
-    only wasted."""
+    only wasted.
+
+    When the rules came from that cache, the tool has run here before, and this run is most
+    likely a rescan: its one worker starts now too (`engine.early_pool`)."""
     if _NO_SCAN_FLAGS.intersection(args):
         return
     from unsound.dsl.loader import prefetch_builtin_rules
 
     prefetch_builtin_rules(cache="--no-cache" not in args)
+    if not any(arg.startswith(_OTHER_POOL_FLAGS) for arg in args):
+        _start_early_worker()
+
+
+def _start_early_worker() -> None:
+    from unsound.cli.selection import select_rules
+    from unsound.dsl.loader import builtin_rules_loaded
+    from unsound.engine.early_pool import start_early_worker
+
+    if builtin_rules_loaded():
+        with contextlib.suppress(OSError):  # no worker now: the scan starts its own pool
+            start_early_worker(select_rules([], [], [], cache=True))
 
 
 def run() -> NoReturn:

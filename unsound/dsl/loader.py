@@ -199,6 +199,12 @@ def prefetch_builtin_rules(*, cache: bool) -> None:
     _PENDING[files] = ((0, split, len(files)), child)
 
 
+def builtin_rules_loaded() -> bool:
+    """Whether the built-in rules are loaded already (from the compiled-rules cache, by
+    `prefetch_builtin_rules`), not still compiling."""
+    return tuple(builtin_rule_files()) in _COMPILED
+
+
 def _cached(files: tuple[tuple[str, str, str], ...]) -> list[CompiledRule]:
     """From the cache, or compiled and stored; a rule error is raised before anything is stored,
     so a file with an error is reported on every run."""

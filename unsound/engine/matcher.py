@@ -192,7 +192,7 @@ class RuleSetMatcher:
         the built-in rules have 130, about 2.5 ms each, and a task asks a few of them.
         """
         self.query  # noqa: B018 - compiled for the first task
-        self._compile_texts()
+        self.compile_texts()
 
     def compile_for_few_files(self) -> None:
         """Compile what a rescan of a few files needs first: the needles and regexes, not the
@@ -201,9 +201,12 @@ class RuleSetMatcher:
         rescan's whole task. Each task then builds one query for just the rules its files
         want (`prepare`): wasmtime's usual one-file rescan wants 10 rules, 28 patterns, 31 ms."""
         self._per_task = True
-        self._compile_texts()
+        self.compile_texts()
 
-    def _compile_texts(self) -> None:
+    def compile_texts(self) -> None:
+        """The part of `compile_all` and `compile_for_few_files` every scan needs (a second
+        call costs next to nothing): a worker started before the parent knows which scan it is
+        (`parallel.WorkerPool`'s `plan_later`) does this while it waits."""
         for rule in self.rules:
             for source in rule.regexes:
                 rule.regexes[source]  # compiled on access

@@ -63,6 +63,7 @@ def _init_worker(
     counter: Any,
     few_files: bool = False,
     expected: tuple[str, ...] = (),
+    plans: Any = None,
 ) -> None:
     """Per worker, once: import the matcher (the parent never does), build it, claim a slot.
 
@@ -70,6 +71,10 @@ def _init_worker(
     still opening the cache and discovering files: about 125 ms on the built-in rules, which a
     rescan of one file would otherwise wait for (its parse and matching take about 25 ms). The
     other queries (one rule's, a relation's) compile on first use.
+
+    `plans` (a queue), for a pool started before the parent has read the scan cache: the
+    worker compiles what every scan needs, then takes (`few_files`, `expected`) from it, or
+    None when the parent will not use the pool.
     """
     global _STATE
     from unsound.engine.matcher import RuleSetMatcher
@@ -83,6 +88,13 @@ def _init_worker(
             os.nice(_WORKER_NICENESS)
     matcher = RuleSetMatcher(rules)
     prefilter = RuleSetPrefilter(rules)
+    if plans is not None:
+        if rules:
+            matcher.compile_texts()
+        plan = plans.get()
+        if plan is None:
+            return
+        few_files, expected = plan
     if rules and few_files:
         matcher.compile_for_few_files()
         _prepare_for(matcher, prefilter, expected)
@@ -157,21 +169,42 @@ class WorkerPool:
         *,
         few_files: bool = False,
         expected: tuple[str, ...] = (),
+        plan_later: bool = False,
     ) -> None:
         """`few_files`: the pool is for a rescan of a few files, whose workers build only the
         queries their tasks need (`RuleSetMatcher.compile_for_few_files`), starting with the
-        one the `expected` files (the changed ones) will want."""
+        one the `expected` files (the changed ones) will want. `plan_later`: those two come
+        later, by `send_plan` (or `discard`), and the workers start on what every scan needs."""
         context = _context()
+        self.rules = tuple(rules)
         self.workers = workers
         self.slots = context.Array("i", [_IDLE] * (2 * workers), lock=False)
         counter = context.Value("i", 0)
+        self._plans = context.SimpleQueue() if plan_later else None
         self.executor = ProcessPoolExecutor(
             max_workers=workers,
             mp_context=context,
             initializer=_init_worker,
-            initargs=(tuple(rules), self.slots, counter, few_files, expected),
+            initargs=(self.rules, self.slots, counter, few_files, expected, self._plans),
         )
         self.executor.submit(_warm_up)  # with `fork`, the first submit starts every worker
+
+    def send_plan(self, few_files: bool, expected: tuple[str, ...]) -> None:
+        """What a `plan_later` pool's workers are for (see `__init__`)."""
+        if self._plans is not None:
+            for _ in range(self.workers):
+                self._plans.put((few_files, expected))
+            self._plans = None
+
+    def discard(self) -> None:
+        """Stop a pool that will get no task (a `plan_later` one's workers stop waiting),
+        without waiting for its workers to finish their start-up: the run goes on meanwhile
+        (and its exit waits for them)."""
+        if self._plans is not None:
+            for _ in range(self.workers):
+                self._plans.put(None)
+            self._plans = None
+        self.executor.shutdown(wait=False, cancel_futures=True)
 
     def in_flight(self) -> set[int]:
         """Ids of the tasks the workers were inside of (meaningful once the pool has stopped)."""

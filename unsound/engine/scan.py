@@ -26,6 +26,7 @@ from unsound.dsl.compiled import CompiledRule
 from unsound.engine.cache import CrateView, FileText, ScanCache
 from unsound.engine.cargo_lints import NO_LINT_LEVELS, LintLevels
 from unsound.engine.crate_task import CrateTask, FileJob, FileOutcome, OnResult
+from unsound.engine.early_pool import take_early_worker
 from unsound.engine.progress import NoProgress, Progress
 from unsound.engine.sources import CrateSources, SourceFile, collect_sources
 from unsound.engine.suppressions import SUPPRESSION_RULES
@@ -76,7 +77,11 @@ def scan_workspace(
     # the changed files will want.
     few_files = _few_files_changed(touched)
     expected = tuple(changed) if few_files else ()
-    pool = start_pool(rules, workers, few_files=few_files, expected=expected) if workers else None
+    pool = take_early_worker(rules, workers)  # forked before the CLI read anything
+    if pool is not None:
+        pool.send_plan(few_files, expected)
+    elif workers:
+        pool = start_pool(rules, workers, few_files=few_files, expected=expected)
     try:
         if jobs > 0 and not all_files and len(packages) > 1:
             # Each crate goes to the workers as soon as it is read: discovery (a second of
