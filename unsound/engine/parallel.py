@@ -77,6 +77,7 @@ def _init_worker(
     None when the parent will not use the pool.
     """
     global _STATE
+    import unsound.engine.crate_scan  # noqa: F401 - the tasks' module, not in the first task (3 ms)
     from unsound.engine.matcher import RuleSetMatcher
     from unsound.engine.prefilter import RuleSetPrefilter
 
