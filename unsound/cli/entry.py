@@ -70,8 +70,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 _NO_SCAN_FLAGS = frozenset(("-h", "--help", "--version"))
-# Flags after which the scan's rules or workers are not the usual ones (`_start_early_worker`).
-_OTHER_POOL_FLAGS = ("--no-cache", "--rules", "--select", "--ignore", "-j", "--jobs", "--all-files")
+# Flags after which the scan's rules are not the built-in defaults, or no scan cache is read: its
+# pool is not the early worker's (`_start_early_worker`). `-j` does not matter: a rescan of a few
+# files in one crate takes one worker whatever it says.
+_OTHER_POOL_FLAGS = ("--no-cache", "--rules", "--select", "--ignore")
 
 
 def _start_loading_rules(args: Sequence[str]) -> None:
