@@ -200,3 +200,35 @@ def test_an_assigned_field_phrase_keeps_its_dot(text: str) -> None:
     """`len =` alone is every `let len = …`: the field's `.` stays in the phrase."""
     assert not phrase("$S.len = $N;", "len").search(text)
     assert not phrase("$S.len += $N;", "len").search(text)
+
+
+RULE_WITH_TWO_PATTERNS = """rule box-from-anything {
+  title "Box from a raw pointer"
+  severity warning
+  match `Box::from_raw($P as *mut $T)`
+  match `Box::<$T>::from_raw($P)`
+  message "here"
+  location $MATCH "here"
+  example bad ```
+fn f(p: *mut u8) {
+    let _b = unsafe { Box::from_raw(p as *mut u8) }; // ruleid: box-from-anything
+}
+```
+  example good `fn f() {}`
+  help \"\"\"
+  ## What it does
+  Finds boxes made from raw pointers.
+  \"\"\"
+}
+"""
+
+
+def test_a_name_every_pattern_spells_is_required_beside_the_rarest_word() -> None:
+    """Each pattern's needle is its rarest word (`from_raw`); `Box`, which both spell, must be
+    in the file too: `Arc::from_raw(p)` alone no longer passes."""
+    from unsound.dsl.loader import compile_rule_files
+
+    (rule,) = compile_rule_files([("mine", "mine.rules", RULE_WITH_TWO_PATTERNS)])
+    assert rule.may_match(b"let b = unsafe { Box::from_raw(p as *mut u8) };")
+    assert rule.may_match(b"let b = unsafe { Box::<u8>::from_raw(p) };")
+    assert not rule.may_match(b"let a = unsafe { Arc::from_raw(p) };")

@@ -43,6 +43,15 @@ HELP_URI_BASE = "https://github.com/cargo-unsound/cargo-unsound/blob/main/docs/r
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 _KEYWORDS = frozenset({"unsafe", "static", "extern", "union"})
+# Words nearly every Rust file spells: a prefilter needle for one would reject nothing.
+_COMMON_WORDS = frozenset(
+    {
+        *("as", "const", "crate", "dyn", "enum", "fn", "for", "impl", "let", "mut", "pub"),
+        *("ref", "self", "Self", "struct", "super", "trait", "type", "use", "where"),
+        *("bool", "char", "str", "usize", "isize", "f32", "f64"),
+        *(f"{sign}{bits}" for sign in "ui" for bits in (8, 16, 32, 64, 128)),
+    }
+)
 
 # Words that any match of a shape condition must contain, for the literal prefilter.
 _SHAPE_WORDS: dict[str, str] = {
@@ -331,8 +340,21 @@ def _prefilter(
     """
     alternatives = _words_of(patterns)
     required = [alternatives] if alternatives else []
+    # Each pattern gives its rarest word; a name every pattern spells is required too
+    # (`Box::from_raw(..)`: `Box` beside `from_raw`; on rust-analyzer, 53 files say
+    # `X::from_raw(` and none of them a `Box::from_raw(` the rule could match).
+    required += [(rf"\b{re.escape(word)}\b",) for word in _shared_names(patterns)]
     required += _required_texts(conditions, relations, None)
     return tuple(Needle(r) for r in dict.fromkeys(required))
+
+
+def _shared_names(patterns: tuple[Pattern, ...]) -> list[str]:
+    """The names (not keywords, not primitive types: words most files spell) that every
+    pattern spells, so that every match holds them as tokens."""
+    if not patterns:
+        return []
+    shared = set.intersection(*(pattern.literal_words() for pattern in patterns))
+    return sorted(word for word in shared if word not in _COMMON_WORDS)
 
 
 def _var_constraints(conditions: tuple[ast.Cond, ...]) -> dict[str, VarConstraint]:
