@@ -209,3 +209,37 @@ def test_a_scan_from_the_command_line_compiles_in_forked_processes_before_import
         [sys.executable, "-c", check], capture_output=True, text=True, check=True, env=env
     )
     assert result.stdout.split() == ["1", "[True]", "False", "False"]
+
+
+GOOD = TWIN.replace("napi-external-by-value", "my-unsafe-blocks")
+
+
+def test_a_prefetched_compile_serves_a_run_with_its_own_rule_files_too(
+    rule_cache_folder: object,
+) -> None:
+    """`--rules` files come after the built-in packs: their prefetched compilation is taken
+    (no other child starts), the user's files are compiled after them, and the result and the
+    errors are a serial compile's."""
+    builtin = builtin_rule_files()
+    started: list[object] = []
+    real = forked_compile.ChildCompile.__init__
+
+    def counting(self: forked_compile.ChildCompile, *args: object) -> None:
+        started.append(args)
+        real(self, *args)  # type: ignore[arg-type]
+
+    files = [*builtin, ("mine", "mine.rules", GOOD)]
+    loader.prefetch_builtin_rules(cache=False)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(forked_compile.ChildCompile, "__init__", counting)
+        rules = compile_rule_files(files)
+    assert started == [] and tuple(builtin) not in loader._PENDING
+    assert comparable(rules) == comparable(loader._compile_in_order(files, {}))
+    assert rules[-1].id == "my-unsafe-blocks"
+    # A user's rule under a built-in id: reported where a serial compile reports it.
+    twin = [*builtin, ("mine", "mine.rules", "// a copy\n" + TWIN)]
+    loader.prefetch_builtin_rules(cache=False)
+    forked, serial = error_of(twin, serial=False), error_of(twin, serial=True)
+    assert tuple(builtin) not in loader._PENDING
+    assert (forked.path, forked.line, forked.column) == ("mine.rules", 2, 6)
+    assert str(forked) == str(serial)

@@ -70,7 +70,7 @@ def compile_rule_files(files: Iterable[tuple[str, str, str]]) -> list[CompiledRu
     from unsound.dsl.forked_compile import ChildCompile, split_point
 
     files = list(files)
-    pending = _PENDING.pop(tuple(files), None)
+    pending = _take_pending(files)
     if pending is not None:
         cuts, child = pending
     else:
@@ -97,7 +97,20 @@ def compile_rule_files(files: Iterable[tuple[str, str, str]]) -> list[CompiledRu
             for rule in compiled:
                 _check_first_definition(rule.ast, display, text, seen)
                 rules.append(rule)
-    return rules
+    # The files after the shares (a user's, after the prefetched built-in ones), in order.
+    return rules + _compile_in_order(files[cuts[-1] :], seen)
+
+
+def _take_pending(
+    files: Sequence[tuple[str, str, str]],
+) -> tuple[tuple[int, ...], ChildCompile] | None:
+    """A prefetched compilation of the first of these files (the built-in packs, which come
+    before `--rules` files), taken out of `_PENDING`: a run with its own rules files still uses
+    the built-in ones' forked compilation instead of compiling them again beside it."""
+    for prefix in _PENDING:
+        if tuple(files[: len(prefix)]) == prefix:
+            return _PENDING.pop(prefix)
+    return None
 
 
 def _build_parser() -> None:
