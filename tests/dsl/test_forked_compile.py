@@ -243,3 +243,9 @@ def test_a_prefetched_compile_serves_a_run_with_its_own_rule_files_too(
     assert tuple(builtin) not in loader._PENDING
     assert (forked.path, forked.line, forked.column) == ("mine.rules", 2, 6)
     assert str(forked) == str(serial)
+    # An error in the user's file itself (compiled while the built-in packs were).
+    broken = [*builtin, ("mine", "mine.rules", BAD)]
+    loader.prefetch_builtin_rules(cache=False)
+    forked, serial = error_of(broken, serial=False), error_of(broken, serial=True)
+    assert (forked.path, forked.line, forked.column) == ("mine.rules", 5, 16)
+    assert str(forked) == str(serial)

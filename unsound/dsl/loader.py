@@ -83,9 +83,11 @@ def compile_rule_files(files: Iterable[tuple[str, str, str]]) -> list[CompiledRu
         except (OSError, AssertionError):  # no fork here (a daemonic process may not have one)
             return _compile_in_order(files, {})
         cuts = (split, len(files))
+    rest = files[cuts[-1] :]  # a user's files, after the prefetched built-in ones
     try:
         seen: dict[str, str] = {}
         rules = _compile_in_order(files[: cuts[0]], seen)
+        early = _compile_meanwhile(rest)
         shares = child.results()
     finally:
         child.close()
@@ -97,8 +99,26 @@ def compile_rule_files(files: Iterable[tuple[str, str, str]]) -> list[CompiledRu
             for rule in compiled:
                 _check_first_definition(rule.ast, display, text, seen)
                 rules.append(rule)
-    # The files after the shares (a user's, after the prefetched built-in ones), in order.
-    return rules + _compile_in_order(files[cuts[-1] :], seen)
+    if early is None:  # an error in them: reported as a serial compile reports it
+        return rules + _compile_in_order(rest, seen)
+    for (_, display, text), compiled in zip(rest, early, strict=True):
+        for rule in compiled:
+            _check_first_definition(rule.ast, display, text, seen)
+            rules.append(rule)
+    return rules
+
+
+def _compile_meanwhile(files: Sequence[tuple[str, str, str]]) -> list[list[CompiledRule]] | None:
+    """Each file's rules, compiled while forked processes compile the files before them; None
+    if one fails, to be compiled again in order (its error, or an earlier file's, is then
+    reported where a serial compile reports it). An id defined twice within these files fails
+    here too; one a file before them defines is found when they are taken in order."""
+    if not files:
+        return []
+    try:
+        return _compile_each(files)
+    except RuleError:
+        return None
 
 
 def _take_pending(
