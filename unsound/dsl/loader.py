@@ -91,7 +91,10 @@ def compile_rule_files(files: Iterable[tuple[str, str, str]]) -> list[CompiledRu
         shares = child.results()
     finally:
         child.close()
-    for (start, end), compiled_files in zip(pairwise(cuts), shares, strict=True):
+    # In file order: each share, then the rest; a part that failed (None) is compiled here, so
+    # that its error, or an earlier part's, is reported where a serial compile reports it.
+    parts = [*zip(pairwise(cuts), shares, strict=True), ((cuts[-1], len(files)), early)]
+    for (start, end), compiled_files in parts:
         if compiled_files is None:
             rules += _compile_in_order(files[start:end], seen)
             continue
@@ -99,12 +102,6 @@ def compile_rule_files(files: Iterable[tuple[str, str, str]]) -> list[CompiledRu
             for rule in compiled:
                 _check_first_definition(rule.ast, display, text, seen)
                 rules.append(rule)
-    if early is None:  # an error in them: reported as a serial compile reports it
-        return rules + _compile_in_order(rest, seen)
-    for (_, display, text), compiled in zip(rest, early, strict=True):
-        for rule in compiled:
-            _check_first_definition(rule.ast, display, text, seen)
-            rules.append(rule)
     return rules
 
 
