@@ -4,6 +4,7 @@ rescan it was started for, stopped otherwise, and the rescan's report is the col
 from __future__ import annotations
 
 import multiprocessing
+import os
 import time
 from pathlib import Path
 
@@ -117,3 +118,24 @@ def test_a_rescan_from_the_command_line_runs_on_the_early_worker(
     assert main([*args, "--no-cache", "-o", str(cold)]) == 1
     assert warm.read_text(encoding="utf-8") == cold.read_text(encoding="utf-8")
     assert "`added` returns `&mut u8`" in warm.read_text(encoding="utf-8")
+
+
+def test_a_run_that_ends_before_its_scan_stops_the_early_worker_and_exits(tmp_path: Path) -> None:
+    """With the rules in their cache, the CLI forks the early worker first; a run that then
+    fails (no `Cargo.toml` here) must end at once, the worker with it. (The first version
+    hung: the worker waited for the pool's shutdown sentinel, which the exiting parent's
+    queue finalizers never wrote.)"""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "user-cache")}
+    root = seeded_copy(tmp_path)
+    fill = [sys.executable, "-m", "unsound", "--workspace", "-q", "-o", os.devnull, str(root)]
+    assert subprocess.run(fill, env=env, cwd=tmp_path, timeout=120).returncode == 1
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    command = [sys.executable, "-m", "unsound", "--workspace", "-q"]
+    for _ in range(3):  # a race, when there is one, shows in some runs only
+        done = subprocess.run(command, env=env, cwd=empty, capture_output=True, timeout=60)
+        assert done.returncode == 2
+        assert b"could not find `Cargo.toml`" in done.stderr

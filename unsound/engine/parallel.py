@@ -74,7 +74,7 @@ def _init_worker(
 
     `plans` (a queue), for a pool started before the parent has read the scan cache: the
     worker compiles what every scan needs, then takes (`few_files`, `expected`) from it, or
-    None when the parent will not use the pool.
+    None when the parent will not use the pool (the worker then exits).
     """
     global _STATE
     import unsound.engine.crate_scan  # noqa: F401 - the tasks' module, not in the first task (3 ms)
@@ -94,7 +94,10 @@ def _init_worker(
             matcher.compile_texts()
         plan = plans.get()
         if plan is None:
-            return
+            # The parent will not use this pool. Exit at once rather than wait for the pool's
+            # shutdown sentinel: a parent that ends its run now may close the pool's queues at
+            # exit before the sentinel is written, and then wait for this process forever.
+            os._exit(0)
         few_files, expected = plan
     if rules and few_files:
         matcher.compile_for_few_files()
