@@ -195,20 +195,20 @@ class WorkerPool:
 
     def send_plan(self, few_files: bool, expected: tuple[str, ...]) -> None:
         """What a `plan_later` pool's workers are for (see `__init__`)."""
-        if self._plans is not None:
-            for _ in range(self.workers):
-                self._plans.put((few_files, expected))
-            self._plans = None
+        self._tell_workers((few_files, expected))
 
     def discard(self) -> None:
-        """Stop a pool that will get no task (a `plan_later` one's workers stop waiting),
-        without waiting for its workers to finish their start-up: the run goes on meanwhile
-        (and its exit waits for them)."""
+        """Stop a pool that will get no task, without waiting for its workers to finish their
+        start-up: the run goes on meanwhile (a `plan_later` pool's workers, told None, exit)."""
+        self._tell_workers(None)
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+    def _tell_workers(self, plan: tuple[bool, tuple[str, ...]] | None) -> None:
+        """Give each waiting worker its plan, once (none for a pool not started `plan_later`)."""
         if self._plans is not None:
             for _ in range(self.workers):
-                self._plans.put(None)
+                self._plans.put(plan)
             self._plans = None
-        self.executor.shutdown(wait=False, cancel_futures=True)
 
     def in_flight(self) -> set[int]:
         """Ids of the tasks the workers were inside of (meaningful once the pool has stopped)."""
