@@ -20,6 +20,7 @@ from unsound.dsl.compiled import CompiledRule
 from unsound.dsl.loader import builtin_rule_files, load_rules, user_rule_files
 from unsound.dsl.needle import Needle
 from unsound.dsl.rule_cache import RuleCache, cache_key
+from unsound.dsl.rule_pickle import restore_rule
 from unsound.engine.cache import hmac_key
 from unsound.errors import RuleError
 
@@ -187,23 +188,36 @@ def test_a_valid_file_for_another_rule_set_is_not_valid_under_this_name(
 
 def test_the_pickle_names_only_the_classes_of_a_compiled_rule(cache_folder: Path) -> None:
     load([LANGUAGE_RULES])
-    named: set[tuple[str, str]] = set()
 
-    class Recording(pickle.Unpickler):
-        def find_class(self, module: str, name: str) -> object:
-            named.add((module, name))
-            return super().find_class(module, name)
+    def named_by(data: bytes) -> set[str]:
+        named: set[tuple[str, str]] = set()
+        bodies: list[bytes] = []
+
+        class Recording(pickle.Unpickler):
+            def find_class(self, module: str, name: str) -> object:
+                named.add((module, name))
+                found = super().find_class(module, name)
+                if found is restore_rule:  # keep each body to look into it too
+                    return lambda *fields: bodies.append(fields[-1])
+                return found
+
+        Recording(io.BytesIO(data)).load()
+        assert all(isinstance(body, bytes) for body in bodies)
+        return {module for module, _ in named} | {f"body: {m}" for b in bodies for m in named_by(b)}
 
     body = the_cache([LANGUAGE_RULES]).path.read_bytes().partition(b"\n")[2]
-    Recording(io.BytesIO(body)).load()
-    # No compiled regex is pickled at all (needles and `matches` regexes keep their sources and
-    # compile on first use), so the regex reconstructors `rule_cache` allows are not named.
-    assert {module for module, _ in named} == {
-        "unsound.dsl.ast",
-        "unsound.dsl.compiled",
-        "unsound.dsl.needle",
-        "unsound.dsl.pattern",
+    # The file names the rules' metadata and the function that keeps each rule's body as bytes;
+    # the bodies name the classes of a rule's tree, patterns and needles. No compiled regex is
+    # pickled at all (needles and `matches` regexes keep their sources and compile on first
+    # use), so the regex reconstructors `rule_pickle` allows are not named.
+    assert named_by(body) == {
         "unsound.model",
+        "unsound.dsl.rule_pickle",
+        "body: unsound.dsl.ast",
+        "body: unsound.dsl.compiled",
+        "body: unsound.dsl.needle",
+        "body: unsound.dsl.pattern",
+        "body: unsound.model",
     }
 
 
@@ -269,7 +283,8 @@ def test_a_hit_imports_neither_lark_nor_the_rule_parser(tmp_path: Path) -> None:
         "import sys\n"
         "from unsound.dsl.loader import load_rules\n"
         "rules = load_rules(cache=True)\n"
-        "print(len(rules), 'lark' in sys.modules, 'unsound.dsl.parser' in sys.modules)\n"
+        "print(len(rules), 'lark' in sys.modules, 'unsound.dsl.parser' in sys.modules,"
+        " 'unsound.dsl.ast' in sys.modules)\n"
     )
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "xdg")}
     outputs = [
@@ -278,4 +293,5 @@ def test_a_hit_imports_neither_lark_nor_the_rule_parser(tmp_path: Path) -> None:
         ).stdout
         for _ in range(2)
     ]
-    assert outputs == ["32 True True\n", "32 False False\n"]
+    # Compiled, then from the cache: with their trees still pickled (`dsl.rule_pickle`).
+    assert outputs == ["32 True True True\n", "32 False False False\n"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from tree_sitter import Node
 
-from unsound.dsl.compiled import required_enclosing_impl
 from unsound.dsl.loader import compile_rule_files, load_rules
+from unsound.dsl.rule_facts import required_enclosing_impl
 from unsound.dsl.rust_parser import parse_rust
 from unsound.engine.matcher import _may_be_in_impl_of
 

@@ -105,8 +105,8 @@ CRATE_WORD_RULES = "\n".join(
 
 
 def test_crate_words_decide_match_kinds_per_pattern() -> None:
-    from unsound.dsl.compiled import crate_words
     from unsound.dsl.loader import compile_rule_files
+    from unsound.dsl.rule_facts import crate_words
 
     rules = {r.id: r for r in compile_rule_files([("t", "t.rules", CRATE_WORD_RULES)])}
     # The impl pattern spells `Convert`; the alias needs one of the traits implemented.

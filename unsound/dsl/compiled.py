@@ -1,7 +1,9 @@
-"""What a compiled rule is, and what the engine reads off it (without compiling anything).
+"""What a compiled rule is (without compiling anything).
 
 Kept apart from `compiler` so that a run that loads its rules from the compiled-rules cache
-(`dsl.rule_cache`) needs only this module, not the compiler, the rule parser or lark.
+(`dsl.rule_cache`) needs only this module, not the compiler, the rule parser or lark; and
+apart from `rule_facts` (what the engine works out from a rule's conditions) so that it does
+not need the rule's syntax tree either (`dsl.rule_pickle`).
 """
 
 from __future__ import annotations
@@ -10,19 +12,16 @@ import hashlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, TypeVar
-
-from unsound.dsl import ast
-from unsound.dsl.ast import CodeBlock
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import regex
 
+    from unsound.dsl import ast
+    from unsound.dsl.ast import CodeBlock
     from unsound.dsl.needle import Needle
-    from unsound.dsl.pattern import Pattern, PatternNode
+    from unsound.dsl.pattern import Pattern
     from unsound.model import RuleInfo
-
-_T = TypeVar("_T")
 
 MATCH_VAR = "MATCH"  # always bound: the whole matched node
 
@@ -79,7 +78,27 @@ class CompiledRule:
     regexes: Mapping[str, regex.Pattern[str]]  # a `LazyRegexes`
     prefilter: tuple[Needle, ...]  # every one must be found in a file's bytes
     # Every one must be found in a macro region's bytes (from `where` lines about its own code).
-    region_prefilter: tuple[Needle, ...] = ()
+    region_prefilter: tuple[Needle, ...]
+
+    def __reduce__(self) -> tuple[Callable[..., CompiledRule], tuple[object, ...]]:
+        """Pickled as its id, metadata and fingerprint, and its body as bytes that the unpickled
+        rule loads on first use (`dsl.rule_pickle`)."""
+        from unsound.dsl.rule_pickle import reduce_rule
+
+        return reduce_rule(self)
+
+    if not TYPE_CHECKING:  # every field is declared above: mypy must not accept any name
+
+        def __getattr__(self, name: str) -> object:
+            """A body field of a rule restored by `rule_pickle.restore_rule`, loaded now."""
+            body = self.__dict__.get("_body")
+            if body is None or name not in BODY_FIELDS:
+                raise AttributeError(f"'CompiledRule' object has no attribute {name!r}")
+            from unsound.dsl.rule_pickle import load_body
+
+            self.__dict__.update(zip(BODY_FIELDS, load_body(body), strict=True))
+            del self.__dict__["_body"]
+            return self.__dict__[name]
 
     @cached_property
     def fingerprint(self) -> str:
@@ -126,213 +145,5 @@ class CompiledRule:
         return tuple(distinct)
 
 
-def required_relations(rule: CompiledRule) -> list[tuple[Pattern, ...]]:
-    """For each `where` line that needs a structural relation in the matched node's own file,
-    the patterns of which one must match somewhere in that file (or macro region).
-
-    Only relations of `$MATCH` or of a metavariable every `match` pattern binds qualify: those
-    nodes are in the file being matched, so the related node is too. A variable bound by
-    `holds`, `has lifetime` and the like may be in another file of the crate.
-    """
-    local = match_variables(rule.patterns)
-    required = []
-    for part in required_parts(rule.ast.conditions):
-        patterns = _local_relation_patterns(part, local, rule.relations)
-        if patterns:
-            required.append(patterns)
-    return required
-
-
-def required_impls(rule: CompiledRule) -> tuple[str, ...]:
-    """Traits named by `where $V implements "T"` lines whose `$V` is in the matched file: a
-    pattern's metavariable, `$MATCH`, or one bound by a relation of those (`inside impl $S`).
-    The file must then spell the name of a type the crate implements `T` for."""
-    parts = _required_local_parts(rule)
-    return tuple(dict.fromkeys(p.trait for p in parts if isinstance(p, ast.Implements)))
-
-
-def required_parts(conditions: tuple[ast.Cond, ...]) -> Iterator[ast.Cond]:
-    """The `where` lines and the parts of `and` lines: what every finding satisfies each of."""
-    for condition in conditions:
-        yield from condition.parts if isinstance(condition, ast.And) else (condition,)
-
-
-def required_enclosing_impl(rule: CompiledRule) -> str | None:
-    """The trait `T` of `where $X inside `impl<…> $S { … }`` with `where $S implements "T"`,
-    both on lines every finding satisfies (not under `not` or `or`): every match then lies in
-    an impl block whose self type implements `T`. None for any other rule."""
-    parts = list(required_parts(rule.ast.conditions))
-    impl_types: set[str] = set()
-    for part in parts:
-        if isinstance(part, ast.Relation) and part.relation == "inside" and part.within is None:
-            names = {_impl_type_var(p.root) for p in rule.relations[part.pattern]}
-            if len(names) == 1 and None not in names:
-                impl_types |= names  # type: ignore[arg-type]
-    for part in parts:
-        if isinstance(part, ast.Implements) and part.var in impl_types:
-            return part.trait
-    return None
-
-
-def _impl_type_var(root: PatternNode) -> str | None:
-    """`$S` of a pattern `impl<…> $S { … }` (its self type, a plain metavariable)."""
-    if root.kind != "impl_item" or root.var is not None:
-        return None
-    for child in root.children:
-        if child.field == "type" and child.var is not None and not child.sequence:
-            return child.var
-    return None
-
-
-def requires_static_mut(rule: CompiledRule) -> bool:
-    """Whether a `where $V is static-mut` line of a `$V` in the matched file must hold: the file
-    must then spell the name of a `static mut` the crate declares."""
-    return any(
-        isinstance(part, ast.IsShape) and part.shape == "static-mut"
-        for part in _required_local_parts(rule)
-    )
-
-
-def lints_silencing(rule: CompiledRule) -> tuple[str, ...]:
-    """The lints whose being allowed silences the rule wherever it would match: each `L` of a
-    line every finding satisfies that says `not $V allows lint "L"` (or `not (… or $V allows
-    lint "L" or …)`). A crate whose manifest allows `L` cannot give the rule a finding."""
-    lints: list[str] = []
-    for part in required_parts(rule.ast.conditions):
-        if not isinstance(part, ast.Not):
-            continue
-        inner = part.inner
-        for alternative in inner.parts if isinstance(inner, ast.Or) else (inner,):
-            if isinstance(alternative, ast.AllowsLint):
-                lints.append(alternative.lint)
-    return tuple(dict.fromkeys(lints))
-
-
-def crate_words(rule: CompiledRule) -> tuple[str, ...]:
-    """Names one of which a crate must spell for the rule to match anywhere in it; () when
-    that says no more than the file prefilter.
-
-    A pattern whose own words are keywords (`pub type $A = $T;`) passes the prefilter in most
-    files, but if every finding of it needs `$T implements "…"`, one of those traits must be
-    spelled in the crate (`CrateIndex.implements` answers no otherwise, whatever the type).
-    `$MATCH kind K` lines are decided by each pattern's root kind first
-    (`napi-external-by-value`: `not $MATCH kind type_item or $T implements …`). A pattern that
-    needs no trait gives one of its identifiers, which its matches spell.
-    """
-    alternatives: list[str] = []
-    from_traits = False
-    for pattern in rule.patterns:
-        traits = _required_traits(rule.ast.conditions, pattern.root.kind)
-        if traits is not None:
-            alternatives.extend(traits)
-            from_traits = True
-            continue
-        names = sorted(w for w in pattern.literal_words() if w not in _RARE_KEYWORDS)
-        if not names:
-            return ()
-        alternatives.append(max(names, key=len))
-    return tuple(dict.fromkeys(alternatives)) if from_traits else ()
-
-
-# Keywords `Pattern.literal_words` gives besides identifiers.
-_RARE_KEYWORDS = frozenset({"unsafe", "static", "extern", "union"})
-
-
-def _required_traits(conditions: tuple[ast.Cond, ...], kind: str) -> tuple[str, ...] | None:
-    """Traits one of which every finding of a pattern with this root kind needs implemented
-    (by the last segment of their path), or None."""
-    for part in required_parts(conditions):
-        decided = _with_match_kind(part, kind)
-        if decided is False:
-            return ()  # no finding at all: the pattern needs nothing of the crate
-        if decided is True:
-            continue
-
-        def leaf(condition: ast.Cond) -> tuple[str, ...] | None:
-            if isinstance(condition, ast.Implements):
-                return (condition.trait.rsplit("::", 1)[-1],)
-            return None
-
-        traits = through_and_or(decided, leaf)
-        if traits:
-            return traits
-    return None
-
-
-def _with_match_kind(condition: ast.Cond, kind: str) -> ast.Cond | bool:
-    """The condition with its `$MATCH kind K` lines decided for a match of this kind."""
-    if isinstance(condition, ast.HasKind) and condition.var == MATCH_VAR:
-        return condition.kind == kind
-    if isinstance(condition, ast.Not):
-        inner = _with_match_kind(condition.inner, kind)
-        return (not inner) if isinstance(inner, bool) else ast.Not(inner, condition.span)
-    if isinstance(condition, ast.And | ast.Or):
-        absorbing = isinstance(condition, ast.Or)  # `or` is true with one true part
-        parts: list[ast.Cond] = []
-        for part in condition.parts:
-            decided = _with_match_kind(part, kind)
-            if decided is absorbing:
-                return absorbing
-            if not isinstance(decided, bool):
-                parts.append(decided)
-        if not parts:
-            return not absorbing
-        if len(parts) == 1:
-            return parts[0]
-        return type(condition)(tuple(parts), condition.span)
-    return condition
-
-
-def match_variables(patterns: tuple[Pattern, ...]) -> set[str]:
-    """`$MATCH` and the metavariables every pattern binds: nodes of the matched code itself."""
-    local = {MATCH_VAR}
-    if patterns:
-        local |= set.intersection(*(p.metavariables() for p in patterns))
-    return local
-
-
-def _required_local_parts(rule: CompiledRule) -> list[ast.Cond]:
-    """The `where` lines (and parts of `and` lines) that every finding satisfies, about a
-    variable whose node is in the matched file."""
-    local = match_variables(rule.patterns)
-    required: list[ast.Cond] = []
-    for part in required_parts(rule.ast.conditions):
-        if isinstance(part, ast.Relation) and part.var in local:
-            patterns = rule.relations[part.pattern]
-            local |= set.intersection(*(p.metavariables() for p in patterns))
-        elif getattr(part, "var", None) in local:
-            required.append(part)
-    return required
-
-
-def _local_relation_patterns(
-    condition: ast.Cond, local: set[str], relations: dict[CodeBlock, tuple[Pattern, ...]]
-) -> tuple[Pattern, ...] | None:
-    """Patterns one of which must match in the file when `condition` holds, or None."""
-
-    def leaf(part: ast.Cond) -> tuple[Pattern, ...] | None:
-        if isinstance(part, ast.Relation) and part.var in local:
-            return relations[part.pattern]
-        return None
-
-    return through_and_or(condition, leaf)
-
-
-def through_and_or(
-    condition: ast.Cond, leaf: Callable[[ast.Cond], tuple[_T, ...] | None]
-) -> tuple[_T, ...] | None:
-    """What every finding needs when `condition` holds, one of a tuple of alternatives (or
-    None): `leaf`'s answer for a plain condition, the first answer of an `and`'s parts, and for
-    an `or` the alternatives of all its parts when each part has some."""
-    if isinstance(condition, ast.And):
-        for part in condition.parts:
-            found = through_and_or(part, leaf)
-            if found:
-                return found
-        return None
-    if isinstance(condition, ast.Or):
-        alternatives = [through_and_or(part, leaf) for part in condition.parts]
-        if all(alternatives):
-            return tuple(dict.fromkeys(a for group in alternatives if group for a in group))
-        return None
-    return leaf(condition)
+# The fields a rule pickled by `rule_pickle` carries as bytes: all but its metadata.
+BODY_FIELDS = ("ast", "patterns", "relations", "regexes", "prefilter", "region_prefilter")

@@ -10,12 +10,13 @@ import regex
 from unsound.dsl import ast
 from unsound.dsl.ast import MAX_CONDITION_DEPTH, CodeBlock
 
-# `CompiledRule` and what is read off it live in `compiled`; they are also named here for the
-# modules that import them from the compiler.
-from unsound.dsl.compiled import (
-    MATCH_VAR,
-    CompiledRule,
-    LazyRegexes,
+# `CompiledRule` lives in `compiled`, what is worked out from it in `rule_facts`; some are also
+# named here for the modules that import them from the compiler.
+from unsound.dsl.compiled import MATCH_VAR, CompiledRule, LazyRegexes
+from unsound.dsl.needle import Needle
+from unsound.dsl.pattern import Pattern, VarConstraint, compile_pattern_variants, constrained
+from unsound.dsl.phrases import phrase_regex
+from unsound.dsl.rule_facts import (
     match_variables,
     required_impls,
     required_parts,
@@ -23,9 +24,6 @@ from unsound.dsl.compiled import (
     requires_static_mut,
     through_and_or,
 )
-from unsound.dsl.needle import Needle
-from unsound.dsl.pattern import Pattern, VarConstraint, compile_pattern_variants, constrained
-from unsound.dsl.phrases import phrase_regex
 from unsound.dsl.shapes import CRATE_SHAPES, SHAPES
 from unsound.errors import RuleError
 from unsound.model import RuleInfo

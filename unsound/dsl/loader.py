@@ -100,7 +100,9 @@ def compile_rule_files(files: Iterable[tuple[str, str, str]]) -> list[CompiledRu
             continue
         for (_, display, text), compiled in zip(files[start:end], compiled_files, strict=True):
             for rule in compiled:
-                _check_first_definition(rule.ast, display, text, seen)
+                if rule.id in seen:  # raises, at the place its tree (loaded only now) gives
+                    _check_first_definition(rule.ast, display, text, seen)
+                seen[rule.id] = display
                 rules.append(rule)
     return rules
 

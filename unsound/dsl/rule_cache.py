@@ -9,10 +9,12 @@ display path and text, in order: any change starts a new file, and the newest fe
 
 The file is the user's, but it is still authenticated with the scan cache's HMAC key, over the
 key and the body, before anything in it is unpickled; the unpickler then admits only the
-classes a compiled rule is made of (`_ALLOWED`). A file that fails either, or does not hold a
-list of `CompiledRule`s, is ignored and rewritten: the cache can only ever make a run faster.
-Compiled regexes are stored as their source and flags and compiled again on load, so that no
-library's private reconstructor (`re._compile`, `regex`'s code arrays) has to be admitted.
+rules' metadata classes and `rule_pickle.restore_rule` (`_ALLOWED`). A file that fails either,
+or does not hold a list of `CompiledRule`s, is ignored and rewritten: the cache can only ever
+make a run faster. Each rule's body (its syntax tree, patterns and needles) stays bytes until a
+worker asks for it, and is then unpickled as restrictively (`dsl.rule_pickle`); only this
+tool writes those bytes, under a key that covers its own code, so a body that fails to load
+would be this tool's bug, reported as such, never anything run.
 """
 
 from __future__ import annotations
@@ -25,12 +27,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
-from types import ModuleType
-from typing import TYPE_CHECKING, Any
 
 from unsound import __version__, model
-from unsound.dsl import ast, compiled, needle, pattern
 from unsound.dsl.compiled import CompiledRule
+from unsound.dsl.rule_pickle import restore_rule
 from unsound.engine.cache import code_hash, hmac_key, key_file
 from unsound.engine.cache_files import (
     prune_oldest,
@@ -41,46 +41,26 @@ from unsound.engine.cache_files import (
 )
 from unsound.versions import installed_version
 
-if TYPE_CHECKING:
-    import regex
-
 RuleFiles = Sequence[tuple[str, str, str]]  # (pack, display path, text), as the loader reads them
 
-_FORMAT = 1
+_FORMAT = 2  # 2: each rule's body pickled apart (`dsl.rule_pickle`)
 _KEEP_FILES = 4  # rule sets (built-in alone, with a project's own rules, ...) × tool versions
 _CACHE_NAME = re.compile(r"rules-[0-9a-f]{32}\.bin")
 # Packages whose behaviour is baked into the compiled form (their code is not in `code_hash`).
 _PACKAGES = ("lark", "regex", "tree-sitter", "tree-sitter-rust")
 
 
-def _compiled_re(source: str | bytes, flags: int) -> re.Pattern[Any]:
-    return re.compile(source, flags)
-
-
-def _compiled_regex(source: str, flags: int) -> regex.Pattern[str]:
-    import regex  # only a pickle holding a compiled `regex` pattern needs it
-
-    return regex.compile(source, flags)
-
-
-def _classes_of(*modules: ModuleType) -> dict[tuple[str, str], Callable[..., object]]:
-    """Every class defined in these modules, by (module, name) as pickle names them."""
-    return {
-        (module.__name__, name): value
-        for module in modules
-        for name, value in vars(module).items()
-        if isinstance(value, type) and value.__module__ == module.__name__
-    }
-
-
-# What a pickle of compiled rules may name: the classes of the modules a compiled rule is made
-# of (its AST, patterns, prefilter needles, metadata), and the two regex reconstructors above.
-# Built-in containers (tuple, dict, set, frozenset, bytes) have opcodes of their own and are
-# never looked up. Nothing else resolves, so a pickle cannot call `os.system` or import anything.
+# What the file's pickle may name: the classes of the rules' metadata, and the function that
+# restores a rule with its body as bytes. Built-in containers (tuple, list, bytes, ...) have
+# opcodes of their own and are never looked up. Nothing else resolves, so a pickle cannot call
+# `os.system` or import anything.
 _ALLOWED: dict[tuple[str, str], Callable[..., object]] = {
-    **_classes_of(ast, pattern, needle, compiled, model),
-    (__name__, _compiled_re.__name__): _compiled_re,
-    (__name__, _compiled_regex.__name__): _compiled_regex,
+    **{
+        (model.__name__, name): value
+        for name, value in vars(model).items()
+        if isinstance(value, type) and value.__module__ == model.__name__
+    },
+    (restore_rule.__module__, restore_rule.__name__): restore_rule,
 }
 
 
@@ -139,29 +119,13 @@ class RuleCache:
 
     def write(self, rules: Sequence[CompiledRule]) -> None:
         """Store the rules, whole or not at all; a cache that cannot be written is skipped."""
-        out = BytesIO()
-        pickler = pickle.Pickler(out, protocol=pickle.HIGHEST_PROTOCOL)
-        import regex  # a rescan that reads its rules from here never imports it (7 ms)
-
-        pickler.dispatch_table = {re.Pattern: _reduce_re, regex.Pattern: _reduce_regex}
         try:
-            pickler.dump(list(rules))
+            body = pickle.dumps(list(rules), protocol=pickle.HIGHEST_PROTOCOL)
         except (pickle.PicklingError, TypeError, RecursionError):
             return
-        body = out.getvalue()
         folder = self.path.parent
         try:
             if write_whole(self.path, signed(self.secret, self.key.encode(), body)):
                 prune_oldest(folder, _CACHE_NAME, _KEEP_FILES)
         except OSError:
             return
-
-
-def _reduce_re(compiled_re: re.Pattern[Any]) -> tuple[Callable[..., object], tuple[object, ...]]:
-    return _compiled_re, (compiled_re.pattern, compiled_re.flags)
-
-
-def _reduce_regex(
-    compiled_regex: regex.Pattern[str],
-) -> tuple[Callable[..., object], tuple[object, ...]]:
-    return _compiled_regex, (compiled_regex.pattern, compiled_regex.flags)

@@ -16,7 +16,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from unsound.dsl.compiled import CompiledRule, crate_words, required_impls, requires_static_mut
+from unsound.dsl.compiled import CompiledRule
+from unsound.dsl.rule_facts import crate_words, required_impls, requires_static_mut
 from unsound.dsl.word_regex import whole_word
 from unsound.engine import crate_reads
 from unsound.engine.crate_index import IMPL_FOR, STATIC_MUT_DECLARATION

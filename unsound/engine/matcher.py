@@ -12,14 +12,13 @@ from functools import cached_property
 from tree_sitter import Node, Query, QueryCursor
 
 from unsound.dsl import ast
-from unsound.dsl.compiled import (
-    MATCH_VAR,
-    CompiledRule,
+from unsound.dsl.compiled import MATCH_VAR, CompiledRule
+from unsound.dsl.pattern import BYTES_MATCH, Pattern, query_predicate
+from unsound.dsl.rule_facts import (
     lints_silencing,
     required_enclosing_impl,
     required_relations,
 )
-from unsound.dsl.pattern import BYTES_MATCH, Pattern, query_predicate
 from unsound.dsl.rust_parser import rust_language
 from unsound.engine import node_memo
 from unsound.engine.bindings import Bindings, Bound
