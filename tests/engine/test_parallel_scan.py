@@ -157,24 +157,35 @@ def test_crates_streamed_from_discovery_give_the_all_at_once_scan() -> None:
 
 def test_worker_start_compiles_what_every_file_needs_first() -> None:
     """Rules from the compiled-rules cache compile their needles and regexes lazily; a worker
-    compiles them when it starts, so a rescan's one task does not wait for them."""
+    of a full scan compiles them when it starts, so its first tasks do not wait for them. A
+    worker for a few files compiles the needles (every file's prefilter asks them all) and
+    leaves each regex to the first candidate that asks for it."""
     import pickle
 
     from unsound.engine.matcher import RuleSetMatcher
 
-    rules = pickle.loads(pickle.dumps(load_rules()))  # as the compiled-rules cache gives them
-    needles = [n for r in rules for n in (*r.prefilter, *r.region_prefilter)]
-    assert needles and all(vars(n)["_searchers"] is None for n in needles)
-    RuleSetMatcher(rules).compile_all()
-    assert all(vars(n)["_searchers"] is not None for n in needles)
-    assert all(set(vars(r.regexes)["_compiled"]) == set(r.regexes) for r in rules)
+    for few_files in (True, False):
+        rules = pickle.loads(pickle.dumps(load_rules()))  # as the compiled-rules cache gives
+        needles = [n for r in rules for n in (*r.prefilter, *r.region_prefilter)]
+        assert needles and all(vars(n)["_searchers"] is None for n in needles)
+        matcher = RuleSetMatcher(rules)
+        if few_files:
+            matcher.compile_for_few_files()
+        else:
+            matcher.compile_all()
+        assert all(vars(n)["_searchers"] is not None for n in needles)
+        compiled = [set(vars(r.regexes)["_compiled"]) for r in rules]
+        if few_files:
+            assert not any(compiled)
+        else:
+            assert compiled == [set(r.regexes) for r in rules] and any(compiled)
 
 
 def test_a_worker_for_few_files_builds_only_the_query_its_task_needs(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A rescan's worker (`compile_for_few_files`) compiles needles and regexes at start but no
-    query; its task builds one query for the rules its files want, and finds what a worker
+    """A rescan's worker (`compile_for_few_files`) compiles needles at start but no query; its
+    task builds one query for the rules its files want, and finds what a worker
     with the whole set's query finds."""
     from unsound.engine import crate_scan
     from unsound.engine import matcher as matcher_module
