@@ -202,7 +202,10 @@ class RuleSetMatcher:
         whatever the files: the built-in rules' combined query (63 patterns) took 74 ms, longer
         than a one-file rescan's whole task. Each task then builds one query for just the rules
         its files want (`prepare`): wasmtime's usual one-file rescan wants 10 rules, 28
-        patterns, 31 ms. The regexes (49, 17-30 ms) compile when a candidate asks for one."""
+        patterns, 31 ms. The regexes (49, 17-30 ms) compile when a candidate asks for one;
+        the `regex` module they need is imported now (8 ms of a one-file task otherwise)."""
+        import regex  # noqa: F401 - imported for the first candidate's `matches`
+
         self._per_task = True
         self.compile_texts()
 
