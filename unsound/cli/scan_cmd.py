@@ -121,6 +121,7 @@ def scan(
     from unsound.engine.progress import progress_for
     from unsound.engine.scan import scan_workspace
     from unsound.engine.workspace import find_manifest, load_workspace, select_packages
+    from unsound.engine.workspace_memo import load_workspace_remembered
 
     if exclude and not workspace:
         raise UsageError(
@@ -135,8 +136,10 @@ def scan(
     accepted = scan_extras.prepare(ctx.obj, baseline, output_format.value)
     manifest = find_manifest(manifest_path=manifest_path, path=path, cwd=Path.cwd())
     memo = None if no_cache else ManifestMemo.open()
-    ws = load_workspace(manifest, memo)
-    if memo is not None:
+    if memo is None:
+        ws = load_workspace(manifest)
+    else:
+        ws = load_workspace_remembered(manifest, memo)
         memo.save()
     config = load_config(ws.root, known_names(cache=not no_cache))
     compiled = select_rules(

@@ -15,6 +15,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol
 
+from unsound.engine import fs_probe
 from unsound.engine.toml_positions import KeyPath, key_positions, locate
 from unsound.errors import WorkspaceError
 
@@ -126,7 +127,7 @@ def read_manifest(path: Path, memo: ParseMemo | None = None) -> Manifest:
     """Read and parse a Cargo.toml; a located WorkspaceError when it cannot be read or parsed.
     With `memo`, a manifest whose bytes were parsed before is not parsed again."""
     try:
-        raw = path.read_bytes()
+        raw = fs_probe.read_bytes(path)
     except OSError as error:
         raise WorkspaceError(
             f"cannot read the manifest: {error.strerror or error}",

@@ -1,4 +1,5 @@
-"""Parsed manifests by content: a rescan reads its `Cargo.toml` files but parses none of them.
+"""Parsed manifests by content: a rescan reads its `Cargo.toml` files but parses none of them;
+and whole workspaces by what loading them asked the file system (`engine.workspace_memo`).
 
 tomllib is pure Python: wasmtime's 103 manifests take about 22 ms to parse, two fifths of loading
 the workspace, in every run. A parsed document is kept under the hash of the file's bytes (the
@@ -21,10 +22,12 @@ from typing import Any
 from unsound.engine.cache import hmac_key, key_file
 from unsound.engine.cache_files import read_regular_file, signed, verified, write_whole
 
-_FORMAT = b"manifests 1"
+_FORMAT = b"manifests 2"  # 2: workspaces beside the documents
 _MARSHAL_VERSION = 4
 # Documents kept across runs (and workspaces): the newest this many, by last use.
 _KEEP = 4096
+# Workspaces kept (`workspace_memo`), the newest this many by last change.
+_KEEP_WORKSPACES = 32
 
 
 @dataclass
@@ -35,6 +38,8 @@ class ManifestMemo:
     path: Path
     secret: bytes
     known: dict[str, bytes] = field(default_factory=dict)
+    # `workspace_memo`'s entries, by its key: marshal bytes it alone reads.
+    workspaces: dict[str, bytes] = field(default_factory=dict)
     dirty: bool = False
 
     @classmethod
@@ -45,7 +50,7 @@ class ManifestMemo:
         if secret is None:
             return None
         memo = cls(key_file().parent / "manifests.bin", secret)
-        memo.known = memo._read()
+        memo.known, memo.workspaces = memo._read()
         return memo
 
     def parse(self, raw: bytes, parse: Callable[[], dict[str, Any]]) -> dict[str, Any]:
@@ -69,12 +74,21 @@ class ManifestMemo:
         self.dirty = True
         return document
 
+    def workspace(self, key: str) -> bytes | None:
+        return self.workspaces.get(key)
+
+    def remember_workspace(self, key: str, value: bytes) -> None:
+        self.workspaces.pop(key, None)
+        self.workspaces[key] = value  # now the newest
+        self.dirty = True
+
     def save(self) -> None:
         """Write the memo whole if this run added to it; skipped when it cannot be written."""
         if not self.dirty:
             return
         kept = dict(list(self.known.items())[-_KEEP:])
-        body = marshal.dumps(kept, _MARSHAL_VERSION)
+        workspaces = dict(list(self.workspaces.items())[-_KEEP_WORKSPACES:])
+        body = marshal.dumps((kept, workspaces), _MARSHAL_VERSION)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             write_whole(self.path, signed(self.secret, _FORMAT, body))
@@ -82,16 +96,21 @@ class ManifestMemo:
             return
         self.dirty = False
 
-    def _read(self) -> dict[str, bytes]:
+    def _read(self) -> tuple[dict[str, bytes], dict[str, bytes]]:
         body = verified(read_regular_file(self.path), self.secret, _FORMAT)
         if body is None:
-            return {}
+            return {}, {}
         try:
-            known = marshal.loads(body)
+            parts = marshal.loads(body)
         except (ValueError, EOFError, TypeError):
-            return {}
-        if not isinstance(known, dict) or not all(
-            isinstance(k, str) and isinstance(v, bytes) for k, v in known.items()
-        ):
-            return {}
-        return known
+            return {}, {}
+        if not isinstance(parts, tuple) or len(parts) != 2 or not all(map(_of_bytes, parts)):
+            return {}, {}
+        return parts[0], parts[1]
+
+
+def _of_bytes(value: object) -> bool:
+    """Whether `value` is a dict of str to bytes."""
+    return isinstance(value, dict) and all(
+        isinstance(k, str) and isinstance(v, bytes) for k, v in value.items()
+    )

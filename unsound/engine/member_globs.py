@@ -8,9 +8,10 @@ as a whole path component. Results come back sorted per folder, as the crate ret
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
+
+from unsound.engine import fs_probe
 
 _META = frozenset("*?[")
 
@@ -46,37 +47,34 @@ def _step(paths: list[Path], component: str, matcher: re.Pattern[str] | None) ->
             out.extend(_recursive_folders(base))
         elif matcher is None:
             candidate = base / component
-            if os.path.lexists(candidate):
+            if fs_probe.lexists(candidate):
                 out.append(candidate)
-        elif base.is_dir():
+        elif fs_probe.is_dir(base):
             names = sorted(_entries(base))
             out.extend(base / name for name in names if matcher.fullmatch(name))
     return out
 
 
 def _entries(folder: Path) -> list[str]:
-    try:
-        return os.listdir(folder)
-    except OSError:
-        return []
+    return [name for name, _ in fs_probe.entries(folder)]
 
 
 def _recursive_folders(base: Path) -> list[Path]:
     """`base` and every folder below it, each real folder once (symlink loops end)."""
-    if not base.is_dir():
+    if not fs_probe.is_dir(base):
         return []
     out: list[Path] = []
     seen: set[str] = set()
     stack = [base]
     while stack:
         folder = stack.pop()
-        real = os.path.realpath(folder)
+        real = fs_probe.realpath(folder)
         if real in seen:
             continue
         seen.add(real)
         out.append(folder)
         children = [folder / name for name in sorted(_entries(folder))]
-        stack.extend(child for child in reversed(children) if child.is_dir())
+        stack.extend(child for child in reversed(children) if fs_probe.is_dir(child))
     return out
 
 

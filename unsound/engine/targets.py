@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from unsound.engine import fs_probe
 from unsound.engine.manifest import Manifest
 
 LIB = "lib"
@@ -79,7 +80,7 @@ def _lib_target(manifest: Manifest, package_name: str, edition: str) -> Target |
     """`[lib]` with its path, else `src/lib.rs` unless `autolib = false`."""
     root = manifest.folder
     table = manifest.table(("lib",), hint='write it as `[lib]` with `path = "src/lib.rs"`')
-    inferred = "src/lib.rs" if (root / "src/lib.rs").exists() else None
+    inferred = "src/lib.rs" if fs_probe.exists(root / "src/lib.rs") else None
     if table is None:
         if inferred is None or _auto(manifest, "autolib") is False:
             return None
@@ -89,7 +90,7 @@ def _lib_target(manifest: Manifest, package_name: str, edition: str) -> Target |
     path = manifest.string(("lib", "path"), hint='write the path as a string, e.g. "src/lib.rs"')
     if path is None:
         path = inferred
-    if path is None and edition == "2015" and (root / f"src/{name}.rs").exists():
+    if path is None and edition == "2015" and fs_probe.exists(root / f"src/{name}.rs"):
         path = f"src/{name}.rs"
     if path is None:
         raise manifest.error(
@@ -187,7 +188,7 @@ def _explicit_tables(manifest: Manifest, kind: _Kind) -> list[Mapping[str, Any]]
 def _inferred(root: Path, kind: _Kind, package_name: str) -> Inferred:
     """What Cargo would infer for this kind from the folders alone."""
     found: Inferred = []
-    if kind.kind == BIN and (root / "src/main.rs").exists():
+    if kind.kind == BIN and fs_probe.exists(root / "src/main.rs"):
         found.append((package_name, "src/main.rs"))
     found.extend(_infer_from_directory(root, kind.folder))
     return found
@@ -198,27 +199,16 @@ def _infer_from_directory(root: Path, folder: str) -> Inferred:
 
     As in Cargo, a symlink to a folder is not a folder here (its type is not followed).
     """
-    try:
-        entries = sorted(os.scandir(root / folder), key=lambda entry: entry.name)
-    except OSError:
-        return []
     found: Inferred = []
-    for entry in entries:
-        if entry.name.startswith("."):
+    for name, is_folder in fs_probe.entries(root / folder):  # sorted by name
+        if name.startswith("."):
             continue
-        if _is_dir(entry):
-            if os.path.exists(os.path.join(entry.path, "main.rs")):
-                found.append((entry.name, f"{folder}/{entry.name}/main.rs"))
-        elif entry.name.endswith(".rs"):
-            found.append((entry.name[: -len(".rs")], f"{folder}/{entry.name}"))
+        if is_folder:
+            if fs_probe.exists(root / folder / name / "main.rs"):
+                found.append((name, f"{folder}/{name}/main.rs"))
+        elif name.endswith(".rs"):
+            found.append((name[: -len(".rs")], f"{folder}/{name}"))
     return found
-
-
-def _is_dir(entry: os.DirEntry[str]) -> bool:
-    try:
-        return entry.is_dir(follow_symlinks=False)
-    except OSError:
-        return False
 
 
 def _legacy_path(root: Path, kind: _Kind, name: str, has_lib: bool) -> str | None:
@@ -228,7 +218,7 @@ def _legacy_path(root: Path, kind: _Kind, name: str, has_lib: bool) -> str | Non
         candidates = ([] if has_lib else [f"src/{name}.rs"]) + ["src/main.rs", "src/bin/main.rs"]
     elif kind.kind == BENCH and name == "bench":
         candidates = ["src/bench.rs"]
-    return next((path for path in candidates if (root / path).exists()), None)
+    return next((path for path in candidates if fs_probe.exists(root / path)), None)
 
 
 def _build_targets(manifest: Manifest, root: Path) -> list[Target]:
@@ -236,7 +226,7 @@ def _build_targets(manifest: Manifest, root: Path) -> list[Target]:
     value = manifest.get(("package", "build"))
     paths: list[str]
     if value is None:
-        paths = ["build.rs"] if (root / "build.rs").is_file() else []
+        paths = ["build.rs"] if fs_probe.is_file(root / "build.rs") else []
     elif value is True:
         paths = ["build.rs"]
     elif value is False:

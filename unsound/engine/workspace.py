@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
 
+from unsound.engine import fs_probe
 from unsound.engine.cargo_lints import NO_LINT_LEVELS, LintLevels, package_lint_levels
 from unsound.engine.manifest import Manifest, ParseMemo
 from unsound.engine.member_globs import is_glob
@@ -67,7 +68,7 @@ def find_manifest(*, manifest_path: Path | None, path: Path | None, cwd: Path) -
                 f"`--manifest-path` must name a Cargo.toml file, not `{manifest_path}`",
                 hint="pass the path of a Cargo.toml, or pass its folder as PATH",
             )
-        if not full.is_file():
+        if not fs_probe.is_file(full):
             raise UsageError(
                 f"manifest path `{manifest_path}` does not exist",
                 hint="check the path given to `--manifest-path`",
@@ -76,11 +77,11 @@ def find_manifest(*, manifest_path: Path | None, path: Path | None, cwd: Path) -
     if path is None:
         return _nearest_manifest(normalize(cwd))
     full = normalize(cwd / path)
-    if full.is_dir():
+    if fs_probe.is_dir(full):
         return _nearest_manifest(full)
-    if full.name == MANIFEST and full.is_file():
+    if full.name == MANIFEST and fs_probe.is_file(full):
         return full
-    if not full.exists():
+    if not fs_probe.exists(full):
         raise UsageError(
             f"`{path}` does not exist", hint="pass the folder of a Cargo project, or its Cargo.toml"
         )
@@ -93,7 +94,7 @@ def find_manifest(*, manifest_path: Path | None, path: Path | None, cwd: Path) -
 def _nearest_manifest(start: Path) -> Path:
     for folder in (start, *start.parents):
         candidate = folder / MANIFEST
-        if candidate.is_file():
+        if fs_probe.is_file(candidate):
             return candidate
     raise UsageError(
         f"could not find `Cargo.toml` in `{start}` or any parent directory",
@@ -104,7 +105,7 @@ def _nearest_manifest(start: Path) -> Path:
 def load_workspace(manifest: Path, memo: ParseMemo | None = None) -> Workspace:
     """The workspace `manifest` belongs to (or the lone package, when it belongs to none);
     `memo` keeps parsed manifests across runs (`ManifestMemo`)."""
-    start = Path(os.path.realpath(manifest.absolute().parent)) / manifest.name
+    start = Path(fs_probe.realpath(manifest.absolute().parent)) / manifest.name
     cache = ManifestCache(memo=memo)
     current = cache.load(start)
     if current.package is None and current.workspace is None:
@@ -151,7 +152,7 @@ def _load_root(cache: ManifestCache, root_path: Path, current: Manifest) -> Mani
         hint = "point `package.workspace` at the folder of the workspace's root Cargo.toml"
         return current.error(message, key, hint)
 
-    if not root_path.is_file():
+    if not fs_probe.is_file(root_path):
         raise error(f"the workspace root `{shown}` does not exist")
     root = cache.load(root_path)
     if root.workspace is None:

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from unsound.engine import fs_probe
 from unsound.engine.manifest import Manifest
 from unsound.engine.member_globs import GlobError, expand, is_glob
 from unsound.engine.toml_positions import KeyPath
@@ -81,7 +82,7 @@ def member_entries(root: Manifest, key: str) -> list[MemberEntry]:
         out.extend(
             MemberEntry(normalize(path), entry, index, via_glob)
             for path in matched
-            if path.is_dir()
+            if fs_probe.is_dir(path)
         )
     return out
 
@@ -121,12 +122,12 @@ def _belongs(
     if (
         is_path_dep
         and not inside
-        and (not path.is_file() or find_root(cache.load(path), cache) != root.path)
+        and (not fs_probe.is_file(path) or find_root(cache.load(path), cache) != root.path)
     ):
         return False
     if is_excluded(root, path):
         return False
-    if not path.is_file():
+    if not fs_probe.is_file(path):
         if origin is None:  # pragma: no cover - the root manifest was read already
             return False
         raise origin.error()
@@ -151,7 +152,7 @@ def _member_origin(root: Manifest, entry: MemberEntry) -> _Origin:
             f"workspace member glob `{entry.entry}` matches nothing",
             "create a package it matches, or remove the entry from `workspace.members`",
         )
-    if entry.folder.is_dir():
+    if fs_probe.is_dir(entry.folder):
         return _Origin(
             root,
             key,

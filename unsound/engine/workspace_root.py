@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from unsound.engine import fs_probe
 from unsound.engine.manifest import Manifest, ParseMemo, read_manifest
 
 MANIFEST = "Cargo.toml"
@@ -96,7 +97,7 @@ def find_root(manifest: Manifest, cache: ManifestCache) -> Path | None:
 
 def _ancestor_manifests(manifest_path: Path) -> Iterator[Path]:
     """Cargo.toml files in the folders above the package's own folder, nearest first."""
-    home = _cargo_home()
+    home = cargo_home()
     previous: Path | None = None
     for folder in manifest_path.parent.parents:
         if previous is not None and previous == home:
@@ -105,11 +106,12 @@ def _ancestor_manifests(manifest_path: Path) -> Iterator[Path]:
             return
         previous = folder
         candidate = folder / MANIFEST
-        if candidate.is_file():
+        if fs_probe.is_file(candidate):
             yield candidate
 
 
-def _cargo_home() -> Path:
+def cargo_home() -> Path:
+    """Where Cargo keeps its registry: the walk up to a workspace root stops there."""
     configured = os.environ.get("CARGO_HOME")
     home = Path(configured) if configured else Path(os.path.expanduser("~")) / ".cargo"
     return normalize(home.absolute())
