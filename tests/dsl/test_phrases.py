@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import re
 
 import pytest
@@ -178,7 +179,21 @@ def test_a_needle_finds_what_its_regex_finds(alternatives: tuple[str, ...]) -> N
         b"",
     ]
     for text in texts:
-        assert needle.search(text) == (plain.search(text) is not None), text
+        expected = plain.search(text) is not None
+        assert needle.search(text) == expected, text
+        # As the compiled-rules cache gives it: each branch compiled when a search needs it.
+        assert pickle.loads(pickle.dumps(needle)).search(text) == expected, text
+
+
+def test_a_cached_needle_compiles_only_the_branches_a_search_tries() -> None:
+    needle = pickle.loads(pickle.dumps(Needle((r"\bunsafe_cell\s*\(", r"\btransmute\b", "&x"))))
+    assert not needle.search(b"fn main() { let y = 1; }")
+    anchored, generic = vars(needle)["_searchers"]
+    assert [branch.word for branch in anchored] == [b"unsafe_cell", b"transmute"]
+    assert [branch.compiled for branch in anchored] == [None, None], "no word, no regex"
+    assert [branch.compiled is not None for branch in generic] == [True]
+    assert needle.search(b"std::mem::transmute(x)")
+    assert [branch.compiled is not None for branch in anchored] == [False, True]
 
 
 @pytest.mark.parametrize(

@@ -158,8 +158,8 @@ def test_crates_streamed_from_discovery_give_the_all_at_once_scan() -> None:
 def test_worker_start_compiles_what_every_file_needs_first() -> None:
     """Rules from the compiled-rules cache compile their needles and regexes lazily; a worker
     of a full scan compiles them when it starts, so its first tasks do not wait for them. A
-    worker for a few files compiles the needles (every file's prefilter asks them all) and
-    leaves each regex to the first candidate that asks for it."""
+    worker for a few files leaves each needle's branches to the searches that try them, and
+    each regex to the first candidate that asks for it."""
     import pickle
 
     from unsound.engine.matcher import RuleSetMatcher
@@ -173,11 +173,13 @@ def test_worker_start_compiles_what_every_file_needs_first() -> None:
             matcher.compile_for_few_files()
         else:
             matcher.compile_all()
-        assert all(vars(n)["_searchers"] is not None for n in needles)
         compiled = [set(vars(r.regexes)["_compiled"]) for r in rules]
         if few_files:
+            assert all(vars(n)["_searchers"] is None for n in needles)
             assert not any(compiled)
         else:
+            branches = [b for n in needles for group in vars(n)["_searchers"] for b in group]
+            assert branches and all(branch.compiled is not None for branch in branches)
             assert compiled == [set(r.regexes) for r in rules] and any(compiled)
 
 

@@ -26,9 +26,10 @@ class Needle:
         self.pattern = "|".join(f"(?:{a})" for a in alternatives).encode("utf-8")
         # Compiled now (a bad regex fails with the rule's compilation, not in a worker); a run
         # that loads its rules from the compiled-rules cache, whose pickle holds the
-        # alternatives alone, compiles a needle on its first search instead: only those it
-        # searches with (all of them took a wasmtime rescan about 20 ms before any file).
+        # alternatives alone, compiles each branch when a search first needs it.
         self._searchers: _Searchers | None = _searchers(alternatives)
+        for branch in (*self._searchers[0], *self._searchers[1]):
+            branch.regex()
 
     def __getstate__(self) -> tuple[tuple[str, ...], bytes]:
         return self.alternatives, self.pattern
@@ -38,42 +39,79 @@ class Needle:
         self._searchers = None
 
     def compile(self) -> _Searchers:
-        """The regexes that search for the needle, compiled on the first call."""
+        """How the needle is searched (built on the first call), every branch compiled."""
         searchers = self._searchers
         if searchers is None:
             searchers = self._searchers = _searchers(self.alternatives)
+        for branch in (*searchers[0], *searchers[1]):
+            branch.regex()
         return searchers
 
     def search(self, data: bytes) -> bool:
-        """Whether `data` contains a match of one of the alternatives."""
-        anchored, generic = self._searchers or self.compile()
-        for word, regex in anchored:
+        """Whether `data` contains a match of one of the alternatives.
+
+        A branch is compiled when the search first tries it: a branch searched from its word
+        only once the word is in the data, the others in order until one matches. A one-file
+        rescan then compiles a few of the built-in rules' 172 branches, not all (16 ms)."""
+        searchers = self._searchers
+        if searchers is None:
+            searchers = self._searchers = _searchers(self.alternatives)
+        anchored, generic = searchers
+        for branch in anchored:
+            word = branch.word
             start = data.find(word)
+            if start == -1:
+                continue
+            regex = branch.compiled or branch.regex()
             while start != -1:
                 if regex.match(data, start):
                     return True
                 start = data.find(word, start + 1)
-        return any(regex.search(data) for regex in generic)
+        return any((branch.compiled or branch.regex()).search(data) for branch in generic)
 
     def __repr__(self) -> str:
         return f"Needle({self.pattern!r})"
 
 
-# Branches searched from their leading long word (the word, and the branch's regex tried where
-# it occurs), and the regexes `re` scans for itself.
-_Searchers = tuple[list[tuple[bytes, re.Pattern[bytes]]], list[re.Pattern[bytes]]]
+class _Branch:
+    """One regex of a needle, compiled on first use; `word`, when it is searched from the
+    literal word every match starts with."""
+
+    __slots__ = ("compiled", "source", "word")
+
+    def __init__(self, source: bytes, word: bytes = b"") -> None:
+        self.source, self.word = source, word
+        self.compiled: re.Pattern[bytes] | None = None
+
+    def regex(self) -> re.Pattern[bytes]:
+        compiled = self.compiled
+        if compiled is None:
+            compiled = self.compiled = re.compile(self.source)
+        return compiled
+
+    def __eq__(self, other: object) -> bool:
+        """By what it searches for, compiled or not."""
+        return isinstance(other, _Branch) and (self.source, self.word) == (other.source, other.word)
+
+    def __hash__(self) -> int:
+        return hash((self.source, self.word))
+
+
+# Branches searched from their leading long word (tried only where the word occurs), and the
+# branches `re` scans for itself.
+_Searchers = tuple[list[_Branch], list[_Branch]]
 
 
 def _searchers(alternatives: tuple[str, ...]) -> _Searchers:
-    """How the alternatives are searched fast.
+    """How the alternatives are searched fast (their regexes not compiled yet).
 
     The branches without a leading long word are grouped by their leading literal character:
     `re` finds a regex that starts with one (`\\*`, `&`, `->`) with a fast scan, but tries an
     alternation of branches that start differently at every position (`\\*\\s*mut|NonNull`:
     10x slower on wasmtime than the two searched apart).
     """
-    anchored: list[tuple[bytes, re.Pattern[bytes]]] = []
-    generic: list[re.Pattern[bytes]] = []
+    anchored: list[_Branch] = []
+    generic: list[_Branch] = []
     groups: dict[str | None, list[str]] = {}
     for branch in (b for alternative in alternatives for b in _branches(alternative)):
         leading = _LEADING_WORD.match(branch)
@@ -85,11 +123,11 @@ def _searchers(alternatives: tuple[str, ...]) -> _Searchers:
             # A short word is inside many others (`as` in `class`, `read` in `thread`): a
             # Python loop over its occurrences costs more than `re`'s own scan for the word
             # written first; a long one is rare, and `bytes.find` then skips faster.
-            generic.append(re.compile(_word_first(branch, leading).encode("utf-8")))
+            generic.append(_Branch(_word_first(branch, leading).encode("utf-8")))
             continue
-        anchored.append((word.encode("utf-8"), re.compile(branch.encode("utf-8"))))
+        anchored.append(_Branch(branch.encode("utf-8"), word.encode("utf-8")))
     generic += [
-        re.compile("|".join(f"(?:{b})" for b in group).encode("utf-8")) for group in groups.values()
+        _Branch("|".join(f"(?:{b})" for b in group).encode("utf-8")) for group in groups.values()
     ]
     return anchored, generic
 

@@ -193,17 +193,20 @@ class RuleSetMatcher:
         self.query  # noqa: B018 - compiled for the first task
         self.compile_texts()
         for rule in self.rules:
+            for needle in (*rule.prefilter, *rule.region_prefilter):
+                needle.compile()
             for source in rule.regexes:
                 rule.regexes[source]  # compiled on access
 
     def compile_for_few_files(self) -> None:
-        """Compile what a rescan of a few files needs first: the needles, not the combined
-        query nor the `matches` regexes. Building a query costs about 1.1 ms per pattern,
-        whatever the files: the built-in rules' combined query (63 patterns) took 74 ms, longer
-        than a one-file rescan's whole task. Each task then builds one query for just the rules
-        its files want (`prepare`): wasmtime's usual one-file rescan wants 10 rules, 28
-        patterns, 31 ms. The regexes (49, 17-30 ms) compile when a candidate asks for one;
-        the `regex` module they need is imported now (8 ms of a one-file task otherwise)."""
+        """Compile what a rescan of a few files needs first, which is not the combined query,
+        the needles nor the `matches` regexes. Building a query costs about 1.1 ms per
+        pattern, whatever the files: the built-in rules' combined query (63 patterns) took
+        74 ms, longer than a one-file rescan's whole task. Each task then builds one query for
+        just the rules its files want (`prepare`): wasmtime's usual one-file rescan wants 10
+        rules, 28 patterns, 31 ms. The needles' branches (172, 16 ms) and the regexes (49,
+        17-30 ms) compile when a search or a candidate first asks for one; the `regex` module
+        they need is imported now (8 ms of a one-file task otherwise)."""
         import regex  # noqa: F401 - imported for the first candidate's `matches`
 
         self._per_task = True
@@ -212,12 +215,9 @@ class RuleSetMatcher:
     def compile_texts(self) -> None:
         """The part of `compile_all` and `compile_for_few_files` every scan needs (a second
         call costs next to nothing): a worker started before the parent knows which scan it is
-        (`parallel.WorkerPool`'s `plan_later`) does this while it waits."""
-        for rule in self.rules:
-            for needle in (*rule.prefilter, *rule.region_prefilter):
-                needle.compile()
-        # The rules' crate facts and region tests, which the first file otherwise works out
-        # (about 11 ms on the built-in rules: a one-file rescan's task waited for them).
+        (`parallel.WorkerPool`'s `plan_later`) does this while it waits. The rules' crate facts
+        and region tests, which the first file otherwise works out (about 11 ms on the
+        built-in rules: a one-file rescan's task waited for them)."""
         self.crate_gate  # noqa: B018 - computed now
         for rule in self.rules:
             self._region_key(rule)
