@@ -147,3 +147,46 @@ def test_an_attribute_naming_a_group_of_the_lint_silences_it(tmp_path: Path) -> 
     lib = "#![allow(clippy::style)]\npub mod ffi;\n"
     root = workspace(tmp_path / "ws", lib)
     assert found(root) == [(RULE, "loud/src/ffi.rs", 1, 15)]
+
+
+# Outer attributes on an out-of-line module's declaration cover its files, as rustc reads
+# them (arrow-ipc: `#[allow(clippy::all, clippy::pedantic)] pub mod Schema;` in `gen/mod.rs`).
+# Clippy 1.95 reports none of the silenced functions below and all of the loud ones.
+DECLARED = {
+    "Cargo.toml": package("declared"),
+    "src/lib.rs": (
+        "#[allow(clippy::all)]\npub mod quiet;\npub mod loud;\n"
+        "#[allow(clippy::missing_safety_doc)]\npub mod generated;\n"
+        "#[allow(clippy::style)]\nmod wrapper {\n    pub mod inner;\n}\npub mod parent;\n"
+    ),
+    "src/quiet.rs": FFI,
+    "src/loud.rs": FFI,
+    "src/generated/mod.rs": "pub mod schema;\n",
+    "src/generated/schema.rs": FFI,
+    "src/wrapper/inner.rs": FFI,
+    "src/parent.rs": "#[allow(clippy::all)]\npub mod child;\npub mod sibling;\n",
+    "src/parent/child.rs": FFI,
+    "src/parent/sibling.rs": FFI,
+}
+
+
+def test_an_allow_on_a_modules_declaration_silences_its_files(tmp_path: Path) -> None:
+    root = write_tree(tmp_path / "declared", DECLARED)
+    assert found(root) == [(RULE, "src/loud.rs", 1, 15), (RULE, "src/parent/sibling.rs", 1, 15)]
+
+
+def test_removing_the_allow_on_a_declaration_brings_the_finding_back_on_a_rescan(
+    tmp_path: Path,
+) -> None:
+    root = write_tree(tmp_path / "declared", DECLARED)
+    loud = [(RULE, "src/loud.rs", 1, 15), (RULE, "src/parent/sibling.rs", 1, 15)]
+    assert found(root, use_cache=True) == loud
+    parent = root / "src/parent.rs"
+    parent.write_text("pub mod child;\npub mod sibling;\n")
+    assert found(root, use_cache=True) == [
+        *loud[:1],
+        (RULE, "src/parent/child.rs", 1, 15),
+        *loud[1:],
+    ]
+    parent.write_text(DECLARED["src/parent.rs"])
+    assert found(root, use_cache=True) == loud

@@ -18,7 +18,7 @@ from unsound.dsl.word_regex import after_word, whole_word, word_inside
 from unsound.engine import crate_reads
 from unsound.engine.cargo_lints import NO_LINT_LEVELS, LintLevels
 from unsound.engine.crate_reads import Question, ReadsRecorder, Selector
-from unsound.engine.lint_attributes import allows_at_top
+from unsound.engine.lint_attributes import allows_at_top, modules_allowing
 from unsound.engine.syntax import node_text, type_base_name
 from unsound.engine.units import ParsedFile
 
@@ -271,6 +271,16 @@ class CrateIndex:
         spelled = re.escape(lint).replace("::", r"\s*::\s*").encode()
         pattern = re.compile(rb"#!\[\s*(?:allow|expect)\s*\([^\]]*" + spelled)
         question = ("allowing", lint)
+        units = self._files(question, lambda: (crate_reads.search(pattern),))
+        return self._answer(question, units)  # type: ignore[return-value]
+
+    def modules_allowing(self, lint: str) -> list[str]:
+        """The out-of-line modules the crate's files declare where `lint` is allowed, by the
+        path their files start with (`lint_attributes.modules_allowing`); found from the text
+        first (an `allow` or `expect` of the lint anywhere), then read from the parse."""
+        spelled = re.escape(lint).replace("::", r"\s*::\s*").encode()
+        pattern = re.compile(rb"#!?\[\s*(?:allow|expect)\s*\([^\]]*" + spelled)
+        question = ("allowing-mods", lint)
         units = self._files(question, lambda: (crate_reads.search(pattern),))
         return self._answer(question, units)  # type: ignore[return-value]
 
@@ -582,6 +592,7 @@ _GIVES: dict[str, _Gives] = {
     "allowing": lambda unit, lint: (
         [unit.rel_path] if allows_at_top(unit.tree.root_node, lint) else []
     ),
+    "allowing-mods": lambda unit, lint: modules_allowing(unit.rel_path, unit.tree.root_node, lint),
     "trait": _traits_named,
     "static-mut": _named("static muts", lambda u: ((n, n) for n in sorted(_static_muts_in(u)))),
     "type-alias": _named("aliases by name", _aliases_in),

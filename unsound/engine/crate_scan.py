@@ -52,6 +52,7 @@ _AUDITED_QUERIES = frozenset(
         "mentions",
         "safe_method_uses_unsafe",
         "files_allowing",
+        "modules_allowing",
         "workspace_crates",
         "lint_levels",
     }

@@ -3,8 +3,10 @@
 A rule that mirrors a Clippy lint (`missing-safety-doc` is Clippy's `missing_safety_doc`) should
 stay silent where the project has turned that lint off: `#[allow(clippy::…)]` or `#[expect(…)]`
 on the item or an enclosing item (an `impl`, a trait, an inline `mod`), `#![allow(…)]` at the
-top of an inline module or of the file, or `#![allow(…)]` in the file of an enclosing module —
-the crate root above all (wgpu-hal turns the lint off crate-wide in `lib.rs`).
+top of an inline module or of the file, `#![allow(…)]` in the file of an enclosing module —
+the crate root above all (wgpu-hal turns the lint off crate-wide in `lib.rs`) — or an
+attribute on the declaration of an enclosing out-of-line module (arrow-ipc's generated code:
+`#[allow(clippy::all)] pub mod Schema;`, `CrateIndex.modules_allowing`).
 
 The enclosing modules' files are found by Rust's default layout (`a/b.rs` and `a/b/mod.rs` hold
 module `b` of the files under `a/b/`; `lib.rs` and `main.rs` are crate roots), from the crate
@@ -43,9 +45,16 @@ def lint_allowed(node: Node, unit: ParsedFile, lint: str, crate: CrateIndex) -> 
         return True
     enclosing = _enclosing_module_files(unit.rel_path)
     return any(
-        _allowed_in_file(node, name) or any(p in enclosing for p in crate.files_allowing(name))
+        _allowed_in_file(node, name)
+        or any(p in enclosing for p in crate.files_allowing(name))
+        or _in_any(unit.rel_path, crate.modules_allowing(name))
         for name in (lint, *groups_of(lint))
     )
+
+
+def _in_any(rel_path: str, modules: list[str]) -> bool:
+    """Whether the file belongs to one of these modules (by the paths their files start with)."""
+    return any(rel_path == f"{m}.rs" or rel_path.startswith(f"{m}/") for m in modules)
 
 
 def _allowed_in_file(node: Node, lint: str) -> bool:
