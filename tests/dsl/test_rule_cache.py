@@ -21,7 +21,7 @@ from unsound.dsl.loader import builtin_rule_files, load_rules, user_rule_files
 from unsound.dsl.needle import Needle
 from unsound.dsl.rule_cache import RuleCache, cache_key
 from unsound.dsl.rule_pickle import restore_rule
-from unsound.engine.cache import hmac_key
+from unsound.engine.cache_identity import hmac_key
 from unsound.errors import RuleError
 
 LANGUAGE_RULES = Path(__file__).parent.parent / "fixtures" / "rules" / "language.rules"

@@ -21,7 +21,8 @@ from unsound.dsl.loader import compile_rule_files, load_rules
 from unsound.engine import cache as cache_module
 from unsound.engine import crate_scan
 from unsound.engine import sources as sources_module
-from unsound.engine.cache import ScanCache, hmac_key
+from unsound.engine.cache import ScanCache
+from unsound.engine.cache_identity import hmac_key
 from unsound.report.json_report import render_json
 
 pytestmark = pytest.mark.usefixtures("private_key_folder")

@@ -17,7 +17,8 @@ from ws_helpers import package, write_tree
 from unsound.dsl.loader import load_rules
 from unsound.engine import scan as scan_module
 from unsound.engine import sources as sources_module
-from unsound.engine.cache import ScanCache, hmac_key
+from unsound.engine.cache import ScanCache
+from unsound.engine.cache_identity import hmac_key
 from unsound.engine.discovery_record import DiscoveryRecord, DiscoveryRecorder, RecordedFile
 from unsound.engine.hashing import file_stamp
 from unsound.engine.scan import workspace_crate_names

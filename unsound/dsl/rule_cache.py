@@ -31,7 +31,6 @@ from pathlib import Path
 from unsound import __version__, model
 from unsound.dsl.compiled import CompiledRule
 from unsound.dsl.rule_pickle import restore_rule
-from unsound.engine.cache import code_hash, hmac_key, key_file
 from unsound.engine.cache_files import (
     prune_oldest,
     read_regular_file,
@@ -39,6 +38,7 @@ from unsound.engine.cache_files import (
     verified,
     write_whole,
 )
+from unsound.engine.cache_identity import code_hash, hmac_key, key_file
 from unsound.versions import installed_version
 
 RuleFiles = Sequence[tuple[str, str, str]]  # (pack, display path, text), as the loader reads them

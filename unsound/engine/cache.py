@@ -26,13 +26,11 @@ is written whole (temporary file, then `os.replace`) and never over anything but
 from __future__ import annotations
 
 import dataclasses
-import functools
 import hashlib
 import hmac
 import marshal
 import os
 import re
-import secrets
 import stat
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -42,6 +40,7 @@ from unsound import __version__
 from unsound.dsl.compiled import CompiledRule
 from unsound.engine.cache_codec import decode, encode
 from unsound.engine.cache_files import prune_oldest, write_whole
+from unsound.engine.cache_identity import code_hash, hmac_key
 from unsound.engine.cargo_lints import LintLevels
 from unsound.engine.crate_index import gives_something, parsed
 from unsound.engine.crate_reads import CrateReads, Question, Selector
@@ -62,7 +61,6 @@ _Contents = tuple[
     dict[str, object],
     dict[str, object],
 ]
-_KEY_BYTES = 32
 _KEEP_FILES = 8  # cache files (rule sets × tool versions) kept per target dir
 # `.json`: the files of format 6 and before, pruned like the others.
 _CACHE_NAME = re.compile(r"scan-[0-9a-f]{32}\.(?:bin|json)")
@@ -102,45 +100,6 @@ def rules_key(
     for rule in rules:
         digest.update(f"{rule.fingerprint}\n".encode())
     return digest.hexdigest()
-
-
-@functools.cache
-def code_hash() -> str:
-    """The tool's own source: an edit to the engine invalidates the cache even without a release.
-
-    Hashing every file (about 100, under 2 MB) costs about 3 ms, once per process: cheap enough to
-    do for real rather than trust sizes and mtimes, which a checkout can leave unchanged.
-    """
-    package = Path(__file__).resolve().parents[1]
-    digest = hashlib.blake2b(digest_size=16)
-    code = [*package.rglob("*.py"), *package.rglob("*.lark"), *package.rglob("clippy_lints.txt")]
-    for path in sorted(code):
-        digest.update(path.relative_to(package).as_posix().encode() + b"\0")
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
-
-
-def key_file() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "cargo-unsound" / "key"
-
-
-def hmac_key(path: Path | None = None) -> bytes | None:
-    """The user's secret key, created on first use (mode 0600); None if it cannot be had."""
-    path = path or key_file()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        try:
-            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            key = path.read_bytes()
-            return key if len(key) >= _KEY_BYTES else None
-        with os.fdopen(descriptor, "wb") as out:
-            key = secrets.token_bytes(_KEY_BYTES)
-            out.write(key)
-        return key
-    except OSError:
-        return None
 
 
 def target_dir(workspace_root: Path) -> Path | None:

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from unsound.engine.cache import hmac_key, key_file
 from unsound.engine.cache_files import read_regular_file, signed, verified, write_whole
+from unsound.engine.cache_identity import hmac_key, key_file
 
 _FORMAT = b"manifests 2"  # 2: workspaces beside the documents
 _MARSHAL_VERSION = 4

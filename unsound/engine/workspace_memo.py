@@ -12,7 +12,7 @@ takes the workspace as it was; otherwise it loads and records it anew. A load th
 never kept, so its error is reported on every run.
 
 The key is the start manifest and Cargo's home folder (where the walk up to a root stops), the
-only other inputs of `load_workspace`, and the tool's own code (`cache.code_hash`, which the
+only other inputs of `load_workspace`, and the tool's own code (`cache_identity.code_hash`, which the
 compiled-rules cache has worked out already): another version may load workspaces otherwise.
 """
 
@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from unsound.engine import fs_probe
-from unsound.engine.cache import code_hash
+from unsound.engine.cache_identity import code_hash
 from unsound.engine.cargo_lints import LintLevels
 from unsound.engine.manifest_memo import ManifestMemo
 from unsound.engine.targets import Target
