@@ -12,8 +12,9 @@ takes the workspace as it was; otherwise it loads and records it anew. A load th
 never kept, so its error is reported on every run.
 
 The key is the start manifest and Cargo's home folder (where the walk up to a root stops), the
-only other inputs of `load_workspace`, and the tool's own code (`cache_identity.code_hash`, which the
-compiled-rules cache has worked out already): another version may load workspaces otherwise.
+only other inputs of `load_workspace`, and the tool's own code (`cache_identity.code_hash`,
+which the compiled-rules cache has worked out already): another version may load workspaces
+otherwise.
 """
 
 from __future__ import annotations
