@@ -23,10 +23,7 @@ from unsound.errors import WorkspaceError
 ENGINE = Path(__file__).resolve().parents[2] / "unsound" / "engine"
 
 
-@pytest.fixture(autouse=True)
-def cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    return tmp_path / "xdg" / "cargo-unsound"
+pytestmark = pytest.mark.usefixtures("private_key_folder")  # the memo's own folder
 
 
 @pytest.fixture
