@@ -30,7 +30,7 @@ from pathlib import Path
 
 from unsound import __version__, model
 from unsound.dsl.compiled import CompiledRule
-from unsound.dsl.rule_pickle import restore_rule
+from unsound.dsl.rule_pickle import classes_of, restore_rule
 from unsound.engine.cache_files import (
     prune_oldest,
     read_regular_file,
@@ -55,11 +55,7 @@ _PACKAGES = ("lark", "regex", "tree-sitter", "tree-sitter-rust")
 # opcodes of their own and are never looked up. Nothing else resolves, so a pickle cannot call
 # `os.system` or import anything.
 _ALLOWED: dict[tuple[str, str], Callable[..., object]] = {
-    **{
-        (model.__name__, name): value
-        for name, value in vars(model).items()
-        if isinstance(value, type) and value.__module__ == model.__name__
-    },
+    **classes_of(model),
     (restore_rule.__module__, restore_rule.__name__): restore_rule,
 }
 

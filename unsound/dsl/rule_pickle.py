@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 import pickle
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from io import BytesIO
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -67,13 +67,6 @@ def load_body(body: bytes) -> tuple[object, ...]:
     return values
 
 
-def load_bodies(rules: Sequence[CompiledRule]) -> None:
-    """Unpickle every body now (a test of what a rule set holds, a pool of several workers
-    that would otherwise each do it)."""
-    for rule in rules:
-        rule.ast  # noqa: B018 - loads the body
-
-
 class _BodyUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> Callable[..., object]:
         found = _body_classes().get((module, name))
@@ -92,13 +85,13 @@ def _body_classes() -> dict[tuple[str, str], Callable[..., object]]:
     from unsound.dsl import ast, compiled, needle, pattern
 
     return {
-        **_classes_of(ast, pattern, needle, compiled, model),
+        **classes_of(ast, pattern, needle, compiled, model),
         (__name__, _compiled_re.__name__): _compiled_re,
         (__name__, _compiled_regex.__name__): _compiled_regex,
     }
 
 
-def _classes_of(*modules: ModuleType) -> dict[tuple[str, str], Callable[..., object]]:
+def classes_of(*modules: ModuleType) -> dict[tuple[str, str], Callable[..., object]]:
     """Every class defined in these modules, by (module, name) as pickle names them."""
     return {
         (module.__name__, name): value
