@@ -1,11 +1,11 @@
-"""Every question workspace loading asks the file system, answered here and, while a
-`Recording` is open, written down with its answer.
+"""Every question workspace loading asks the file system, answered here and, inside a
+`recording()` block, written down with its answer.
 
 Loading wasmtime's workspace asks about 1,000 of them (is this a file, what is in that folder,
 what does that manifest hold) and then spends about 40 ms of Python on what they say: a
 rescan's critical path. With every answer written down, a later run can ask the same questions
 again (a few milliseconds) and, if every answer is the same, reuse the workspace that followed
-from them (`manifest_memo.ManifestMemo.workspace`). That is exact only if no question escapes
+from them (`workspace_memo`). That is exact only if no question escapes
 the record, so the modules that load a workspace ask the file system through this module alone
 (a test reads their source for any other way in).
 
