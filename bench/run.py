@@ -100,6 +100,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     workspace = args.workspace.resolve()
+    if not workspace.is_dir():
+        raise SystemExit(f"{args.workspace} is not a folder: pass the folder of a Rust workspace")
     snapshot_code(args.code)
     semgrep_runs = args.runs if args.semgrep_runs is None else args.semgrep_runs
     ast_grep = tool("ast-grep", "ast-grep")
@@ -427,15 +429,15 @@ def tool(name: str, executable: str) -> Path:
 
 
 def pick_touch_file(workspace: Path) -> Path:
-    """A typical file the rules look at: the median-sized `.rs` file that contains `unsafe`."""
-    candidates = sorted(
-        (
-            p
-            for p in workspace.rglob("*.rs")
-            if "target" not in p.parts and b"unsafe" in p.read_bytes()
-        ),
+    """A typical file the rules look at: the median-sized `.rs` file that contains `unsafe`
+    (any `.rs` file when none does)."""
+    sources = sorted(
+        (p for p in workspace.rglob("*.rs") if "target" not in p.parts),
         key=lambda p: (p.stat().st_size, str(p)),
     )
+    if not sources:
+        raise SystemExit(f"no .rs file under {workspace}: pass the folder of a Rust workspace")
+    candidates = [p for p in sources if b"unsafe" in p.read_bytes()] or sources
     return candidates[len(candidates) // 2]
 
 
