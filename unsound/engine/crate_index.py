@@ -268,20 +268,16 @@ class CrateIndex:
     def files_allowing(self, lint: str) -> list[str]:
         """The files whose own inner attributes allow or expect `lint` (`#![allow(clippy::…)]`
         before their items), found from the text first, then read from the parse."""
-        spelled = re.escape(lint).replace("::", r"\s*::\s*").encode()
-        pattern = re.compile(rb"#!\[\s*(?:allow|expect)\s*\([^\]]*" + spelled)
         question = ("allowing", lint)
-        units = self._files(question, lambda: (crate_reads.search(pattern),))
+        units = self._files(question, lambda: (crate_reads.search(_allow_spelled(lint, b"!")),))
         return self._answer(question, units)  # type: ignore[return-value]
 
     def modules_allowing(self, lint: str) -> list[str]:
         """The out-of-line modules the crate's files declare where `lint` is allowed, by the
         path their files start with (`lint_attributes.modules_allowing`); found from the text
         first (an `allow` or `expect` of the lint anywhere), then read from the parse."""
-        spelled = re.escape(lint).replace("::", r"\s*::\s*").encode()
-        pattern = re.compile(rb"#!?\[\s*(?:allow|expect)\s*\([^\]]*" + spelled)
         question = ("allowing-mods", lint)
-        units = self._files(question, lambda: (crate_reads.search(pattern),))
+        units = self._files(question, lambda: (crate_reads.search(_allow_spelled(lint, b"!?")),))
         return self._answer(question, units)  # type: ignore[return-value]
 
     def declares_trait(self, trait: str) -> bool:
@@ -577,6 +573,13 @@ def _named(
 ) -> Callable[[ParsedFile, str], Sequence[object]]:
     """What a file gives to a question about one name: its pairs with that name."""
     return lambda unit, name: _grouped(unit, key, pairs).get(name, [])
+
+
+def _allow_spelled(lint: str, bang: bytes) -> re.Pattern[bytes]:
+    """What a file's text must hold to `allow` or `expect` `lint`: an attribute `#` + `bang`
+    (`!` inner only, `!?` inner or outer) whose list spells it (spaces around `::` allowed)."""
+    spelled = re.escape(lint).replace("::", r"\s*::\s*").encode()
+    return re.compile(rb"#" + bang + rb"\[\s*(?:allow|expect)\s*\([^\]]*" + spelled)
 
 
 _Gives = Callable[[ParsedFile, str], Sequence[object]]
