@@ -79,6 +79,11 @@ class CompiledRule:
     prefilter: tuple[Needle, ...]  # every one must be found in a file's bytes
     # Every one must be found in a macro region's bytes (from `where` lines about its own code).
     region_prefilter: tuple[Needle, ...]
+    # Every one is matched inside each top-level item that holds a match (its patterns' words,
+    # the words of `where` lines about its own code that look no further than its subtree and
+    # ancestors): the items a file's parse can be limited to (`engine.item_ranges`). Empty: the
+    # rule cannot say, and a file it wants is parsed whole.
+    locators: tuple[Needle, ...]
 
     def __reduce__(self) -> tuple[Callable[..., CompiledRule], tuple[object, ...]]:
         """Pickled as its id, metadata and fingerprint, and its body as bytes that the unpickled
@@ -146,4 +151,12 @@ class CompiledRule:
 
 
 # The fields a rule pickled by `rule_pickle` carries as bytes: all but its metadata.
-BODY_FIELDS = ("ast", "patterns", "relations", "regexes", "prefilter", "region_prefilter")
+BODY_FIELDS = (
+    "ast",
+    "patterns",
+    "relations",
+    "regexes",
+    "prefilter",
+    "region_prefilter",
+    "locators",
+)

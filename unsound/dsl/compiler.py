@@ -114,6 +114,7 @@ def compile_rule(rule: ast.RuleAst, pack: str, source_text: str) -> CompiledRule
         regexes=regexes,
         prefilter=_prefilter(patterns, rule.conditions, relations),
         region_prefilter=_region_prefilter(patterns, rule.conditions, relations),
+        locators=_locators(patterns, rule.conditions, relations),
     )
     compiled.fingerprint  # noqa: B018 - computed here (perhaps in a forked process), pickled with it
     return compiled
@@ -395,6 +396,53 @@ def _region_prefilter(
     variable every pattern binds). A region is parsed on its own, so such a node, and whatever
     a relation of it finds, is inside the region."""
     required = _required_texts(conditions, relations, match_variables(patterns))
+    return tuple(Needle(r) for r in dict.fromkeys(required))
+
+
+def _locators(
+    patterns: tuple[Pattern, ...],
+    conditions: tuple[ast.Cond, ...],
+    relations: dict[CodeBlock, tuple[Pattern, ...]],
+) -> tuple[Needle, ...]:
+    """What the top-level item around every match holds, each one: a match of one of its
+    patterns' words, the names every pattern spells, and the text of every `where` line about
+    the match's own code (`$MATCH`, a variable every pattern binds) that reads only that code
+    (`matches`, the shapes of its types, `is unsafe`), its subtree (`has`) or its ancestors
+    (`inside`). `follows` / `precedes` only when every match is inside a function (their
+    statements stop at its body; at the top level they are the file's other items). Never
+    `is static-mut` (the `static` may be anywhere). Empty: the rule cannot locate its matches,
+    and a file it wants is parsed whole."""
+    local = match_variables(patterns)
+    in_function = any(
+        isinstance(part, ast.Relation)
+        and part.relation == "inside"
+        and part.var == MATCH_VAR
+        and all(p.root.kind == "function_item" for p in relations[part.pattern])
+        for part in required_parts(conditions)
+    )
+
+    def leaf(part: ast.Cond) -> tuple[str, ...] | None:
+        var = getattr(part, "var", None)
+        if var is not None and var not in local:
+            return None
+        if isinstance(part, ast.IsShape):
+            shape = _SHAPE_WORDS.get(part.shape) if part.shape != "static-mut" else None
+            return (shape,) if shape else None
+        if isinstance(part, ast.Relation):
+            near = part.relation in ("has", "inside") or in_function
+            return _words_of(relations[part.pattern]) if near else None
+        if isinstance(part, ast.MatchesRegex):
+            word = _regex_literal(part.regex)
+            return (re.escape(word),) if word else None
+        return None
+
+    words = _words_of(patterns)
+    required = [words] if words else []
+    required += [(rf"\b{re.escape(word)}\b",) for word in _shared_names(patterns)]
+    for part in required_parts(conditions):
+        needed = through_and_or(part, leaf)
+        if needed:
+            required.append(needed)
     return tuple(Needle(r) for r in dict.fromkeys(required))
 
 

@@ -11,6 +11,8 @@ literal word (`re` scans for it itself); the others are grouped by their leading
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from functools import partial
 
 from unsound.dsl.word_regex import after_word
 
@@ -69,8 +71,31 @@ class Needle:
                 start = data.find(word, start + 1)
         return any((branch.compiled or branch.regex()).search(data) for branch in generic)
 
+    def finders(self) -> list[Callable[[bytes, int], int]]:
+        """One function per branch giving a position at or after a start where a match of the
+        branch may start, the first such (-1: none): where a branch searched from its leading
+        word finds the word, where another branch matches. No match starts before it."""
+        searchers = self._searchers
+        if searchers is None:
+            searchers = self._searchers = _searchers(self.alternatives)
+        anchored, generic = searchers
+        found: list[Callable[[bytes, int], int]] = [
+            partial(_find_word, branch.word) for branch in anchored
+        ]
+        found += [partial(_find_match, branch.compiled or branch.regex()) for branch in generic]
+        return found
+
     def __repr__(self) -> str:
         return f"Needle({self.pattern!r})"
+
+
+def _find_word(word: bytes, data: bytes, start: int) -> int:
+    return data.find(word, start)
+
+
+def _find_match(regex: re.Pattern[bytes], data: bytes, start: int) -> int:
+    matched = regex.search(data, start)
+    return -1 if matched is None else matched.start()
 
 
 class _Branch:

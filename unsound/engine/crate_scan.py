@@ -23,10 +23,11 @@ from unsound.dsl.rust_parser import parse_rust
 from unsound.engine.crate_index import CrateIndex
 from unsound.engine.crate_reads import ReadsRecorder
 from unsound.engine.crate_task import CrateTask, FileJob, FileOutcome, OnResult
+from unsound.engine.item_ranges import parse_items
 from unsound.engine.matcher import RuleSetMatcher
 from unsound.engine.prefilter import RuleSetPrefilter
 from unsound.engine.suppressions import apply_suppressions
-from unsound.engine.units import ParsedFile
+from unsound.engine.units import ParsedFile, WholeFileNeeded
 from unsound.model import Finding, ProblemKind, ScanProblem
 
 __all__ = ["CrateTask", "FileJob", "FileOutcome", "OnResult", "partly_parsed", "scan_crate"]
@@ -86,9 +87,16 @@ def scan_crate(
     called before file `i` of the task is parsed or matched, so a crash can be pinned on it.
     """
     units: dict[int, ParsedFile] = {}
+    matching: list[int] = []  # the index of the file being matched, if any
 
     def unit_for(index: int) -> ParsedFile:
+        """The file parsed whole, as the crate index reads it. Asked for the file being
+        matched while only some of its items are parsed, the matching starts over."""
         unit = units.get(index)
+        if unit is not None and unit.partial:
+            if index in matching:
+                raise WholeFileNeeded
+            unit = None
         if unit is None:
             job = task.files[index]
             if mark is not None:
@@ -98,6 +106,25 @@ def scan_crate(
             unit = ParsedFile(job.rel_path, task.crate, job.data, tree)
             units[index] = unit
         return unit
+
+    def unit_to_match(index: int, wanted: set[str]) -> ParsedFile:
+        """The file with the top-level items the wanted rules can match in parsed
+        (`item_ranges`), or whole."""
+        unit = units.get(index)
+        if unit is not None:
+            return unit
+        job = task.files[index]
+        if trees is None or job.rel_path not in trees:
+            ranges = matcher.item_ranges(job.data, wanted)
+            if mark is not None:
+                mark(index)
+            tree = parse_items(job.data, ranges) if ranges is not None else None
+            if tree is not None:
+                unit = units[index] = ParsedFile(
+                    job.rel_path, task.crate, job.data, tree, partial=True
+                )
+                return unit
+        return unit_for(index)
 
     crate_index = CrateIndex(
         lambda: [unit_for(i) for i in range(len(task.files))],
@@ -136,11 +163,19 @@ def scan_crate(
             outcomes.append(_outcome(job.rel_path, recorder, paths))
             continue
         tracked = _TrackedIndex(crate_index)
+        matching[:] = [index]
         try:
-            unit = unit_for(index)
+            unit = unit_to_match(index, wanted)
             if mark is not None:
                 mark(index)
-            raw = matcher.run(unit, cast(CrateIndex, tracked), wanted, crate_names)
+            try:
+                raw = matcher.run(unit, cast(CrateIndex, tracked), wanted, crate_names)
+            except WholeFileNeeded:
+                # The matching read beyond the parsed items: again, on the whole file. What the
+                # first try read of the crate stays noted (a superset of what this one reads).
+                del units[index]
+                unit = unit_for(index)
+                raw = matcher.run(unit, cast(CrateIndex, tracked), wanted, crate_names)
             # Inline `// unsound: allow(rule): reason` comments; suppressed findings stay in the
             # outcome (marked with their suppression) so the report can list them for review.
             sorted_out = apply_suppressions(unit, raw, active_rules=matcher.rule_ids)
@@ -150,6 +185,8 @@ def scan_crate(
             problem = ScanProblem(job.rel_path, ProblemKind.NOT_SCANNED, message)
             outcomes.append(FileOutcome(job.rel_path, problems=(problem,), cacheable=False))
             continue
+        finally:
+            matching.clear()
         broken = partly_parsed(unit)
         problems = (broken,) if broken is not None else ()
         outcomes.append(_outcome(job.rel_path, recorder, paths, tuple(findings), problems))

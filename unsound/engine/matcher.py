@@ -34,6 +34,7 @@ from unsound.engine.conditions import (
 from unsound.engine.crate_gate import CrateGate, CrateNames
 from unsound.engine.crate_index import CrateIndex
 from unsound.engine.findings import build_finding
+from unsound.engine.item_ranges import ItemCuts
 from unsound.engine.macros import REGION_PATTERNS, macro_units
 from unsound.engine.matching import Env, match_pattern
 from unsound.engine.query_merge import merge_by_literals
@@ -263,6 +264,28 @@ class RuleSetMatcher:
     def wanted(self, data: bytes) -> set[str]:
         """Ids of the rules whose literal prefilter the file passes."""
         return {rule.id for rule in self.rules if rule.may_match(data)}
+
+    def item_ranges(self, data: bytes, wanted: set[str]) -> list[tuple[int, int]] | None:
+        """The byte ranges of the file's top-level items that can hold a match of the wanted
+        rules, each item holding every locator of one of them (`engine.item_ranges`); None
+        when a rule has no locator or the items are most of the file: it is parsed whole."""
+        rules = [rule for rule in self.rules if rule.id in wanted]
+        if not rules or any(not rule.locators for rule in rules):
+            return None
+        cuts = ItemCuts(data)
+        held: dict[bytes, set[int]] = {}  # items per locator: rules share them
+        chosen: set[int] = set()
+        for rule in rules:
+            items: set[int] | None = None
+            for needle in rule.locators:
+                found = held.get(needle.pattern)
+                if found is None:
+                    found = held[needle.pattern] = cuts.holding_needle(needle)
+                items = found if items is None else items & found
+                if not items:
+                    break
+            chosen |= items or set()
+        return cuts.ranges(chosen)
 
     def run(
         self,

@@ -20,7 +20,7 @@ from unsound.engine.bindings import Bindings, Bound
 from unsound.engine.matching import Env, binding_text, match_pattern
 from unsound.engine.query_merge import literals_hold, merge_by_literals, query_literals
 from unsound.engine.syntax import enclosing_statement
-from unsound.engine.units import ParsedFile
+from unsound.engine.units import ParsedFile, WholeFileNeeded
 
 _SCOPES = frozenset({"function_item", "closure_expression"})
 _QUERIES: dict[str, Query] = {}
@@ -54,7 +54,7 @@ def relate(
     # matched once per unit (as the new bindings it makes).
     memo = unit.relation_memo if relation == "inside" else None
     bound_texts = tuple((n, binding_text(env[n])) for n in sorted(names) if n in env)
-    for candidate in _candidates(relation, pattern, node, within):
+    for candidate in _candidates(relation, pattern, node, within, unit.partial):
         if any(not _spelled_in(data, text, candidate, kinds) for text, kinds in required):
             continue
         if memo is None:
@@ -117,7 +117,9 @@ def _metavariables(pattern: Pattern) -> frozenset[str]:
     return names
 
 
-def _candidates(relation: str, pattern: Pattern, node: Node, within: int | None) -> Iterator[Node]:
+def _candidates(
+    relation: str, pattern: Pattern, node: Node, within: int | None, partial: bool
+) -> Iterator[Node]:
     if relation == "inside":
         ancestor = node.parent
         depth = 1
@@ -132,16 +134,19 @@ def _candidates(relation: str, pattern: Pattern, node: Node, within: int | None)
             if candidate != node and (within is None or _depth(candidate, node) <= within):
                 yield candidate
     else:
-        yield from _ordered_siblings(relation, pattern, node)
+        yield from _ordered_siblings(relation, pattern, node, partial)
 
 
-def _ordered_siblings(relation: str, pattern: Pattern, node: Node) -> Iterator[Node]:
+def _ordered_siblings(relation: str, pattern: Pattern, node: Node, partial: bool) -> Iterator[Node]:
     """Statements before (`follows`) or after (`precedes`) the one holding `node`, at its block
     and every enclosing block up to the function: program order within one body (the other
-    arms of a `match` are neither)."""
+    arms of a `match` are neither). At a file's top level these are its other items, which a
+    partly parsed file (`partial`) may have left out."""
     statement = enclosing_statement(node)
     step = "prev_named_sibling" if relation == "follows" else "next_named_sibling"
     while statement is not None:
+        if partial and statement.parent is not None and statement.parent.type == "source_file":
+            raise WholeFileNeeded
         # The arms of a `match` are alternatives: no arm runs before or after another.
         if statement.type != "match_arm":
             sibling = getattr(statement, step)

@@ -14,6 +14,11 @@ from unsound.model import Span
 _NEWLINE = re.compile(b"\n")
 
 
+class WholeFileNeeded(Exception):
+    """Raised when matching a partly parsed file (`ParsedFile.partial`) needs a top-level item
+    that was left out: the file is then matched again, parsed whole."""
+
+
 @dataclass(frozen=True)
 class ParsedFile:
     """One Rust file with its tree: the unit the matcher works on."""
@@ -39,6 +44,8 @@ class ParsedFile:
     # Whether `data` is valid UTF-8 (tree-sitter's `#match?` then works on it): empty until
     # first asked; a derived unit takes its file's answer.
     _utf8: list[bool] = field(default_factory=list, compare=False, repr=False)
+    # Whether `tree` holds only some of the file's top-level items (`engine.item_ranges`).
+    partial: bool = field(default=False, compare=False)
 
     @property
     def utf8(self) -> bool:
@@ -69,8 +76,8 @@ class ParsedFile:
             self.crate,
             data,
             tree,
-            self.data,
-            self._line_starts,
+            display=self.data,
+            _line_starts=self._line_starts,
             _utf8=[self.utf8],  # a rewrite changes only ASCII (`$x` → `_x`)
         )
 

@@ -1,0 +1,59 @@
+"""A rule's locators: texts the top-level item around each of its matches must hold, from its
+patterns and from the `where` lines that read no further than the match and its ancestors."""
+
+from __future__ import annotations
+
+from unsound.dsl.loader import compile_rule_files
+
+
+def _locators(match: str, *wheres: str) -> list[tuple[str, ...]]:
+    lines = "\n".join(f"  where    {w}" for w in wheres)
+    source = f"""
+rule r {{
+  title    "t"
+  severity warning
+  match    `{match}`
+{lines}
+  message  "m"
+  help     "h"
+  example bad ```
+fn a() {{}}
+```
+  example good ```
+fn b() {{}}
+```
+}}
+"""
+    (rule,) = compile_rule_files([("test", "r.rules", source)])
+    return [needle.alternatives for needle in rule.locators]
+
+
+def test_pattern_words_and_local_conditions_locate() -> None:
+    # The pattern's phrase, the name every pattern spells, the `matches` word of `$X`.
+    locators = _locators("$X.as_ptr()", '$X matches "buffer"')
+    assert [alternatives[0][:10] for alternatives in locators] == [
+        r"\bas_ptr(?",
+        r"\bas_ptr\b",
+        "buffer",
+    ]
+
+
+def test_a_pointer_shape_locates_but_static_mut_does_not() -> None:
+    assert _locators("fn $F($P: $T) { $..B }", "$T is raw-pointer") == [
+        (r"\*\s*(?:const|mut)\b|NonNull",)
+    ]
+    assert _locators("&$X", "$X is static-mut") == []
+
+
+def test_follows_locates_only_inside_a_function() -> None:
+    # At the top level a `follows` reads the file's other items: its words may be elsewhere.
+    assert _locators("$C($..A)", "$MATCH follows `transmute($Y)`") == []
+    inside = _locators(
+        "$C($..A)", "$MATCH inside `fn $F($..P) { $..B }`", "$MATCH follows `transmute($Y)`"
+    )
+    assert len(inside) == 1 and inside[0][0].startswith(r"\btransmute")
+
+
+def test_conditions_on_other_code_do_not_locate() -> None:
+    # `$S` is bound by a relation, not by the match: its text may be anywhere in the crate.
+    assert _locators("$C($..A)", "$MATCH inside `impl $S { $..I }`", '$S matches "Registry"') == []

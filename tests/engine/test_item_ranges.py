@@ -1,0 +1,173 @@
+"""Parsing only the top-level items a file's matches can lie in (`engine.item_ranges`).
+
+The cut is made on the text and trusted only when the parse of the chosen items proves it; the
+nodes of a chosen item are then those of the whole file's parse, at the same bytes and points.
+"""
+
+from __future__ import annotations
+
+from tree_sitter import Node
+
+from unsound.dsl.needle import Needle
+from unsound.dsl.rust_parser import parse_rust
+from unsound.engine.item_ranges import ItemCuts, parse_items
+
+SOURCE = b"""//! A crate.
+#![allow(dead_code)]
+
+use std::ptr;
+
+/// Doc of `first`; it ends with a semicolon;
+#[inline]
+pub fn first(x: u32) -> u32 {
+    x + 1
+}
+
+pub struct Holder {
+    p: *mut u8,
+}
+
+fn second<T>(value: T) -> T
+where
+    T: Copy,
+{
+    value
+}
+
+// A comment line that ends with a brace }
+impl Holder {
+    pub fn get(&self) -> u8 {
+        unsafe { ptr::read(self.p) }
+    }
+}
+
+static COUNT: u32 = 0;
+
+fn third() {}
+"""
+
+
+def _item_texts(data: bytes) -> list[bytes]:
+    cuts = ItemCuts(data)
+    ends = [*cuts.starts[1:], len(data)]
+    return [data[start:end].strip() for start, end in zip(cuts.starts, ends, strict=True)]
+
+
+def test_items_start_at_column_zero_after_a_line_that_ends_an_item() -> None:
+    items = _item_texts(SOURCE)
+    assert [item.split(b"\n")[0] for item in items] == [
+        b"//! A crate.",
+        b"/// Doc of `first`; it ends with a semicolon;",
+        b"pub struct Holder {",
+        b"fn second<T>(value: T) -> T",
+        b"// A comment line that ends with a brace }",
+        b"static COUNT: u32 = 0;",
+        b"fn third() {}",
+    ]
+    # The first item holds the inner attributes and the `use` (ended by its `;`, it is cut
+    # after `use std::ptr;` only if a column-0 line follows: here a doc comment does).
+    assert items[0].endswith(b"use std::ptr;")
+    # A doc comment and an attribute stay with their item; a `where` clause with its `fn`.
+    assert items[1].endswith(b"}") and b"#[inline]" in items[1]
+    assert b"where" in items[3] and items[3].endswith(b"}")
+
+
+def _same_subtree(left: Node, right: Node) -> bool:
+    return (
+        left.type == right.type
+        and left.byte_range == right.byte_range
+        and left.start_point == right.start_point
+        and left.end_point == right.end_point
+        and len(left.children) == len(right.children)
+        and all(_same_subtree(a, b) for a, b in zip(left.children, right.children, strict=True))
+    )
+
+
+def test_the_chosen_items_parse_as_in_the_whole_file() -> None:
+    cuts = ItemCuts(SOURCE)
+    chosen = cuts.holding_needle(Needle((r"\bunsafe\b",)))
+    assert len(chosen) == 1
+    ranges = cuts.ranges(chosen)
+    assert ranges is not None
+    tree = parse_items(SOURCE, ranges)
+    assert tree is not None
+    whole = {child.start_byte: child for child in parse_rust(SOURCE).root_node.children}
+    kept = tree.root_node.children
+    # The `impl` with `unsafe`, and what is always parsed: the first item (inner attributes,
+    # `use`) and the top-level `static`; not `first`, `Holder`, `second`, `third`.
+    kinds = [child.type for child in kept]
+    assert kinds == [
+        "line_comment",
+        "inner_attribute_item",
+        "use_declaration",
+        "line_comment",
+        "impl_item",
+        "static_item",
+    ]
+    for child in kept:
+        assert _same_subtree(child, whole[child.start_byte])
+
+
+def test_most_of_the_file_is_parsed_whole() -> None:
+    cuts = ItemCuts(SOURCE)
+    assert cuts.ranges(set(range(len(cuts.starts)))) is None
+    assert cuts.ranges(set(range(1, len(cuts.starts) - 1))) is None
+
+
+def test_items_with_macro_rules_or_suppressions_are_always_parsed() -> None:
+    data = b"""fn a() {}
+
+macro_rules! m {
+    () => {};
+}
+
+// unsound: allow(some-rule): reviewed
+fn b() {}
+
+fn c() {
+    let x = 1;
+}
+
+fn d() {
+    let y = 2;
+}
+
+fn e() {
+    let z = 3;
+}
+"""
+    cuts = ItemCuts(data)
+    ranges = cuts.ranges(set())
+    assert ranges is not None
+    parsed = b"".join(data[start:end] for start, end in ranges)
+    assert b"macro_rules!" in parsed and b"unsound: allow" in parsed
+    assert b"fn c()" not in parsed and b"fn e()" not in parsed
+
+
+def test_a_cut_inside_a_string_is_refused_by_the_parse() -> None:
+    # A raw string holding Rust at column 0: the text cuts inside it, and parsing the item in
+    # the middle alone does not give back the whole file's tree.
+    data = b"""const FIXTURE: &str = r#"
+struct Inner;
+fn inside() { unsafe { work() } }
+struct Tail;
+"#;
+
+fn after() {}
+
+fn later() {}
+
+fn last() {}
+"""
+    cuts = ItemCuts(data)
+    chosen = cuts.holding_needle(Needle((r"\bunsafe\b",)))
+    ranges = cuts.ranges(chosen)
+    assert ranges is not None
+    assert parse_items(data, ranges) is None
+
+
+def test_needle_positions_cover_every_branch() -> None:
+    data = b"fn a() { x.as_ptr() }\n\nfn b() {}\n\nfn c() { *mut_thing }\n"
+    needle = Needle((r"\bas_ptr\s*\(", r"\*\s*mut"))
+    cuts = ItemCuts(data)
+    assert cuts.holding_needle(needle) == {0, 2}

@@ -1,0 +1,166 @@
+"""A scan that parses only the items a file's matches can lie in finds exactly what a scan of
+whole files finds, and starts a file over, parsed whole, when its matching reads beyond them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from test_scan_support import RULE_FIXTURES, SEEDED, scan_folder
+
+from unsound.dsl.loader import compile_rule_files, load_rules
+from unsound.engine import crate_scan, item_ranges
+from unsound.engine.matcher import RuleSetMatcher
+from unsound.engine.units import ParsedFile
+from unsound.report.json_report import render_json
+
+FOLDERS = [SEEDED, *sorted(p.parent for p in RULE_FIXTURES.glob("*/Cargo.toml"))]
+
+
+@pytest.fixture
+def runs(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, bool]]]:
+    """(file, whether only some of its items were parsed) of every file the matcher runs on."""
+    seen: list[tuple[str, bool]] = []
+    real = RuleSetMatcher.run
+
+    def run(self: RuleSetMatcher, unit: ParsedFile, *args: object, **kwargs: object) -> object:
+        seen.append((unit.rel_path, unit.partial))
+        return real(self, unit, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(RuleSetMatcher, "run", run)
+    yield seen
+
+
+def _whole_files(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(RuleSetMatcher, "item_ranges", lambda self, data, wanted: None)
+
+
+@pytest.mark.parametrize("folder", FOLDERS, ids=lambda p: p.name)
+def test_findings_equal_a_scan_of_whole_files(
+    folder: Path, runs: list[tuple[str, bool]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    items = render_json(scan_folder(folder))
+    with monkeypatch.context() as whole:
+        _whole_files(whole)
+        assert render_json(scan_folder(folder)) == items
+
+
+def test_the_fixtures_exercise_partial_parses(runs: list[tuple[str, bool]]) -> None:
+    exercised = []
+    for folder in FOLDERS:
+        runs.clear()
+        scan_folder(folder)
+        if any(was_partial for _, was_partial in runs):
+            exercised.append(folder.name)
+    print(exercised)
+    assert len(exercised) >= 4, "the fixtures have files with items no rule can match in"
+
+
+# A file whose matching asks the crate index about the file itself (the struct a constructor
+# fills is declared there): the index reads files whole, so the file is matched again whole.
+SELF_ASKING = b"""pub struct Context<'a> {
+    name: &'a str,
+    instance: *mut u8,
+}
+
+pub fn unrelated_one() -> u32 {
+    1
+}
+
+pub fn unrelated_two() -> u32 {
+    2
+}
+
+pub fn unrelated_three() -> u32 {
+    3
+}
+
+pub fn unrelated_four() -> u32 {
+    4
+}
+
+impl<'a> Context<'a> {
+    pub fn new(name: &'a str, instance: *mut u8) -> Context<'a> {
+        Context { name, instance }
+    }
+}
+"""
+
+
+def _crate(tmp_path: Path, source: bytes) -> Path:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "Cargo.toml").write_text(
+        '[package]\nname = "partial"\nversion = "0.1.0"\nedition = "2021"\n'
+    )
+    (tmp_path / "src" / "lib.rs").write_bytes(source)
+    return tmp_path
+
+
+def test_a_file_the_index_asks_about_is_matched_again_whole(
+    tmp_path: Path, runs: list[tuple[str, bool]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _crate(tmp_path, SELF_ASKING)
+    rules = [rule for rule in load_rules() if rule.id == "raw-pointer-escapes-lifetime"]
+    report = scan_folder(root, rules=rules)
+    assert [(f.rule_id, f.primary.path, f.primary.span.start_line) for f in report.findings] == [
+        ("raw-pointer-escapes-lifetime", "src/lib.rs", 23)
+    ]
+    assert runs == [("src/lib.rs", True), ("src/lib.rs", False)]
+    runs.clear()
+    with monkeypatch.context() as whole:
+        _whole_files(whole)
+        assert render_json(scan_folder(root, rules=rules)) == render_json(report)
+
+
+FOLLOWS_RULE = """
+rule static-after-marker {
+  title    "a static declared after a marker struct"
+  severity warning
+  match    `static $N: $T = $V;`
+  where    $MATCH follows `struct Marker;`
+  message  "`{N}` follows the marker"
+  help     "x"
+  example bad ```
+struct Marker;
+static A: u8 = 0; // ruleid: static-after-marker
+```
+  example good ```
+static A: u8 = 0;
+```
+}
+"""
+
+# `Marker` is in an item no locator picks; the static is parsed (statics always are), and its
+# `follows` reads the file's other items: the file is matched again whole.
+FOLLOWS_SOURCE = b"""struct Marker;
+
+fn one() {}
+
+fn two() {}
+
+fn three() {}
+
+fn four() {}
+
+static LATE: u8 = 0;
+"""
+
+
+def test_a_top_level_follows_reads_the_whole_file(
+    tmp_path: Path, runs: list[tuple[str, bool]]
+) -> None:
+    root = _crate(tmp_path, FOLLOWS_SOURCE)
+    rules = compile_rule_files([("test", "follows.rules", FOLLOWS_RULE)])
+    assert rules[0].locators, "the rule can locate its matches (`static`)"
+    report = scan_folder(root, rules=rules)
+    assert [
+        (f.rule_id, f.primary.span.start_line, f.primary.span.start_column) for f in report.findings
+    ] == [("static-after-marker", 11, 1)]
+    assert runs == [("src/lib.rs", True), ("src/lib.rs", False)]
+
+
+def test_item_parses_are_used_in_workers_too(tmp_path: Path) -> None:
+    # The pool's workers run the same `scan_crate`: their report is the in-process one.
+    assert render_json(scan_folder(SEEDED, jobs=2)) == render_json(scan_folder(SEEDED))
+    assert crate_scan.parse_items is item_ranges.parse_items
