@@ -33,7 +33,7 @@ def runs(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, bool]]]:
 
 
 def _whole_files(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(RuleSetMatcher, "item_ranges", lambda self, data, wanted: None)
+    monkeypatch.setattr(RuleSetMatcher, "item_ranges", lambda *args: None)
 
 
 @pytest.mark.parametrize("folder", FOLDERS, ids=lambda p: p.name)
@@ -158,6 +158,47 @@ def test_a_top_level_follows_reads_the_whole_file(
         (f.rule_id, f.primary.span.start_line, f.primary.span.start_column) for f in report.findings
     ] == [("static-after-marker", 11, 1)]
     assert runs == [("src/lib.rs", True), ("src/lib.rs", False)]
+
+
+# `static-mut-reference` spells no word of its own (`&$X`): its matches are located by the names
+# of the crate's `static mut`s, as the crate gate knows them.
+STATIC_MUT_SOURCE = b"""#![allow(static_mut_refs)]
+
+static mut COUNTER: u32 = 0;
+
+pub fn one() -> u32 {
+    1
+}
+
+pub fn two() -> u32 {
+    2
+}
+
+pub fn three() -> u32 {
+    3
+}
+
+pub fn counter() -> &'static u32 {
+    unsafe { &COUNTER }
+}
+"""
+
+
+def test_a_crate_fact_locates_the_items_of_a_rule_without_words(
+    tmp_path: Path, runs: list[tuple[str, bool]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _crate(tmp_path, STATIC_MUT_SOURCE)
+    rules = [rule for rule in load_rules() if rule.id == "static-mut-reference"]
+    assert not rules[0].locators
+    report = scan_folder(root, rules=rules)
+    found = [
+        (f.rule_id, f.primary.span.start_line, f.primary.span.start_column) for f in report.findings
+    ]
+    assert found == [("static-mut-reference", 18, 14)]
+    assert runs == [("src/lib.rs", True)]
+    with monkeypatch.context() as whole:
+        _whole_files(whole)
+        assert render_json(scan_folder(root, rules=rules)) == render_json(report)
 
 
 def test_item_parses_are_used_in_workers_too(tmp_path: Path) -> None:

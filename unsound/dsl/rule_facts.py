@@ -87,6 +87,29 @@ def requires_static_mut(rule: CompiledRule) -> bool:
     )
 
 
+def locating_facts(rule: CompiledRule) -> tuple[str, ...]:
+    """Crate facts whose names the top-level item around every match spells, for the items a
+    file's parse is limited to (`CompiledRule.locators` are the rule's own texts): the trait of
+    `required_enclosing_impl` (the impl's header names its self type), and `static mut` for a
+    required `$V is static-mut` of a variable the match binds (`&$X`: `$X` is the name). The
+    crate gate's names for them (`engine.crate_gate`)."""
+    facts = []
+    trait = required_enclosing_impl(rule)
+    if trait is not None:
+        facts.append(trait)
+    local = match_variables(rule.patterns)
+    if any(
+        isinstance(part, ast.IsShape) and part.shape == "static-mut" and part.var in local
+        for part in required_parts(rule.ast.conditions)
+    ):
+        facts.append(STATIC_MUT_FACT)
+    return tuple(facts)
+
+
+# The crate gate's name for the fact `is static-mut` (the others are trait names).
+STATIC_MUT_FACT = "static mut"
+
+
 def lints_silencing(rule: CompiledRule) -> tuple[str, ...]:
     """The lints whose being allowed silences the rule wherever it would match: each `L` of a
     line every finding satisfies that says `not $V allows lint "L"` (or `not (… or $V allows

@@ -17,14 +17,19 @@ import re
 from collections.abc import Sequence
 
 from unsound.dsl.compiled import CompiledRule
-from unsound.dsl.rule_facts import crate_words, required_impls, requires_static_mut
+from unsound.dsl.rule_facts import (
+    STATIC_MUT_FACT,
+    crate_words,
+    required_impls,
+    requires_static_mut,
+)
 from unsound.dsl.word_regex import whole_word
 from unsound.engine import crate_reads
 from unsound.engine.crate_index import IMPL_FOR, STATIC_MUT_DECLARATION
 from unsound.engine.crate_reads import ReadsRecorder, Selector
 
 # The key of the `static mut` fact among the trait names of `CrateGate.needs`.
-_STATIC_MUT = "static mut"
+_STATIC_MUT = STATIC_MUT_FACT
 
 
 class CrateGate:
@@ -83,6 +88,12 @@ class CrateNames:
         self._named_in(trait, b"")
         _, per_file = self._picked[trait]
         return frozenset(name for names in per_file.values() for name in names)
+
+    def names(self, fact: str) -> re.Pattern[bytes] | None:
+        """Any of the crate's names for the fact, as a whole word (None: it has none), its
+        reads noted like `allows`'."""
+        self._named_in(fact, b"")
+        return self._names[fact]
 
     def _named_in(self, fact: str, data: bytes) -> bool:
         if fact not in self._names:

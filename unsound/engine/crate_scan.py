@@ -115,7 +115,7 @@ def scan_crate(
             return unit
         job = task.files[index]
         if trees is None or job.rel_path not in trees:
-            ranges = matcher.item_ranges(job.data, wanted)
+            ranges = matcher.item_ranges(job.data, wanted, crate_names)
             if mark is not None:
                 mark(index)
             tree = parse_items(job.data, ranges) if ranges is not None else None

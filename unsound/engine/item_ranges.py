@@ -76,6 +76,21 @@ class ItemCuts:
                 position = find(data, starts[index + 1])
         return found
 
+    def holding_regex(self, regex: re.Pattern[bytes]) -> set[int]:
+        """The indices of the items that hold a match of the regex, searched on from the item
+        after each one found in."""
+        data, starts = self.data, self.starts
+        last = len(starts) - 1
+        found: set[int] = set()
+        matched = regex.search(data)
+        while matched is not None:
+            index = bisect.bisect_right(starts, matched.start()) - 1
+            found.add(index)
+            if index == last:
+                break
+            matched = regex.search(data, starts[index + 1])
+        return found
+
     def holding(self, positions: Iterable[int]) -> set[int]:
         """The indices of the items that hold these byte positions."""
         starts = self.starts

@@ -16,6 +16,7 @@ from unsound.dsl.compiled import MATCH_VAR, CompiledRule
 from unsound.dsl.pattern import BYTES_MATCH, Pattern, query_predicate
 from unsound.dsl.rule_facts import (
     lints_silencing,
+    locating_facts,
     required_enclosing_impl,
     required_relations,
 )
@@ -265,15 +266,20 @@ class RuleSetMatcher:
         """Ids of the rules whose literal prefilter the file passes."""
         return {rule.id for rule in self.rules if rule.may_match(data)}
 
-    def item_ranges(self, data: bytes, wanted: set[str]) -> list[tuple[int, int]] | None:
+    def item_ranges(
+        self, data: bytes, wanted: set[str], crate_names: CrateNames | None = None
+    ) -> list[tuple[int, int]] | None:
         """The byte ranges of the file's top-level items that can hold a match of the wanted
-        rules, each item holding every locator of one of them (`engine.item_ranges`); None
-        when a rule has no locator or the items are most of the file: it is parsed whole."""
+        rules (`engine.item_ranges`): items holding every locator of one of them, and a name
+        of each crate fact it locates by (`locating_facts`: the impl's self type, the `static
+        mut`). None when a rule can say neither, or the items are most of the file: it is then
+        parsed whole."""
         rules = [rule for rule in self.rules if rule.id in wanted]
-        if not rules or any(not rule.locators for rule in rules):
+        facts = {rule.id: self._locating_facts[rule.id] if crate_names else () for rule in rules}
+        if not rules or any(not rule.locators and not facts[rule.id] for rule in rules):
             return None
         cuts = ItemCuts(data)
-        held: dict[bytes, set[int]] = {}  # items per locator: rules share them
+        held: dict[object, set[int]] = {}  # items per locator: rules share them
         chosen: set[int] = set()
         for rule in rules:
             items: set[int] | None = None
@@ -282,10 +288,19 @@ class RuleSetMatcher:
                 if found is None:
                     found = held[needle.pattern] = cuts.holding_needle(needle)
                 items = found if items is None else items & found
-                if not items:
-                    break
+            for fact in facts[rule.id]:
+                found = held.get(fact)
+                if found is None:
+                    assert crate_names is not None
+                    names = crate_names.names(fact)
+                    found = held[fact] = cuts.holding_regex(names) if names else set()
+                items = found if items is None else items & found
             chosen |= items or set()
         return cuts.ranges(chosen)
+
+    @cached_property
+    def _locating_facts(self) -> dict[str, tuple[str, ...]]:
+        return {rule.id: locating_facts(rule) for rule in self.rules}
 
     def run(
         self,
