@@ -10,7 +10,7 @@ from tree_sitter import Node
 
 from unsound.dsl.needle import Needle
 from unsound.dsl.rust_parser import parse_rust
-from unsound.engine.item_ranges import ItemCuts, parse_items
+from unsound.engine.item_ranges import ItemCuts, ItemPlan, parse_items
 
 SOURCE = b"""//! A crate.
 #![allow(dead_code)]
@@ -171,3 +171,30 @@ def test_needle_positions_cover_every_branch() -> None:
     needle = Needle((r"\bas_ptr\s*\(", r"\*\s*mut"))
     cuts = ItemCuts(data)
     assert cuts.holding_needle(needle) == {0, 2}
+
+
+def test_candidates_outside_a_rules_items_are_turned_away() -> None:
+    cuts = ItemCuts(SOURCE)
+    impl = cuts.holding_needle(Needle((r"\bunsafe\b",)))
+    plan = ItemPlan(cuts, {"r": impl}, None)
+    tree = parse_rust(SOURCE)
+    items = plan.filter_for(tree)
+    assert items is not None
+    by_type = {child.type: child for child in tree.root_node.children}
+    assert items.allows("r", by_type["impl_item"])
+    assert not items.allows("r", by_type["struct_item"])
+    assert items.allows("other-rule", by_type["struct_item"])  # it locates nothing
+    assert items.allows("r", tree.root_node)  # the file spans every item
+
+
+def test_no_filter_when_a_cut_falls_inside_an_item() -> None:
+    data = b"""const FIXTURE: &str = r#"
+struct Inner;
+fn inside() {}
+"#;
+
+fn after() {}
+"""
+    cuts = ItemCuts(data)
+    assert len(cuts.starts) == 3  # one cut inside the string, one before `after`
+    assert ItemPlan(cuts, {"r": {0}}, None).filter_for(parse_rust(data)) is None

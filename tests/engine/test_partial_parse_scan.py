@@ -33,7 +33,7 @@ def runs(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, bool]]]:
 
 
 def _whole_files(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(RuleSetMatcher, "item_ranges", lambda *args: None)
+    monkeypatch.setattr(RuleSetMatcher, "plan_items", lambda *args: None)
 
 
 @pytest.mark.parametrize("folder", FOLDERS, ids=lambda p: p.name)

@@ -23,7 +23,7 @@ from unsound.dsl.rust_parser import parse_rust
 from unsound.engine.crate_index import CrateIndex
 from unsound.engine.crate_reads import ReadsRecorder
 from unsound.engine.crate_task import CrateTask, FileJob, FileOutcome, OnResult
-from unsound.engine.item_ranges import parse_items
+from unsound.engine.item_ranges import ItemPlan, parse_items
 from unsound.engine.matcher import RuleSetMatcher
 from unsound.engine.prefilter import RuleSetPrefilter
 from unsound.engine.suppressions import apply_suppressions
@@ -107,18 +107,18 @@ def scan_crate(
             units[index] = unit
         return unit
 
-    def unit_to_match(index: int, wanted: set[str]) -> ParsedFile:
-        """The file with the top-level items the wanted rules can match in parsed
-        (`item_ranges`), or whole."""
+    def unit_to_match(index: int, plan: ItemPlan | None) -> ParsedFile:
+        """The file with only the top-level items the plan chose parsed (`item_ranges`), or
+        whole."""
         unit = units.get(index)
         if unit is not None:
             return unit
         job = task.files[index]
-        if trees is None or job.rel_path not in trees:
-            ranges = matcher.item_ranges(job.data, wanted, crate_names)
+        known = trees is not None and job.rel_path in trees
+        if plan is not None and plan.parse is not None and not known:
             if mark is not None:
                 mark(index)
-            tree = parse_items(job.data, ranges) if ranges is not None else None
+            tree = parse_items(job.data, plan.parse)
             if tree is not None:
                 unit = units[index] = ParsedFile(
                     job.rel_path, task.crate, job.data, tree, partial=True
@@ -165,17 +165,20 @@ def scan_crate(
         tracked = _TrackedIndex(crate_index)
         matching[:] = [index]
         try:
-            unit = unit_to_match(index, wanted)
+            plan = matcher.plan_items(job.data, wanted, crate_names)
+            unit = unit_to_match(index, plan)
             if mark is not None:
                 mark(index)
             try:
-                raw = matcher.run(unit, cast(CrateIndex, tracked), wanted, crate_names)
+                items = plan.filter_for(unit.tree) if plan is not None else None
+                raw = matcher.run(unit, cast(CrateIndex, tracked), wanted, crate_names, items)
             except WholeFileNeeded:
                 # The matching read beyond the parsed items: again, on the whole file. What the
                 # first try read of the crate stays noted (a superset of what this one reads).
                 del units[index]
                 unit = unit_for(index)
-                raw = matcher.run(unit, cast(CrateIndex, tracked), wanted, crate_names)
+                items = plan.filter_for(unit.tree) if plan is not None else None
+                raw = matcher.run(unit, cast(CrateIndex, tracked), wanted, crate_names, items)
             # Inline `// unsound: allow(rule): reason` comments; suppressed findings stay in the
             # outcome (marked with their suppression) so the report can list them for review.
             sorted_out = apply_suppressions(unit, raw, active_rules=matcher.rule_ids)

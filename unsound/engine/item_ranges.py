@@ -26,9 +26,10 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import cache
 
-from tree_sitter import Parser, Point, Range, Tree
+from tree_sitter import Node, Parser, Point, Range, Tree
 
 from unsound.dsl.needle import Needle
 from unsound.dsl.rust_parser import rust_language
@@ -111,6 +112,46 @@ class ItemCuts:
                 ranges.append((start, end))
         parsed = sum(end - start for start, end in ranges)
         return None if parsed > (1 - _MIN_SAVING) * len(data) else ranges
+
+
+@dataclass(frozen=True)
+class ItemPlan:
+    """What a file's matching can be limited to: the items each wanted rule that can locate
+    its matches may match in (`rule_items`), and the byte ranges to parse (None: all)."""
+
+    cuts: ItemCuts
+    rule_items: dict[str, set[int]]
+    parse: list[tuple[int, int]] | None
+
+    def filter_for(self, tree: Tree) -> RuleItems | None:
+        """The rules' items as a candidate filter, when the tree proves every cut inside what
+        it parsed (a top-level node starts at each); None otherwise (a file laid out so that a
+        cut falls inside an item, parsed whole)."""
+        starts = self.cuts.starts
+        root_starts = {child.start_byte for child in tree.root_node.children}
+        parsed = self.parse if self.parse is not None else [(0, len(self.cuts.data))]
+        range_starts = [start for start, _ in parsed]
+        for cut in starts[1:]:
+            index = bisect.bisect_right(range_starts, cut) - 1
+            inside = index >= 0 and cut < parsed[index][1]
+            if inside and cut not in root_starts:
+                return None
+        return RuleItems(starts, self.rule_items)
+
+
+class RuleItems:
+    """Per rule that locates its matches, the top-level items (by their starts) a match of it
+    may lie in: a candidate elsewhere cannot hold its locators and is not matched."""
+
+    def __init__(self, starts: list[int], rule_items: dict[str, set[int]]) -> None:
+        self._starts = starts
+        self._rule_items = rule_items
+
+    def allows(self, rule_id: str, node: Node) -> bool:
+        items = self._rule_items.get(rule_id)
+        if items is None or node.parent is None:  # the file itself spans every item
+            return True
+        return bisect.bisect_right(self._starts, node.start_byte) - 1 in items
 
 
 def _item_starts(data: bytes) -> list[int]:

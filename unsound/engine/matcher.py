@@ -35,7 +35,7 @@ from unsound.engine.conditions import (
 from unsound.engine.crate_gate import CrateGate, CrateNames
 from unsound.engine.crate_index import CrateIndex
 from unsound.engine.findings import build_finding
-from unsound.engine.item_ranges import ItemCuts
+from unsound.engine.item_ranges import ItemCuts, ItemPlan, RuleItems
 from unsound.engine.macros import REGION_PATTERNS, macro_units
 from unsound.engine.matching import Env, match_pattern
 from unsound.engine.query_merge import merge_by_literals
@@ -266,22 +266,26 @@ class RuleSetMatcher:
         """Ids of the rules whose literal prefilter the file passes."""
         return {rule.id for rule in self.rules if rule.may_match(data)}
 
-    def item_ranges(
+    def plan_items(
         self, data: bytes, wanted: set[str], crate_names: CrateNames | None = None
-    ) -> list[tuple[int, int]] | None:
-        """The byte ranges of the file's top-level items that can hold a match of the wanted
-        rules (`engine.item_ranges`): items holding every locator of one of them, and a name
-        of each crate fact it locates by (`locating_facts`: the impl's self type, the `static
-        mut`). None when a rule can say neither, or the items are most of the file: it is then
-        parsed whole."""
-        rules = [rule for rule in self.rules if rule.id in wanted]
-        facts = {rule.id: self._locating_facts[rule.id] if crate_names else () for rule in rules}
-        if not rules or any(not rule.locators and not facts[rule.id] for rule in rules):
+    ) -> ItemPlan | None:
+        """The file's top-level items each wanted rule can match in (`engine.item_ranges`):
+        those holding every locator of the rule and a name of each crate fact it locates by
+        (`locating_facts`: the impl's self type, the `static mut`); and the ranges to parse,
+        their union with what is always parsed (None when a wanted rule can locate nothing, or
+        when that is most of the file). None when no wanted rule can locate its matches."""
+        facts = {
+            rule.id: self._locating_facts[rule.id] if crate_names else ()
+            for rule in self.rules
+            if rule.id in wanted
+        }
+        locating = [r for r in self.rules if r.id in facts and (r.locators or facts[r.id])]
+        if not locating:
             return None
         cuts = ItemCuts(data)
         held: dict[object, set[int]] = {}  # items per locator: rules share them
-        chosen: set[int] = set()
-        for rule in rules:
+        rule_items: dict[str, set[int]] = {}
+        for rule in locating:
             items: set[int] | None = None
             for needle in rule.locators:
                 found = held.get(needle.pattern)
@@ -295,8 +299,10 @@ class RuleSetMatcher:
                     names = crate_names.names(fact)
                     found = held[fact] = cuts.holding_regex(names) if names else set()
                 items = found if items is None else items & found
-            chosen |= items or set()
-        return cuts.ranges(chosen)
+            rule_items[rule.id] = items or set()
+        whole = len(locating) < len(facts)
+        chosen = set().union(*rule_items.values())
+        return ItemPlan(cuts, rule_items, None if whole else cuts.ranges(chosen))
 
     @cached_property
     def _locating_facts(self) -> dict[str, tuple[str, ...]]:
@@ -308,25 +314,32 @@ class RuleSetMatcher:
         crate: CrateIndex,
         wanted: set[str],
         crate_names: CrateNames | None = None,
+        items: RuleItems | None = None,
     ) -> list[Finding]:
         """Findings of the wanted rules in one file (its code and its macro bodies and
         arguments, read as Rust), one per (rule, primary location).
 
         `crate_names` filters macro regions as it filtered the file: a region that spells no
-        name a rule's crate facts need is not parsed for that rule."""
+        name a rule's crate facts need is not parsed for that rule. `items` turns away a rule's
+        candidates outside the top-level items its matches can lie in (`plan_items`)."""
         wanted = wanted & self.rule_ids
         if not wanted:
             return []
         with node_memo.scope():
-            return self._run(unit, crate, wanted, crate_names)
+            return self._run(unit, crate, wanted, crate_names, items)
 
     def _run(
-        self, unit: ParsedFile, crate: CrateIndex, wanted: set[str], crate_names: CrateNames | None
+        self,
+        unit: ParsedFile,
+        crate: CrateIndex,
+        wanted: set[str],
+        crate_names: CrateNames | None,
+        items: RuleItems | None,
     ) -> list[Finding]:
         findings: dict[tuple[str, int, int], Finding] = {}
         plans = self._plans(wanted, len(unit.data))
         impl_gates = self._impl_gates(wanted, crate_names)
-        regions = self._collect(plans, unit, crate, wanted, findings, impl_gates)
+        regions = self._collect(plans, unit, crate, wanted, findings, impl_gates, items)
         # One rule per distinct region test: rules that spell the same patterns and need the
         # same crate facts accept the same regions (a region is asked once, not once a rule).
         rules = list(
@@ -341,7 +354,7 @@ class RuleSetMatcher:
             )
 
         for derived in macro_units(unit, regions, accepts):
-            self._collect(plans, derived, crate, wanted, findings, impl_gates)
+            self._collect(plans, derived, crate, wanted, findings, impl_gates, items)
         return sorted(findings.values(), key=Finding.sort_key)
 
     def _impl_gates(
@@ -419,6 +432,7 @@ class RuleSetMatcher:
         wanted: set[str],
         findings: dict[tuple[str, int, int], Finding],
         impl_gates: dict[str, frozenset[str]],
+        items: RuleItems | None,
     ) -> list[tuple[str, Node]]:
         """Add the unit's findings; return its macro regions (name, token tree)."""
         regions: list[tuple[str, Node]] | None = None
@@ -447,6 +461,8 @@ class RuleSetMatcher:
                     names = impl_gates.get(rule.id)
                     for root in captures.get("root", []):
                         if names is not None and not _may_be_in_impl_of(root, names):
+                            continue
+                        if items is not None and not items.allows(rule.id, root):
                             continue
                         finding = _first_finding(root, unit, pattern, context, shared)
                         if finding is None:
