@@ -178,7 +178,7 @@ def test_candidates_outside_a_rules_items_are_turned_away() -> None:
     impl = cuts.holding_needle(Needle((r"\bunsafe\b",)))
     plan = ItemPlan(cuts, {"r": impl}, None)
     tree = parse_rust(SOURCE)
-    items = plan.filter_for(tree)
+    items = plan.filter_for(tree, partial=False)
     assert items is not None
     by_type = {child.type: child for child in tree.root_node.children}
     assert items.allows("r", by_type["impl_item"])
@@ -197,4 +197,29 @@ fn after() {}
 """
     cuts = ItemCuts(data)
     assert len(cuts.starts) == 3  # one cut inside the string, one before `after`
-    assert ItemPlan(cuts, {"r": {0}}, None).filter_for(parse_rust(data)) is None
+    assert ItemPlan(cuts, {"r": {0}}, None).filter_for(parse_rust(data), partial=False) is None
+
+
+def test_a_whole_parse_checks_the_cuts_outside_the_planned_ranges() -> None:
+    # The plan chose the string's first half (it holds `unsafe`); its parse was refused and the
+    # file parsed whole. The cut inside the string lies outside the planned range: a match in
+    # the constant's second half must not be turned away.
+    data = b"""const FIXTURE: &str = r#"
+unsafe {
+}
+fn inside() {}
+"#;
+
+fn after() {}
+
+fn later() {}
+
+fn last() {}
+"""
+    cuts = ItemCuts(data)
+    chosen = cuts.holding_needle(Needle((r"\bunsafe\b",)))
+    assert chosen == {0}
+    ranges = cuts.ranges(chosen)
+    assert ranges is not None and parse_items(data, ranges) is None
+    plan = ItemPlan(cuts, {"r": chosen}, ranges)
+    assert plan.filter_for(parse_rust(data), partial=False) is None

@@ -170,14 +170,14 @@ def scan_crate(
             if mark is not None:
                 mark(index)
             try:
-                items = plan.filter_for(unit.tree) if plan is not None else None
+                items = plan.filter_for(unit.tree, unit.partial) if plan is not None else None
                 raw = matcher.run(unit, cast(CrateIndex, tracked), wanted, crate_names, items)
             except WholeFileNeeded:
                 # The matching read beyond the parsed items: again, on the whole file. What the
                 # first try read of the crate stays noted (a superset of what this one reads).
                 del units[index]
                 unit = unit_for(index)
-                items = plan.filter_for(unit.tree) if plan is not None else None
+                items = plan.filter_for(unit.tree, unit.partial) if plan is not None else None
                 raw = matcher.run(unit, cast(CrateIndex, tracked), wanted, crate_names, items)
             # Inline `// unsound: allow(rule): reason` comments; suppressed findings stay in the
             # outcome (marked with their suppression) so the report can list them for review.

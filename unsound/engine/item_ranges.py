@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
 
@@ -61,13 +61,25 @@ class ItemCuts:
         self.starts = [0, *_item_starts(data)]
 
     def holding_needle(self, needle: Needle) -> set[int]:
-        """The indices of the items that may hold a match of the needle. Each branch is
-        searched on from the item after the last one it was found in: its scans add up to
-        one pass over the file."""
+        """The indices of the items that may hold a match of the needle."""
+        return self._holding_found(needle.finders())
+
+    def holding_regex(self, regex: re.Pattern[bytes]) -> set[int]:
+        """The indices of the items that hold a match of the regex."""
+
+        def find(data: bytes, start: int) -> int:
+            matched = regex.search(data, start)
+            return -1 if matched is None else matched.start()
+
+        return self._holding_found([find])
+
+    def _holding_found(self, finders: Iterable[Callable[[bytes, int], int]]) -> set[int]:
+        """The items where each finder finds something. A finder searches on from the item
+        after the last one it found something in: its scans add up to one pass over the file."""
         data, starts = self.data, self.starts
         last = len(starts) - 1
         found: set[int] = set()
-        for find in needle.finders():
+        for find in finders:
             position = find(data, 0)
             while position != -1:
                 index = bisect.bisect_right(starts, position) - 1
@@ -75,21 +87,6 @@ class ItemCuts:
                 if index == last:
                     break
                 position = find(data, starts[index + 1])
-        return found
-
-    def holding_regex(self, regex: re.Pattern[bytes]) -> set[int]:
-        """The indices of the items that hold a match of the regex, searched on from the item
-        after each one found in."""
-        data, starts = self.data, self.starts
-        last = len(starts) - 1
-        found: set[int] = set()
-        matched = regex.search(data)
-        while matched is not None:
-            index = bisect.bisect_right(starts, matched.start()) - 1
-            found.add(index)
-            if index == last:
-                break
-            matched = regex.search(data, starts[index + 1])
         return found
 
     def holding(self, positions: Iterable[int]) -> set[int]:
@@ -123,13 +120,14 @@ class ItemPlan:
     rule_items: dict[str, set[int]]
     parse: list[tuple[int, int]] | None
 
-    def filter_for(self, tree: Tree) -> RuleItems | None:
+    def filter_for(self, tree: Tree, partial: bool) -> RuleItems | None:
         """The rules' items as a candidate filter, when the tree proves every cut inside what
-        it parsed (a top-level node starts at each); None otherwise (a file laid out so that a
-        cut falls inside an item, parsed whole)."""
+        it parsed (a top-level node starts at each): the plan's ranges when `partial`, else the
+        whole file. None otherwise (a file laid out so that a cut falls inside an item)."""
         starts = self.cuts.starts
         root_starts = {child.start_byte for child in tree.root_node.children}
-        parsed = self.parse if self.parse is not None else [(0, len(self.cuts.data))]
+        whole = [(0, len(self.cuts.data))]
+        parsed = self.parse if partial and self.parse is not None else whole
         range_starts = [start for start, _ in parsed]
         for cut in starts[1:]:
             index = bisect.bisect_right(range_starts, cut) - 1
