@@ -205,3 +205,29 @@ def test_item_parses_are_used_in_workers_too(tmp_path: Path) -> None:
     # The pool's workers run the same `scan_crate`: their report is the in-process one.
     assert render_json(scan_folder(SEEDED, jobs=2)) == render_json(scan_folder(SEEDED))
     assert crate_scan.parse_items is item_ranges.parse_items
+
+
+def test_windows_line_endings_cut_and_locate_alike(
+    tmp_path: Path, runs: list[tuple[str, bool]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _crate(tmp_path, STATIC_MUT_SOURCE.replace(b"\n", b"\r\n"))
+    rules = [rule for rule in load_rules() if rule.id == "static-mut-reference"]
+    report = scan_folder(root, rules=rules)
+    found = [(f.primary.span.start_line, f.primary.span.start_column) for f in report.findings]
+    assert found == [(18, 14)]
+    assert runs == [("src/lib.rs", True)]
+    with monkeypatch.context() as whole:
+        _whole_files(whole)
+        assert render_json(scan_folder(root, rules=rules)) == render_json(report)
+
+
+def test_a_file_without_cuts_is_parsed_whole(tmp_path: Path, runs: list[tuple[str, bool]]) -> None:
+    # Not rustfmt's layout: every item on one line, nothing to cut.
+    one_line = b" ".join(line.strip() for line in STATIC_MUT_SOURCE.splitlines())
+    root = _crate(tmp_path, one_line)
+    rules = [rule for rule in load_rules() if rule.id == "static-mut-reference"]
+    report = scan_folder(root, rules=rules)
+    assert [(f.primary.span.start_line, f.primary.span.start_column) for f in report.findings] == [
+        (1, 186)
+    ]
+    assert runs == [("src/lib.rs", False)]
