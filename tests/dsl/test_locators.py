@@ -57,3 +57,46 @@ def test_follows_locates_only_inside_a_function() -> None:
 def test_conditions_on_other_code_do_not_locate() -> None:
     # `$S` is bound by a relation, not by the match: its text may be anywhere in the crate.
     assert _locators("$C($..A)", "$MATCH inside `impl $S { $..I }`", '$S matches "Registry"') == []
+
+
+def _member_local(match: str, *wheres: str) -> bool:
+    from unsound.dsl.rule_facts import member_local
+
+    lines = "\n".join(f"  where    {w}" for w in wheres)
+    source = f"""
+rule r {{
+  title    "t"
+  severity warning
+  match    `{match}`
+{lines}
+  message  "m"
+  help     "h"
+  example bad ```
+fn a() {{}}
+```
+  example good ```
+fn b() {{}}
+```
+}}
+"""
+    (rule,) = compile_rule_files([("test", "r.rules", source)])
+    return member_local(rule)
+
+
+def test_a_rule_whose_matches_stay_in_one_member_of_an_impl() -> None:
+    assert _member_local("fn $F($..P) { $..B }", "$MATCH has `unsafe { $..S }`")
+    # An ancestor impl whose members nothing reads.
+    assert _member_local("fn $F($..P) { $..B }", "$F inside `impl $S { $..I }`")
+    assert _member_local("$C($..A)", "$MATCH follows `transmute($Y)`")
+
+
+def test_a_rule_that_reads_more_than_one_member() -> None:
+    # The match is the impl; a bare metavariable may be one.
+    assert not _member_local("impl $T { $..I }")
+    assert not _member_local("$X", "$X kind identifier")
+    # An ancestor impl whose members the rule reads, or asks for.
+    assert not _member_local(
+        "fn $F($..P) { $..B }", "$F inside `impl $S { $..I }`", "$..I has `fn clean() {}`"
+    )
+    assert not _member_local("fn $F($..P) { $..B }", "$F inside `impl $S { fn clean() {} }`")
+    assert not _member_local("$C($..A)", "$MATCH inside `$ANY`", '$ANY matches "x"')

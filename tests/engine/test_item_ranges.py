@@ -54,6 +54,7 @@ def _item_texts(data: bytes) -> list[bytes]:
 
 
 def test_items_start_at_column_zero_after_a_line_that_ends_an_item() -> None:
+    # An impl is cut into its header (with `impl Holder {`), its members and its closing brace.
     items = _item_texts(SOURCE)
     assert [item.split(b"\n")[0] for item in items] == [
         b"//! A crate.",
@@ -61,6 +62,8 @@ def test_items_start_at_column_zero_after_a_line_that_ends_an_item() -> None:
         b"pub struct Holder {",
         b"fn second<T>(value: T) -> T",
         b"// A comment line that ends with a brace }",
+        b"pub fn get(&self) -> u8 {",
+        b"}",
         b"static COUNT: u32 = 0;",
         b"fn third() {}",
     ]
@@ -181,7 +184,12 @@ def test_candidates_outside_a_rules_items_are_turned_away() -> None:
     items = plan.filter_for(tree, partial=False)
     assert items is not None
     by_type = {child.type: child for child in tree.root_node.children}
-    assert items.allows("r", by_type["impl_item"])
+    impl_body = by_type["impl_item"].child_by_field_name("body")
+    assert impl_body is not None
+    method = impl_body.named_children[0]
+    assert items.allows("r", method)
+    # The pieces are the method's: the impl's header holds no `unsafe`.
+    assert not items.allows("r", by_type["impl_item"])
     assert not items.allows("r", by_type["struct_item"])
     assert items.allows("other-rule", by_type["struct_item"])  # it locates nothing
     assert items.allows("r", tree.root_node)  # the file spans every item

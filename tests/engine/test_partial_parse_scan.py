@@ -131,9 +131,13 @@ static A: u8 = 0;
 }
 """
 
-# `Marker` is in an item no locator picks; the static is parsed (statics always are), and its
-# `follows` reads the file's other items: the file is matched again whole.
-FOLLOWS_SOURCE = b"""struct Marker;
+# `Marker` is in an item no locator picks (not the first, which is always parsed); the static is
+# parsed (statics always are), and its `follows` reads the file's other items: the file is
+# matched again whole. (The rule's gate, that `struct Marker;` is in the file, is not asked of
+# a partly parsed file.)
+FOLLOWS_SOURCE = b"""fn zero() {}
+
+struct Marker;
 
 fn one() {}
 
@@ -156,7 +160,7 @@ def test_a_top_level_follows_reads_the_whole_file(
     report = scan_folder(root, rules=rules)
     assert [
         (f.rule_id, f.primary.span.start_line, f.primary.span.start_column) for f in report.findings
-    ] == [("static-after-marker", 11, 1)]
+    ] == [("static-after-marker", 13, 1)]
     assert runs == [("src/lib.rs", True), ("src/lib.rs", False)]
 
 
@@ -231,3 +235,190 @@ def test_a_file_without_cuts_is_parsed_whole(tmp_path: Path, runs: list[tuple[st
         (1, 186)
     ]
     assert runs == [("src/lib.rs", False)]
+
+
+# An impl whose members are parsed only where a rule can match: `raw-pointer-escapes-lifetime`
+# stays in one member (`member_local`); its constructor is one of five methods.
+MEMBERS_SOURCE = b"""pub struct Context<'a> {
+    name: &'a str,
+    size: usize,
+}
+
+impl<'a> Context<'a> {
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    pub fn name(&self) -> &'a str {
+        self.name
+    }
+
+    /// Made from a raw pointer.
+    pub fn from_raw(name: &'a str, raw: *mut Context<'a>) -> Context<'a> {
+        let _ = raw;
+        Context { name, size: 0 }
+    }
+
+    pub fn empty(name: &'a str) -> Context<'a> {
+        Context { name, size: 0 }
+    }
+
+    pub fn grow(&mut self) {
+        self.size += 1;
+    }
+}
+"""
+
+
+def test_an_impl_is_parsed_without_the_members_no_rule_can_match_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _crate(tmp_path, MEMBERS_SOURCE)
+    parsed: list[list[tuple[int, int]]] = []
+    real = crate_scan.parse_items
+
+    def parse(data: bytes, ranges: list[tuple[int, int]]) -> object:
+        parsed.append(ranges)
+        return real(data, ranges)
+
+    monkeypatch.setattr(crate_scan, "parse_items", parse)
+    rules = [rule for rule in load_rules() if rule.id == "not-unsafe-ptr-arg-deref"]
+    report = scan_folder(root, rules=rules)
+    (ranges,) = parsed
+    kept = b"".join(MEMBERS_SOURCE[start:end] for start, end in ranges)
+    assert b"fn from_raw" in kept and b"impl<'a> Context<'a> {" in kept
+    assert b"fn size" not in kept and b"fn grow" not in kept
+    with monkeypatch.context() as whole:
+        _whole_files(whole)
+        assert render_json(scan_folder(root, rules=rules)) == render_json(report)
+
+
+NEGATIVE_RULE = """
+rule impl-with-unsafe-and-no-check {
+  title    "an impl with unsafe code and no check method"
+  severity warning
+  match    `impl $T { $..I }`
+  where    $MATCH has `unsafe { $..S }`
+  where    not $MATCH has `fn check(&self) { $..C }`
+  message  "`{T}` has unsafe code and no check"
+  help     "x"
+  example bad ```
+struct A;
+impl A { fn f(&self) { unsafe {} } } // ruleid: impl-with-unsafe-and-no-check
+```
+  example good ```
+struct A;
+impl A { fn f(&self) { unsafe {} } fn check(&self) {} }
+```
+}
+"""
+
+# The rule's match is the whole impl and it reads every member (`not $MATCH has`): the impl is
+# parsed whole, so the `check` method far from the `unsafe` is seen.
+NEGATIVE_SOURCE = b"""pub struct Guarded;
+
+impl Guarded {
+    pub fn check(&self) {}
+
+    pub fn one(&self) -> u32 {
+        1
+    }
+
+    pub fn two(&self) -> u32 {
+        2
+    }
+
+    pub fn risky(&self) -> u8 {
+        unsafe { *(&0u8 as *const u8) }
+    }
+}
+
+pub struct Open;
+
+impl Open {
+    pub fn one(&self) -> u32 {
+        1
+    }
+
+    pub fn two(&self) -> u32 {
+        2
+    }
+
+    pub fn risky(&self) -> u8 {
+        unsafe { *(&0u8 as *const u8) }
+    }
+}
+"""
+
+
+def test_a_rule_that_reads_a_whole_impl_gets_it_whole(
+    tmp_path: Path, runs: list[tuple[str, bool]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _crate(tmp_path, NEGATIVE_SOURCE)
+    rules = compile_rule_files([("test", "negative.rules", NEGATIVE_RULE)])
+    report = scan_folder(root, rules=rules)
+    found = [(f.rule_id, f.primary.span.start_line) for f in report.findings]
+    assert found == [("impl-with-unsafe-and-no-check", 21)]
+    with monkeypatch.context() as whole:
+        _whole_files(whole)
+        assert render_json(scan_folder(root, rules=rules)) == render_json(report)
+
+
+MEMBER_FOLLOWS_RULE = """
+rule const-after-marker {
+  title    "an associated const after a marker method"
+  severity warning
+  match    `const $N: $T = $V;`
+  where    $N matches "^LATE$"
+  where    $MATCH follows `fn marker() {}`
+  message  "`{N}` follows the marker"
+  help     "x"
+  example bad ```
+struct S;
+impl S {
+    fn marker() {}
+    const LATE: u8 = 0; // ruleid: const-after-marker
+}
+```
+  example good ```
+struct S;
+impl S {
+    const A: u8 = 0;
+}
+```
+}
+"""
+
+# The const is parsed (its member holds its locator, `LATE`); the marker method is not. The
+# `follows` reads the impl's other members: the file is matched again whole.
+MEMBER_FOLLOWS_SOURCE = b"""pub struct S;
+
+impl S {
+    fn marker() {}
+
+    pub fn one() -> u32 {
+        1
+    }
+
+    pub fn two() -> u32 {
+        2
+    }
+
+    pub fn three() -> u32 {
+        3
+    }
+
+    const LATE: u8 = 0;
+}
+"""
+
+
+def test_a_follows_among_an_impls_members_reads_the_whole_file(
+    tmp_path: Path, runs: list[tuple[str, bool]]
+) -> None:
+    root = _crate(tmp_path, MEMBER_FOLLOWS_SOURCE)
+    rules = compile_rule_files([("test", "follows.rules", MEMBER_FOLLOWS_RULE)])
+    report = scan_folder(root, rules=rules)
+    found = [(f.rule_id, f.primary.span.start_line) for f in report.findings]
+    assert found == [("const-after-marker", 18)]
+    assert runs == [("src/lib.rs", True), ("src/lib.rs", False)]

@@ -23,6 +23,7 @@ from unsound.dsl.rule_facts import (
     required_relations,
     requires_static_mut,
     through_and_or,
+    walk_conditions,
 )
 from unsound.dsl.shapes import CRATE_SHAPES, SHAPES
 from unsound.errors import RuleError
@@ -150,7 +151,7 @@ def _plain(markdown: str) -> str:
 def _relation_patterns(rule: ast.RuleAst) -> dict[ast.CodeBlock, tuple[Pattern, ...]]:
     out = {}
     for condition in (*rule.conditions, *(s.cond for s in rule.severity_ifs)):
-        for node in _walk(condition):
+        for node in walk_conditions(condition):
             if isinstance(node, ast.Relation):
                 out[node.pattern] = compile_pattern_variants(node.pattern)
     return out
@@ -166,7 +167,7 @@ def _bound_names(
     names = set.intersection(*(p.metavariables() for p in patterns)) if patterns else set()
     names.add(MATCH_VAR)
     for condition in conditions:
-        for node in _walk(condition):
+        for node in walk_conditions(condition):
             if isinstance(node, ast.Relation):
                 names |= relations[node.pattern][0].metavariables()
             if isinstance(node, ast.FlowsInto | ast.Holds) and node.via:
@@ -174,19 +175,6 @@ def _bound_names(
             if isinstance(node, ast.HasLifetime) and node.lifetime_var:
                 names.add(node.lifetime_var)
     return names
-
-
-def _walk(condition: ast.Cond) -> list[ast.Cond]:
-    out: list[ast.Cond] = []
-    stack = [condition]
-    while stack:
-        node = stack.pop()
-        out.append(node)
-        if isinstance(node, ast.Not):
-            stack.append(node.inner)
-        elif isinstance(node, ast.And | ast.Or):
-            stack.extend(node.parts)
-    return out
 
 
 def _depth(condition: ast.Cond) -> int:
@@ -212,7 +200,7 @@ def _check_condition(condition: ast.Cond, bound: set[str], lines: list[str]) -> 
             hint=f"keep `not`/`and`/`or`/parentheses under {MAX_CONDITION_DEPTH} levels",
             source_line=_line(lines, condition.span.line),
         )
-    for node in _walk(condition):
+    for node in walk_conditions(condition):
         var = getattr(node, "var", None) or getattr(node, "lifetime_var", None)
         if isinstance(node, ast.HasLifetime):
             var = node.var
@@ -308,7 +296,7 @@ def _check_ref(ref: ast.SpanRef, bound: set[str], lines: list[str]) -> None:
 def _compile_regexes(conditions: tuple[ast.Cond, ...], lines: list[str]) -> LazyRegexes:
     regexes: dict[str, regex.Pattern[str]] = {}
     for condition in conditions:
-        for node in _walk(condition):
+        for node in walk_conditions(condition):
             if isinstance(node, ast.MatchesRegex):
                 try:
                     regexes[node.regex] = regex.compile(node.regex, regex.VERSION0)

@@ -7,6 +7,7 @@ that runs the CLI never loads (`dsl.rule_pickle`); the workers and the compiler 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, TypeVar
 
@@ -20,18 +21,21 @@ if TYPE_CHECKING:
 _T = TypeVar("_T")
 
 
-def required_relations(rule: CompiledRule) -> list[tuple[Pattern, ...]]:
+def required_relations(rule: CompiledRule, beside: bool = True) -> list[tuple[Pattern, ...]]:
     """For each `where` line that needs a structural relation in the matched node's own file,
     the patterns of which one must match somewhere in that file (or macro region).
 
     Only relations of `$MATCH` or of a metavariable every `match` pattern binds qualify: those
     nodes are in the file being matched, so the related node is too. A variable bound by
-    `holds`, `has lifetime` and the like may be in another file of the crate.
+    `holds`, `has lifetime` and the like may be in another file of the crate. Without
+    `beside`, not `follows` / `precedes` either: their statements may be top-level items or
+    impl members that a partly parsed file left out (`engine.item_ranges`).
     """
     local = match_variables(rule.patterns)
+    kinds = _RELATIONS if beside else _NEAR_RELATIONS
     required = []
     for part in required_parts(rule.ast.conditions):
-        patterns = _local_relation_patterns(part, local, rule.relations)
+        patterns = _local_relation_patterns(part, local, rule.relations, kinds)
         if patterns:
             required.append(patterns)
     return required
@@ -85,6 +89,84 @@ def requires_static_mut(rule: CompiledRule) -> bool:
         isinstance(part, ast.IsShape) and part.shape == "static-mut"
         for part in _required_local_parts(rule)
     )
+
+
+def walk_conditions(condition: ast.Cond) -> list[ast.Cond]:
+    """The condition and every condition inside it (`not`, `and`, `or`)."""
+    out: list[ast.Cond] = []
+    stack = [condition]
+    while stack:
+        node = stack.pop()
+        out.append(node)
+        if isinstance(node, ast.Not):
+            stack.append(node.inner)
+        elif isinstance(node, ast.And | ast.Or):
+            stack.extend(node.parts)
+    return out
+
+
+# Pattern roots whose matches may hold several members of an impl (or more).
+_BEYOND_MEMBER = frozenset(
+    {"impl_item", "declaration_list", "trait_item", "mod_item", "source_file", "foreign_mod_item"}
+)
+# Ancestors an `inside` may match with their members bound to `$..I`: an impl, a trait, an
+# inline module (modules and traits are parsed whole; an impl's header always).
+_ANCESTOR_BODIES = frozenset({"impl_item", "trait_item", "mod_item"})
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+def member_local(rule: CompiledRule) -> bool:
+    """Whether every match of the rule, and whatever its conditions read of the file, lies in
+    one member of an impl (a method, an associated item) or in the impl's header: then a file's
+    parse can leave out the impl's other members (`engine.item_ranges`).
+
+    No `match` pattern may be a bare metavariable or a node that holds members (an impl, a
+    trait, a module), nor an `inside` pattern (an ancestor), except an impl, trait or module
+    whose body is `$..I` sequences that nothing else in the rule names: with members left out,
+    `$..I` binds fewer of them. `has`, `follows` and `precedes` look below or beside a node of
+    the member."""
+    conditions = [
+        node
+        for condition in (*rule.ast.conditions, *(s.cond for s in rule.ast.severity_ifs))
+        for node in walk_conditions(condition)
+    ]
+    used: set[str] = set()
+    body_vars: set[str] = set()
+    for pattern in rule.patterns:
+        if pattern.root.var is not None or pattern.root.kind in _BEYOND_MEMBER:
+            return False
+        used |= pattern.metavariables()
+    for node in conditions:
+        used |= {value for value in vars(node).values() if isinstance(value, str)}
+        if not isinstance(node, ast.Relation):
+            continue
+        for pattern in rule.relations[node.pattern]:
+            root = pattern.root
+            # Below or beside a node of the member (`has`, `follows`): what it finds is in the
+            # member too (a `follows` at an impl's level asks for the whole file: `relations`).
+            if node.relation != "inside" or (root.var is None and root.kind not in _BEYOND_MEMBER):
+                used |= pattern.metavariables()
+                continue
+            if root.kind not in _ANCESTOR_BODIES:
+                return False
+            for child in root.children:
+                if child.kind != "declaration_list":
+                    used |= {n.var for n in child.walk() if n.var}
+                    continue
+                members = [c for c in child.children if c.named]
+                if not all(c.var is not None and c.sequence for c in members):
+                    return False
+                body_vars |= {c.var for c in members if c.var}
+    texts = [rule.ast.message, *(r.label for r in rule.ast.related)]
+    if rule.ast.location is not None:
+        texts.append(rule.ast.location.label)
+    if rule.ast.fix is not None:
+        texts.append(rule.ast.fix.replacement)
+    for text in texts:
+        used |= set(_PLACEHOLDER.findall(text))
+    for labelled in (*([rule.ast.location] if rule.ast.location else []), *rule.ast.related):
+        used |= {name for name in (labelled.ref.start, labelled.ref.end) if name}
+    return not body_vars & used
 
 
 def locating_facts(rule: CompiledRule) -> tuple[str, ...]:
@@ -222,13 +304,20 @@ def _required_local_parts(rule: CompiledRule) -> list[ast.Cond]:
     return required
 
 
+_RELATIONS = frozenset({"inside", "has", "follows", "precedes"})
+_NEAR_RELATIONS = frozenset({"inside", "has"})
+
+
 def _local_relation_patterns(
-    condition: ast.Cond, local: set[str], relations: dict[CodeBlock, tuple[Pattern, ...]]
+    condition: ast.Cond,
+    local: set[str],
+    relations: dict[CodeBlock, tuple[Pattern, ...]],
+    kinds: frozenset[str],
 ) -> tuple[Pattern, ...] | None:
     """Patterns one of which must match in the file when `condition` holds, or None."""
 
     def leaf(part: ast.Cond) -> tuple[Pattern, ...] | None:
-        if isinstance(part, ast.Relation) and part.var in local:
+        if isinstance(part, ast.Relation) and part.var in local and part.relation in kinds:
             return relations[part.pattern]
         return None
 

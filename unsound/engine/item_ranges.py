@@ -40,6 +40,10 @@ from unsound.dsl.rust_parser import rust_language
 # wasmtime's parsed files 15 times slower).
 _COLUMN_ZERO = re.compile(rb"\n(?=[A-Za-z_#/])")
 _COMMENT_STARTS = (b"//", b"/*", b"*")
+# An impl's members, indented four spaces (rustfmt's layout), and its first line of code.
+_MEMBER_LINE = re.compile(rb"\n(?=    [A-Za-z_#/])")
+_FIRST_CODE_LINE = re.compile(rb"(?m)^[A-Za-z]")
+_IMPL = re.compile(rb"(?:unsafe[ \t]+)?impl\b")
 
 # Top-level declarations that conditions read beside the match (after a line break: `re` then
 # scans for the `\n`), and words whose items are parsed whatever the rules: `macro_rules` (macro
@@ -53,12 +57,48 @@ _ALWAYS_WORDS = (b"macro_rules", b"unsound")
 _MIN_SAVING = 0.15
 
 
+# What a piece of a file is: a whole top-level item, or the header (up to the first member), a
+# member or the closing brace of a top-level `impl` cut at its members.
+ITEM, HEADER, MEMBER, FOOTER = range(4)
+
+
 class ItemCuts:
-    """Where a file's top-level items may start, and which of them hold given positions."""
+    """Where a file's pieces start, and which of them hold given positions. A piece is a
+    top-level item, or a part of a top-level `impl` cut at its members: its header, each
+    member (a method, an associated item, with its comments and attributes) and its closing
+    brace, so that a parse can leave out the members no rule can match in."""
 
     def __init__(self, data: bytes) -> None:
         self.data = data
-        self.starts = [0, *_item_starts(data)]
+        self.starts: list[int] = []
+        self.roles: list[int] = []
+        self.header: list[int] = []  # per piece, the piece its item starts with
+        self.last: list[int] = []  # per piece, the last piece of its item
+        for start, end in _pairs([0, *_item_starts(data)], len(data)):
+            first = len(self.starts)
+            members = _impl_members(data, start, end)
+            self.starts.append(start)
+            self.roles.append(HEADER if members else ITEM)
+            for cut in members:
+                self.starts.append(cut)
+                self.roles.append(MEMBER)
+            if members:
+                self.roles[-1] = FOOTER
+            self.header += [first] * (len(self.starts) - first)
+            self.last += [len(self.starts) - 1] * (len(self.starts) - first)
+
+    def whole_items(self, pieces: set[int]) -> set[int]:
+        """Every piece of the items these pieces belong to."""
+        return {p for piece in pieces for p in range(self.header[piece], self.last[piece] + 1)}
+
+    def with_headers(self, pieces: set[int]) -> set[int]:
+        """These pieces, and the members of the impls whose header is among them: a member's
+        match can be about its impl's header (`inside impl … $S`, the trait it implements)."""
+        found = set(pieces)
+        for piece in pieces:
+            if self.roles[piece] == HEADER:
+                found.update(range(piece + 1, self.last[piece]))
+        return found
 
     def holding_needle(self, needle: Needle) -> set[int]:
         """The indices of the items that may hold a match of the needle."""
@@ -99,6 +139,10 @@ class ItemCuts:
         merged; None when they are (nearly) the whole file."""
         data, starts = self.data, self.starts
         chosen = chosen | {0} | self.holding(_always_parsed(data))
+        # An impl's members are parsed between its header and its closing brace.
+        for piece in list(chosen):
+            if self.roles[piece] != ITEM:
+                chosen |= {self.header[piece], self.last[piece]}
         ends = [*starts[1:], len(data)]
         ranges: list[tuple[int, int]] = []
         for index in sorted(chosen):
@@ -122,10 +166,16 @@ class ItemPlan:
 
     def filter_for(self, tree: Tree, partial: bool) -> RuleItems | None:
         """The rules' items as a candidate filter, when the tree proves every cut inside what
-        it parsed (a top-level node starts at each): the plan's ranges when `partial`, else the
-        whole file. None otherwise (a file laid out so that a cut falls inside an item)."""
+        it parsed (a top-level node starts at each, or an impl's member on the line a cut
+        starts): the plan's ranges when `partial`, else the whole file. None otherwise (a file
+        laid out so that a cut falls inside an item)."""
         starts = self.cuts.starts
-        root_starts = {child.start_byte for child in tree.root_node.children}
+        root_starts = set()
+        for child in tree.root_node.children:
+            root_starts.add(child.start_byte)
+            body = child.child_by_field_name("body") if child.type == "impl_item" else None
+            if body is not None:  # the lines an impl's members and closing brace start on
+                root_starts.update(m.start_byte - m.start_point.column for m in body.children)
         whole = [(0, len(self.cuts.data))]
         parsed = self.parse if partial and self.parse is not None else whole
         range_starts = [start for start, _ in parsed]
@@ -152,21 +202,56 @@ class RuleItems:
         return bisect.bisect_right(self._starts, node.start_byte) - 1 in items
 
 
+def _pairs(starts: list[int], end: int) -> list[tuple[int, int]]:
+    return list(zip(starts, [*starts[1:], end], strict=True))
+
+
 def _item_starts(data: bytes) -> list[int]:
     """The column-0 lines after a line of code (not a comment) that ends with `;` or `}`, and
     any blank lines."""
-    found = []
-    for match in _COLUMN_ZERO.finditer(data):
-        end = match.start()
-        while True:
-            line_start = data.rfind(b"\n", 0, end) + 1
-            line = data[line_start:end].strip()
-            if line or line_start == 0:
-                break
-            end = line_start - 1
-        if line.endswith((b";", b"}")) and not line.startswith(_COMMENT_STARTS):
-            found.append(match.end())
-    return found
+    return [
+        match.end()
+        for match in _COLUMN_ZERO.finditer(data)
+        if _ends_item(_line_before(data, match.start()), opening=False)
+    ]
+
+
+def _impl_members(data: bytes, start: int, end: int) -> list[int]:
+    """For a top-level `impl` laid out the usual way, where its members start (lines indented
+    four spaces after a line of code that ends a member, or after the line at column 0 that
+    opens the impl's body) and where its closing brace's line starts; [] for another item."""
+    first = _FIRST_CODE_LINE.search(data, start, end)
+    if first is None or _IMPL.match(data, first.start()) is None:
+        return []
+    closing = data.rfind(b"\n}", start, end) + 1
+    if closing == 0 or data[closing:end].strip() != b"}":
+        return []
+    members = [
+        match.end()
+        for match in _MEMBER_LINE.finditer(data, first.start(), closing)
+        if _ends_item(_line_before(data, match.start()), opening=True)
+    ]
+    return [*members, closing] if members else []
+
+
+def _line_before(data: bytes, end: int) -> bytes:
+    """The last line that is not blank before the line break at `end`, as written."""
+    while True:
+        line_start = data.rfind(b"\n", 0, end) + 1
+        line = data[line_start:end]
+        if line.strip() or line_start == 0:
+            return line
+        end = line_start - 1
+
+
+def _ends_item(line: bytes, opening: bool) -> bool:
+    """Whether an item may start after this line: a line of code (not a comment) that ends with
+    `;` or `}`; with `opening`, also one at column 0 that ends with `{` (an impl's body)."""
+    code = line.strip()
+    if code.startswith(_COMMENT_STARTS):
+        return False
+    at_column_zero = line[:1] not in b" \t"
+    return code.endswith((b";", b"}")) or (opening and code.endswith(b"{") and at_column_zero)
 
 
 def _always_parsed(data: bytes) -> list[int]:
@@ -187,7 +272,8 @@ def _parser() -> Parser:
 
 def parse_items(data: bytes, ranges: list[tuple[int, int]]) -> Tree | None:
     """The tree of just these byte ranges of the file, or None when it does not prove the
-    cuts: an ERROR or MISSING node, or a top-level node across the end of its range."""
+    cuts: an ERROR or MISSING node, or a node across the end of its range (a top-level node,
+    or a part of an impl whose members were left out in part: its header's nodes, a member)."""
     parser = _parser()
     parser.included_ranges = _tree_ranges(data, ranges)
     tree = parser.parse(data)
@@ -195,9 +281,19 @@ def parse_items(data: bytes, ranges: list[tuple[int, int]]) -> Tree | None:
     if root.has_error:
         return None
     starts = [start for start, _ in ranges]
+
+    def within_one(node: Node) -> bool:
+        index = bisect.bisect_right(starts, node.start_byte) - 1
+        return index >= 0 and node.end_byte <= ranges[index][1]
+
     for child in root.children:
-        index = bisect.bisect_right(starts, child.start_byte) - 1
-        if index < 0 or child.end_byte > ranges[index][1]:
+        if within_one(child):
+            continue
+        body = child.child_by_field_name("body") if child.type == "impl_item" else None
+        if body is None:
+            return None
+        parts = [c for c in child.children if c != body] + body.children
+        if not all(within_one(part) for part in parts):
             return None
     return tree
 

@@ -17,6 +17,7 @@ from unsound.dsl.pattern import BYTES_MATCH, Pattern, query_predicate
 from unsound.dsl.rule_facts import (
     lints_silencing,
     locating_facts,
+    member_local,
     required_enclosing_impl,
     required_relations,
 )
@@ -81,24 +82,28 @@ class _QueryPlan:
                 self.users[index].append((rule, pattern))
         # Each rule's gates: sets of query indices of which the unit must hold at least one
         # match, or no candidate of the rule there can pass its conditions.
+        # In a partly parsed file, only the gates of relations that stay in the match's item
+        # (`has`, `inside`): a `follows` may find its statement in an item left out.
         self.gates: dict[str, tuple[frozenset[int], ...]] = {}
+        self.near_gates: dict[str, tuple[frozenset[int], ...]] = {}
         for rule in rules:
-            gates = []
-            for alternatives in required_relations(rule):
-                if not all(_selective(pattern.query) for pattern in alternatives):
-                    # `(block)`, `(let_declaration value: (_))`: present in nearly every file,
-                    # so the gate would cost its matches and reject nothing.
-                    continue
-                indices = set()
-                for pattern in alternatives:
-                    index = position.get(pattern.query)
-                    if index is None:
-                        index = position[pattern.query] = len(self.queries)
-                        self.queries.append(pattern.query)
-                        self.users.append([])
-                    indices.add(index)
-                gates.append(frozenset(indices))
-            self.gates[rule.id] = tuple(gates)
+            for beside, table in ((True, self.gates), (False, self.near_gates)):
+                gates = []
+                for alternatives in required_relations(rule, beside):
+                    if not all(_selective(pattern.query) for pattern in alternatives):
+                        # `(block)`, `(let_declaration value: (_))`: present in nearly every
+                        # file, so the gate would cost its matches and reject nothing.
+                        continue
+                    indices = set()
+                    for pattern in alternatives:
+                        index = position.get(pattern.query)
+                        if index is None:
+                            index = position[pattern.query] = len(self.queries)
+                            self.queries.append(pattern.query)
+                            self.users.append([])
+                        indices.add(index)
+                    gates.append(frozenset(indices))
+                table[rule.id] = tuple(gates)
         # The macro regions are found in the same pass over the tree (one traversal per file).
         self.region_index = len(self.queries)
         self.queries.extend(REGION_PATTERNS)
@@ -283,26 +288,39 @@ class RuleSetMatcher:
         if not locating:
             return None
         cuts = ItemCuts(data)
-        held: dict[object, set[int]] = {}  # items per locator: rules share them
+        held: dict[object, set[int]] = {}  # pieces per locator: rules share them
         rule_items: dict[str, set[int]] = {}
         for rule in locating:
-            items: set[int] | None = None
+            pieces: list[set[int]] = []
             for needle in rule.locators:
                 found = held.get(needle.pattern)
                 if found is None:
                     found = held[needle.pattern] = cuts.holding_needle(needle)
-                items = found if items is None else items & found
+                pieces.append(found)
             for fact in facts[rule.id]:
                 found = held.get(fact)
                 if found is None:
                     assert crate_names is not None
                     names = crate_names.names(fact)
                     found = held[fact] = cuts.holding_regex(names) if names else set()
-                items = found if items is None else items & found
-            rule_items[rule.id] = items or set()
+                pieces.append(found)
+            rule_items[rule.id] = self._rule_pieces(rule, cuts, pieces)
         whole = len(locating) < len(facts)
         chosen = set().union(*rule_items.values())
         return ItemPlan(cuts, rule_items, None if whole else cuts.ranges(chosen))
+
+    def _rule_pieces(self, rule: CompiledRule, cuts: ItemCuts, held: list[set[int]]) -> set[int]:
+        """The pieces a match of the rule can lie in, given the pieces holding each of its
+        locators: a member of an impl when each is in it or in the impl's header, for a rule
+        whose matches stay in one member (`member_local`); else whole items holding each."""
+        if self._member_local[rule.id]:
+            return set.intersection(*(cuts.with_headers(pieces) for pieces in held))
+        items = [{cuts.header[piece] for piece in pieces} for pieces in held]
+        return cuts.whole_items(set.intersection(*items))
+
+    @cached_property
+    def _member_local(self) -> dict[str, bool]:
+        return {rule.id: member_local(rule) for rule in self.rules}
 
     @cached_property
     def _locating_facts(self) -> dict[str, tuple[str, ...]]:
@@ -447,11 +465,12 @@ class RuleSetMatcher:
                     for name, nodes in captures.items()
                     for node in nodes
                 ]
+            gates = plan.near_gates if unit.partial else plan.gates
             present = {index for index, _ in matches}
             passing = {
                 rule_id
                 for rule_id in wanted
-                if all(gate & present for gate in plan.gates.get(rule_id, ()))
+                if all(gate & present for gate in gates.get(rule_id, ()))
             }
             for index, captures in matches:
                 for rule, pattern in plan.users[index]:

@@ -145,7 +145,7 @@ def _ordered_siblings(relation: str, pattern: Pattern, node: Node, partial: bool
     statement = enclosing_statement(node)
     step = "prev_named_sibling" if relation == "follows" else "next_named_sibling"
     while statement is not None:
-        if partial and statement.parent is not None and statement.parent.type == "source_file":
+        if partial and _among_items(statement):
             raise WholeFileNeeded
         # The arms of a `match` are alternatives: no arm runs before or after another.
         if statement.type != "match_arm":
@@ -159,6 +159,24 @@ def _ordered_siblings(relation: str, pattern: Pattern, node: Node, partial: bool
         if parent.parent is not None and parent.parent.type in _SCOPES:
             return
         statement = enclosing_statement(parent)
+
+
+def _among_items(statement: Node) -> bool:
+    """Whether the statement is a top-level item or a member of a top-level impl: the items
+    and members a partly parsed file may have left out."""
+    parent = statement.parent
+    if parent is None:
+        return False
+    if parent.type == "source_file":
+        return True
+    owner = parent.parent
+    return (
+        parent.type == "declaration_list"
+        and owner is not None
+        and owner.type == "impl_item"
+        and owner.parent is not None
+        and owner.parent.type == "source_file"
+    )
 
 
 def _query_matches(pattern: Pattern, root: Node) -> list[Node]:
