@@ -44,6 +44,8 @@ _COMMENT_STARTS = (b"//", b"/*", b"*")
 _MEMBER_LINE = re.compile(rb"\n(?=    [A-Za-z_#/])")
 _FIRST_CODE_LINE = re.compile(rb"(?m)^[A-Za-z]")
 _IMPL = re.compile(rb"(?:unsafe[ \t]+)?impl\b")
+# After a line break, so that `re` scans for the `\n` (`(?:^|\n)` tries every position).
+_IMPL_LINE = re.compile(rb"\n(?:unsafe[ \t]+)?impl\b")
 
 # Top-level declarations that conditions read beside the match (after a line break: `re` then
 # scans for the `\n`), and words whose items are parsed whatever the rules: `macro_rules` (macro
@@ -74,9 +76,15 @@ class ItemCuts:
         self.roles: list[int] = []
         self.header: list[int] = []  # per piece, the piece its item starts with
         self.last: list[int] = []  # per piece, the last piece of its item
-        for start, end in _pairs([0, *_item_starts(data)], len(data)):
+        item_starts = [0, *_item_starts(data)]
+        # The items with a line at column 0 that opens an impl (one scan of the file), which
+        # alone are cut at their members.
+        impls = {bisect.bisect_right(item_starts, m.end()) - 1 for m in _IMPL_LINE.finditer(data)}
+        if _IMPL.match(data):
+            impls.add(0)
+        for index, (start, end) in enumerate(_pairs(item_starts, len(data))):
             first = len(self.starts)
-            members = _impl_members(data, start, end)
+            members = _impl_members(data, start, end) if index in impls else []
             self.starts.append(start)
             self.roles.append(HEADER if members else ITEM)
             for cut in members:
