@@ -1,23 +1,26 @@
-"""The parts of a file worth parsing: the top-level items that can hold a match.
+"""The parts of a file worth parsing: the top-level items, and the members of top-level impls,
+that can hold a match.
 
 A file passes the literal prefilter when it spells a rule's words anywhere; its matches then lie
-in the few top-level items that spell them (wasmtime: 39% of the bytes of the files it parses).
-tree-sitter parses just those items when given them as included ranges, every node keeping its
-byte offset and point in the file, so the matcher and the report see the same positions as in
-a whole parse.
+in the few items that spell them. tree-sitter parses just those pieces when given them as
+included ranges, every node keeping its byte offset and point in the file, so the matcher and
+the report see the same positions as in a whole parse.
 
-The items are cut from the text, since the tree is what is being saved: in a file laid out the
+The pieces are cut from the text, since the tree is what is being saved: in a file laid out the
 usual way (rustfmt's), a top-level item starts at column 0 on the line after one that ends an
-item with `;` or `}`. A cut never splits an item's leading comments and attributes from it (a
-comment line does not end an item). Whatever the layout, a cut is trusted only when the parse of
-the chosen items proves it: no ERROR or MISSING node, and every top-level node inside one chosen
-range. Otherwise, or when the chosen items are most of the file, the whole file is parsed.
+item with `;` or `}`, and an impl's members four spaces in. A cut never splits an item's
+leading comments and attributes from it (a comment line does not end an item). An impl is
+parsed with its header and closing brace around the members kept. Whatever the layout, a cut is
+trusted only when the parse proves it: no ERROR or MISSING node, and every top-level node (or
+each part of an impl cut at its members) inside one range. Otherwise, or when the chosen pieces
+are most of the file, the whole file is parsed.
 
-Besides the items a rule's locators pick (`CompiledRule.locators`), the items that conditions
-read around a match are always parsed: the file's first item (its inner attributes, `#![allow]`),
-its top-level `use`, `extern crate` and `static` declarations (name resolution, `is static-mut`),
-every item holding `macro_rules` or an `// unsound:` comment (suppressions). Anything else that
-would read a top-level item left out (a `follows` relation at the top level; the crate index,
+Besides the pieces a rule's locators pick (`CompiledRule.locators`; per member only for a rule
+whose matches stay in one, `rule_facts.member_local`), what conditions read around a match is
+always parsed: the file's first item (its inner attributes, `#![allow]`), its top-level `use`,
+`extern crate` and `static` declarations (name resolution, `is static-mut`), every piece
+holding `macro_rules` or an `// unsound:` comment (suppressions). Anything else that would read
+a piece left out (a `follows` among top-level items or an impl's members; the crate index,
 which reads whole files) asks for the whole file (`units.WholeFileNeeded`).
 """
 
