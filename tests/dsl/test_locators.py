@@ -3,10 +3,12 @@ patterns and from the `where` lines that read no further than the match and its 
 
 from __future__ import annotations
 
+from unsound.dsl.compiled import CompiledRule
 from unsound.dsl.loader import compile_rule_files
+from unsound.dsl.rule_facts import member_local
 
 
-def _locators(match: str, *wheres: str) -> list[tuple[str, ...]]:
+def _rule(match: str, *wheres: str) -> CompiledRule:
     lines = "\n".join(f"  where    {w}" for w in wheres)
     source = f"""
 rule r {{
@@ -25,7 +27,11 @@ fn b() {{}}
 }}
 """
     (rule,) = compile_rule_files([("test", "r.rules", source)])
-    return [needle.alternatives for needle in rule.locators]
+    return rule
+
+
+def _locators(match: str, *wheres: str) -> list[tuple[str, ...]]:
+    return [needle.alternatives for needle in _rule(match, *wheres).locators]
 
 
 def test_pattern_words_and_local_conditions_locate() -> None:
@@ -60,27 +66,7 @@ def test_conditions_on_other_code_do_not_locate() -> None:
 
 
 def _member_local(match: str, *wheres: str) -> bool:
-    from unsound.dsl.rule_facts import member_local
-
-    lines = "\n".join(f"  where    {w}" for w in wheres)
-    source = f"""
-rule r {{
-  title    "t"
-  severity warning
-  match    `{match}`
-{lines}
-  message  "m"
-  help     "h"
-  example bad ```
-fn a() {{}}
-```
-  example good ```
-fn b() {{}}
-```
-}}
-"""
-    (rule,) = compile_rule_files([("test", "r.rules", source)])
-    return member_local(rule)
+    return member_local(_rule(match, *wheres))
 
 
 def test_a_rule_whose_matches_stay_in_one_member_of_an_impl() -> None:

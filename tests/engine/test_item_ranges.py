@@ -147,6 +147,16 @@ fn e() {
     assert b"fn c()" not in parsed and b"fn e()" not in parsed
 
 
+# Items no rule of these tests wants, after the one under test.
+UNRELATED_ITEMS = b"""
+fn after() {}
+
+fn later() {}
+
+fn last() {}
+"""
+
+
 def test_a_cut_inside_a_string_is_refused_by_the_parse() -> None:
     # A raw string holding Rust at column 0: the text cuts inside it, and parsing the item in
     # the middle alone does not give back the whole file's tree.
@@ -155,13 +165,8 @@ struct Inner;
 fn inside() { unsafe { work() } }
 struct Tail;
 "#;
-
-fn after() {}
-
-fn later() {}
-
-fn last() {}
 """
+    data += UNRELATED_ITEMS
     cuts = ItemCuts(data)
     chosen = cuts.holding_needle(Needle((r"\bunsafe\b",)))
     ranges = cuts.ranges(chosen)
@@ -217,13 +222,8 @@ unsafe {
 }
 fn inside() {}
 "#;
-
-fn after() {}
-
-fn later() {}
-
-fn last() {}
 """
+    data += UNRELATED_ITEMS
     cuts = ItemCuts(data)
     chosen = cuts.holding_needle(Needle((r"\bunsafe\b",)))
     assert chosen == {0}

@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 from test_scan_support import RULE_FIXTURES, SEEDED, scan_folder
 
+from unsound.dsl.compiled import CompiledRule
 from unsound.dsl.loader import compile_rule_files, load_rules
 from unsound.engine import crate_scan, item_ranges
 from unsound.engine.matcher import RuleSetMatcher
 from unsound.engine.units import ParsedFile
+from unsound.model import Report
 from unsound.report.json_report import render_json
 
 FOLDERS = [SEEDED, *sorted(p.parent for p in RULE_FIXTURES.glob("*/Cargo.toml"))]
@@ -34,6 +36,15 @@ def runs(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, bool]]]:
 
 def _whole_files(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(RuleSetMatcher, "plan_items", lambda *args: None)
+
+
+def _assert_as_whole_files(
+    monkeypatch: pytest.MonkeyPatch, root: Path, rules: list[CompiledRule], report: Report
+) -> None:
+    """The folder's report when every file is parsed whole is `report`."""
+    with monkeypatch.context() as whole:
+        _whole_files(whole)
+        assert render_json(scan_folder(root, rules=rules)) == render_json(report)
 
 
 @pytest.mark.parametrize("folder", FOLDERS, ids=lambda p: p.name)
@@ -108,9 +119,7 @@ def test_a_file_the_index_asks_about_is_matched_again_whole(
     ]
     assert runs == [("src/lib.rs", True), ("src/lib.rs", False)]
     runs.clear()
-    with monkeypatch.context() as whole:
-        _whole_files(whole)
-        assert render_json(scan_folder(root, rules=rules)) == render_json(report)
+    _assert_as_whole_files(monkeypatch, root, rules, report)
 
 
 FOLLOWS_RULE = """
@@ -200,9 +209,7 @@ def test_a_crate_fact_locates_the_items_of_a_rule_without_words(
     ]
     assert found == [("static-mut-reference", 18, 14)]
     assert runs == [("src/lib.rs", True)]
-    with monkeypatch.context() as whole:
-        _whole_files(whole)
-        assert render_json(scan_folder(root, rules=rules)) == render_json(report)
+    _assert_as_whole_files(monkeypatch, root, rules, report)
 
 
 def test_item_parses_are_used_in_workers_too(tmp_path: Path) -> None:
@@ -220,9 +227,7 @@ def test_windows_line_endings_cut_and_locate_alike(
     found = [(f.primary.span.start_line, f.primary.span.start_column) for f in report.findings]
     assert found == [(18, 14)]
     assert runs == [("src/lib.rs", True)]
-    with monkeypatch.context() as whole:
-        _whole_files(whole)
-        assert render_json(scan_folder(root, rules=rules)) == render_json(report)
+    _assert_as_whole_files(monkeypatch, root, rules, report)
 
 
 def test_a_file_without_cuts_is_parsed_whole(tmp_path: Path, runs: list[tuple[str, bool]]) -> None:
@@ -288,9 +293,7 @@ def test_an_impl_is_parsed_without_the_members_no_rule_can_match_in(
     kept = b"".join(MEMBERS_SOURCE[start:end] for start, end in ranges)
     assert b"fn from_raw" in kept and b"impl<'a> Context<'a> {" in kept
     assert b"fn size" not in kept and b"fn grow" not in kept
-    with monkeypatch.context() as whole:
-        _whole_files(whole)
-        assert render_json(scan_folder(root, rules=rules)) == render_json(report)
+    _assert_as_whole_files(monkeypatch, root, rules, report)
 
 
 NEGATIVE_RULE = """
@@ -359,9 +362,7 @@ def test_a_rule_that_reads_a_whole_impl_gets_it_whole(
     report = scan_folder(root, rules=rules)
     found = [(f.rule_id, f.primary.span.start_line) for f in report.findings]
     assert found == [("impl-with-unsafe-and-no-check", 21)]
-    with monkeypatch.context() as whole:
-        _whole_files(whole)
-        assert render_json(scan_folder(root, rules=rules)) == render_json(report)
+    _assert_as_whole_files(monkeypatch, root, rules, report)
 
 
 MEMBER_FOLLOWS_RULE = """
