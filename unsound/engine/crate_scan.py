@@ -108,8 +108,8 @@ def scan_crate(
         return unit
 
     def unit_to_match(index: int, plan: ItemPlan | None) -> ParsedFile:
-        """The file with only the top-level items the plan chose parsed (`item_ranges`), or
-        whole."""
+        """The file with only the pieces the plan chose parsed (top-level items, impl members:
+        `item_ranges`), or whole."""
         unit = units.get(index)
         if unit is not None:
             return unit

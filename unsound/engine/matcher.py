@@ -274,11 +274,12 @@ class RuleSetMatcher:
     def plan_items(
         self, data: bytes, wanted: set[str], crate_names: CrateNames | None = None
     ) -> ItemPlan | None:
-        """The file's top-level items each wanted rule can match in (`engine.item_ranges`):
-        those holding every locator of the rule and a name of each crate fact it locates by
-        (`locating_facts`: the impl's self type, the `static mut`); and the ranges to parse,
-        their union with what is always parsed (None when a wanted rule can locate nothing, or
-        when that is most of the file). None when no wanted rule can locate its matches."""
+        """The file's pieces (top-level items, impl members: `engine.item_ranges`) each wanted
+        rule can match in: those holding every locator of the rule and a name of each crate
+        fact it locates by (`locating_facts`: the impl's self type, the `static mut`); and the
+        ranges to parse, their union with what is always parsed (None when a wanted rule can
+        locate nothing, or when that is most of the file). None when no wanted rule can locate
+        its matches."""
         facts = {
             rule.id: self._locating_facts[rule.id] if crate_names else ()
             for rule in self.rules
@@ -339,7 +340,7 @@ class RuleSetMatcher:
 
         `crate_names` filters macro regions as it filtered the file: a region that spells no
         name a rule's crate facts need is not parsed for that rule. `items` turns away a rule's
-        candidates outside the top-level items its matches can lie in (`plan_items`)."""
+        candidates outside the pieces its matches can lie in (`plan_items`)."""
         wanted = wanted & self.rule_ids
         if not wanted:
             return []
