@@ -23,7 +23,9 @@ from hypothesis import strategies as st
 
 from unsound.dsl.compiler import CompiledRule
 from unsound.dsl.loader import builtin_rule_files, compile_rule_files, load_rules
+from unsound.dsl.rust_parser import parse_rust
 from unsound.engine.examples import scan_snippet
+from unsound.engine.matcher import RuleSetMatcher
 from unsound.engine.scan import scan_sources
 from unsound.engine.sources import SourceFile, collect_sources
 from unsound.engine.workspace import find_manifest, load_workspace, select_packages
@@ -323,6 +325,42 @@ def check_source(data: bytes) -> None:
     if crashes:
         raise AssertionError(f"the scan gave up on the file: {crashes[0]}")
     scan_snippet(rules, data.decode("utf-8", "replace"))
+
+
+@cache
+def rust_corpus_items() -> tuple[bytes, ...]:
+    """The top-level items (and comments) of the corpus files that parse without an error."""
+    items = []
+    for data in rust_corpus():
+        root = parse_rust(data).root_node
+        if not root.has_error:
+            items += [data[child.start_byte : child.end_byte] for child in root.children]
+    return tuple(items)
+
+
+def item_files() -> st.SearchStrategy[bytes]:
+    """Files made of corpus items in any order, repeated or not: valid Rust, laid out the usual
+    way, where rules match in some items and not in others."""
+    return st.lists(st.sampled_from(rust_corpus_items()), min_size=1, max_size=30).map(
+        lambda items: b"\n\n".join(items) + b"\n"
+    )
+
+
+def check_item_parsing(data: bytes) -> None:
+    """Parsing only the pieces the rules can match in finds what parsing the whole file finds
+    (on a file whose whole parse has no error: otherwise tree-sitter's recovery may read the
+    parsed pieces differently, and the file is not compared)."""
+    if parse_rust(data).root_node.has_error:
+        return
+    source = SourceFile(Path("/fuzz/src/lib.rs"), "src/lib.rs", "fuzz", data, None)
+    in_pieces, _ = scan_sources([source], builtin_rules())
+    real = RuleSetMatcher.plan_items
+    try:
+        RuleSetMatcher.plan_items = lambda *args: None  # type: ignore[method-assign]
+        whole, _ = scan_sources([source], builtin_rules())
+    finally:
+        RuleSetMatcher.plan_items = real  # type: ignore[method-assign]
+    assert in_pieces == whole
 
 
 def check_manifest_pair(pair: tuple[bytes, bytes]) -> None:

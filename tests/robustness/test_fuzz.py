@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from hypothesis import HealthCheck, given, settings
 from robustness_targets import (
+    check_item_parsing,
     check_manifest_pair,
     check_rule_text,
     check_source,
+    item_files,
     manifest_pairs,
     rule_inputs,
     rust_inputs,
@@ -41,3 +43,9 @@ def test_manifest_loader_never_crashes(pair: tuple[bytes, bytes]) -> None:
 @given(rust_inputs())
 def test_source_pipeline_never_crashes(data: bytes) -> None:
     check_source(data)
+
+
+@_SHORT
+@given(item_files())
+def test_parsing_pieces_finds_what_parsing_whole_files_finds(data: bytes) -> None:
+    check_item_parsing(data)
