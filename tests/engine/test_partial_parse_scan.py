@@ -11,7 +11,7 @@ from test_scan_support import RULE_FIXTURES, SEEDED, scan_folder
 
 from unsound.dsl.compiled import CompiledRule
 from unsound.dsl.loader import compile_rule_files, load_rules
-from unsound.engine import crate_scan, item_ranges
+from unsound.engine import crate_scan
 from unsound.engine.matcher import RuleSetMatcher
 from unsound.engine.units import ParsedFile
 from unsound.model import Report
@@ -212,10 +212,14 @@ def test_a_crate_fact_locates_the_items_of_a_rule_without_words(
     _assert_as_whole_files(monkeypatch, root, rules, report)
 
 
-def test_item_parses_are_used_in_workers_too(tmp_path: Path) -> None:
-    # The pool's workers run the same `scan_crate`: their report is the in-process one.
+def test_workers_parsing_pieces_report_what_the_scan_in_process_reports(tmp_path: Path) -> None:
+    # The pool's workers run the same `scan_crate`, pieces and all.
+    root = _crate(tmp_path, MEMBERS_SOURCE + STATIC_MUT_SOURCE.replace(b"#![allow", b"#[allow"))
+    report = scan_folder(root)
+    found = sorted((f.rule_id, f.primary.span.start_line) for f in report.findings)
+    assert found == [("static-mut-reference", 46), ("undocumented-unsafe", 46)]
+    assert render_json(scan_folder(root, jobs=2)) == render_json(report)
     assert render_json(scan_folder(SEEDED, jobs=2)) == render_json(scan_folder(SEEDED))
-    assert crate_scan.parse_items is item_ranges.parse_items
 
 
 def test_windows_line_endings_cut_and_locate_alike(
