@@ -31,6 +31,7 @@ from unsound.engine.syntax import (
     declared_type,
     enclosing_function,
     enclosing_impl,
+    is_module_body,
     node_text,
     type_base_name,
 )
@@ -534,8 +535,9 @@ def _imported_from_another_crate(bound: Bound, name: str | None) -> bool:
     node = bound.node
     if name is None or node is None:
         return False
+    # The module's body: past an impl's or a trait's, where no `use` can be.
     scope = node.parent
-    while scope is not None and scope.type not in ("declaration_list", "source_file"):
+    while scope is not None and not is_module_body(scope):
         scope = scope.parent
     if scope is None:
         return False

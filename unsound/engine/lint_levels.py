@@ -33,7 +33,7 @@ from unsound.engine import node_memo
 from unsound.engine.crate_index import CrateIndex
 from unsound.engine.lint_attributes import allows_at_top, names_lint
 from unsound.engine.lint_groups import groups_of
-from unsound.engine.syntax import ITEM_KINDS, node_text, preceding_attributes
+from unsound.engine.syntax import ITEM_KINDS, is_module_body, node_text, preceding_attributes
 from unsound.engine.units import ParsedFile
 
 
@@ -62,7 +62,7 @@ def _allowed_in_file(node: Node, lint: str) -> bool:
     while current is not None:
         if current.type in ITEM_KINDS and _outer_attributes_allow(current, lint):
             return True
-        if _is_module_body(current) and _module_allows(current, lint):
+        if is_module_body(current) and _module_allows(current, lint):
             return True
         current = current.parent
     return False
@@ -72,14 +72,6 @@ def _module_allows(body: Node, lint: str) -> bool:
     """`allows_at_top`, remembered per module body for the file's matching: every candidate of
     a file asks its file's top (wasmtime: 2,557 questions, each reading about 100 items)."""
     return node_memo.remember(f"allows {lint}", body, lambda: allows_at_top(body, lint))
-
-
-def _is_module_body(node: Node) -> bool:
-    """A file, or the `{ … }` of an inline `mod`: where inner attributes apply to a module."""
-    if node.type == "source_file":
-        return True
-    parent = node.parent
-    return node.type == "declaration_list" and parent is not None and parent.type == "mod_item"
 
 
 def _outer_attributes_allow(item: Node, lint: str) -> bool:

@@ -149,6 +149,15 @@ def walk(node: Node) -> list[Node]:
 STATEMENT_PARENTS = frozenset({"block", "declaration_list", "source_file", "match_block"})
 
 
+def is_module_body(node: Node) -> bool:
+    """A file, or the `{ … }` of an inline `mod` (not an impl's or a trait's body): where a
+    module's inner attributes and `use` declarations are."""
+    if node.type == "source_file":
+        return True
+    parent = node.parent
+    return node.type == "declaration_list" and parent is not None and parent.type == "mod_item"
+
+
 def enclosing_statement(node: Node) -> Node | None:
     """The node itself or its nearest ancestor that is a statement or item of a block, an impl
     or trait body, or a file (a `match` arm counts as a statement of its `match`)."""
