@@ -28,9 +28,6 @@ from unsound.engine import crate_reads
 from unsound.engine.crate_index import IMPL_FOR, STATIC_MUT_DECLARATION
 from unsound.engine.crate_reads import ReadsRecorder, Selector
 
-# The key of the `static mut` fact among the trait names of `CrateGate.needs`.
-_STATIC_MUT = STATIC_MUT_FACT
-
 
 class CrateGate:
     """The crate facts each rule requires of a name spelled in the matched file, and the names
@@ -41,7 +38,8 @@ class CrateGate:
         # Per rule, the names one of which the crate must spell (`CrateIndex.spells_any`).
         self.crate_words: dict[str, tuple[str, ...]] = {}
         for rule in rules:
-            facts = (*required_impls(rule), *([_STATIC_MUT] if requires_static_mut(rule) else []))
+            static_mut = [STATIC_MUT_FACT] if requires_static_mut(rule) else []
+            facts = (*required_impls(rule), *static_mut)
             if facts:
                 self.needs[rule.id] = facts
             words = crate_words(rule)
@@ -97,7 +95,7 @@ class CrateNames:
 
     def _named_in(self, fact: str, data: bytes) -> bool:
         if fact not in self._names:
-            if fact == _STATIC_MUT:
+            if fact == STATIC_MUT_FACT:
                 selector, word = crate_reads.search(STATIC_MUT_DECLARATION), b"static"
             else:
                 trait = fact.rsplit("::", 1)[-1]
