@@ -321,11 +321,12 @@ _VARIANCE_SHAPES: dict[str, Callable[[CrateIndex, Node, ParsedFile], bool]] = {
 def _type_name(node: Node) -> str | None:
     if node.type in ("identifier", "scoped_identifier") and _in_pattern(node):
         # A struct named in a pattern (`let Handle(p, _) = h;`) is spelled as a path.
-        return node_text(node).rsplit("::", 1)[-1]
-    name = type_base_name(declared_type(node))
+        name: str | None = node_text(node).rsplit("::", 1)[-1]
+    else:
+        name = type_base_name(declared_type(node))
     if name is None and node.type == "identifier" and node_text(node)[:1].isupper():
         name = node_text(node)  # a tuple-struct constructor in an expression: `Wrapper(x)`
-    if name == "Self":
+    if name == "Self":  # in a pattern too: `let Self(raw) = other;`
         impl = enclosing_impl(node)
         self_type = impl.child_by_field_name("type") if impl is not None else None
         name = type_base_name(self_type) if self_type is not None else None
