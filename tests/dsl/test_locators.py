@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from unsound.dsl.compiled import CompiledRule
 from unsound.dsl.loader import compile_rule_files
-from unsound.dsl.rule_facts import member_local
+from unsound.dsl.rule_facts import locating_facts, member_local
 
 
 def _rule(match: str, *wheres: str) -> CompiledRule:
@@ -86,3 +86,22 @@ def test_a_rule_that_reads_more_than_one_member() -> None:
     )
     assert not _member_local("fn $F($..P) { $..B }", "$F inside `impl $S { fn clean() {} }`")
     assert not _member_local("$C($..A)", "$MATCH inside `$ANY`", '$ANY matches "x"')
+
+
+def test_a_trait_the_type_in_the_match_implements_locates() -> None:
+    # `$S` is spelled in the match (or is `Self`, named by the impl's header).
+    assert locating_facts(_rule("let $S($..A) = $V;", '$S implements "Drop"')) == ("Drop",)
+    # The whole match: its type may be declared outside it (a field, an earlier `let`).
+    assert locating_facts(_rule("$X", '$X implements "Drop"')) == ()
+    # Bound by a relation: the type may be anywhere in the crate.
+    assert (
+        locating_facts(
+            _rule("$C($..A)", "$MATCH inside `fn $F($P: $T) { $..B }`", '$T implements "Drop"')
+        )
+        == ()
+    )
+    # Not every finding needs it.
+    assert (
+        locating_facts(_rule("let $S($..A) = $V;", '$S implements "Drop" or $S matches "Handle"'))
+        == ()
+    )

@@ -427,3 +427,74 @@ def test_a_follows_among_an_impls_members_reads_the_whole_file(
     found = [(f.rule_id, f.primary.span.start_line) for f in report.findings]
     assert found == [("const-after-marker", 18)]
     assert runs == [("src/lib.rs", True), ("src/lib.rs", False)]
+
+
+# `handle-duplicated-by-destructuring` needs the destructured type to implement `Drop`: only the
+# items that name one of the crate's `Drop` types (`Fd`, or `Self` in `impl Fd`) are parsed, not
+# the ones destructuring a plain `Pair`.
+DROP_NAMES_SOURCE = b"""pub struct Fd(i32);
+
+impl Drop for Fd {
+    fn drop(&mut self) {
+        release(self.0);
+    }
+}
+
+fn release(_raw: i32) {}
+
+pub struct Pair(u8, u8);
+
+pub fn swap(pair: Pair) -> Pair {
+    let Pair(a, b) = pair;
+    Pair(b, a)
+}
+
+pub fn first(value: Option<u8>) -> u8 {
+    let Pair(a, _) = Pair(value.unwrap_or(0), 0);
+    a
+}
+
+impl Fd {
+    pub fn raw(&self) -> i32 {
+        self.0
+    }
+
+    pub fn duplicate(&self, other: Fd) -> Fd {
+        let Self(raw) = other;
+        Self(raw)
+    }
+}
+
+pub fn split(handle: Fd) -> Fd {
+    let Fd(raw) = handle;
+    Fd(raw)
+}
+"""
+
+
+def test_the_names_of_a_trait_the_matched_type_needs_locate_its_items(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _crate(tmp_path, DROP_NAMES_SOURCE)
+    parsed: list[list[tuple[int, int]]] = []
+    real = crate_scan.parse_items
+
+    def parse(data: bytes, ranges: list[tuple[int, int]]) -> object:
+        parsed.append(ranges)
+        return real(data, ranges)
+
+    monkeypatch.setattr(crate_scan, "parse_items", parse)
+    rules = [rule for rule in load_rules() if rule.id == "handle-duplicated-by-destructuring"]
+    report = scan_folder(root, rules=rules)
+    found = [
+        (f.rule_id, f.primary.span.start_line, f.primary.span.start_column) for f in report.findings
+    ]
+    assert found == [
+        ("handle-duplicated-by-destructuring", 29, 9),
+        ("handle-duplicated-by-destructuring", 35, 5),
+    ]
+    (ranges,) = parsed
+    kept = b"".join(DROP_NAMES_SOURCE[start:end] for start, end in ranges)
+    assert b"fn duplicate" in kept and b"fn split" in kept
+    assert b"fn swap" not in kept and b"fn first" not in kept and b"fn raw" not in kept
+    _assert_as_whole_files(monkeypatch, root, rules, report)

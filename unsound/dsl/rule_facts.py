@@ -172,20 +172,25 @@ def member_local(rule: CompiledRule) -> bool:
 def locating_facts(rule: CompiledRule) -> tuple[str, ...]:
     """Crate facts whose names the top-level item around every match spells, for the items a
     file's parse is limited to (`CompiledRule.locators` are the rule's own texts): the trait of
-    `required_enclosing_impl` (the impl's header names its self type), and `static mut` for a
-    required `$V is static-mut` of a variable the match binds (`&$X`: `$X` is the name). The
-    crate gate's names for them (`engine.crate_gate`)."""
+    `required_enclosing_impl` (the impl's header names its self type), `static mut` for a
+    required `$V is static-mut` of a variable the match binds (`&$X`: `$X` is the name), and
+    the trait of a required `$S implements "T"` of a variable inside the match (`let $S(..) =
+    $V;`: the type's name is spelled in the match, or `Self` in the impl's header). The crate
+    gate's names for them (`engine.crate_gate`)."""
     facts = []
     trait = required_enclosing_impl(rule)
     if trait is not None:
         facts.append(trait)
     local = match_variables(rule.patterns)
-    if any(
-        isinstance(part, ast.IsShape) and part.shape == "static-mut" and part.var in local
-        for part in required_parts(rule.ast.conditions)
-    ):
-        facts.append(STATIC_MUT_FACT)
-    return tuple(facts)
+    # A variable that is a whole pattern is the match itself: its type may be declared in a
+    # `let` or a field outside it (`syntax.declared_type` reads the binding's parent).
+    inner = local - {MATCH_VAR} - {p.root.var for p in rule.patterns}
+    for part in required_parts(rule.ast.conditions):
+        if isinstance(part, ast.IsShape) and part.shape == "static-mut" and part.var in local:
+            facts.append(STATIC_MUT_FACT)
+        elif isinstance(part, ast.Implements) and part.var in inner:
+            facts.append(part.trait)
+    return tuple(dict.fromkeys(facts))
 
 
 # The crate gate's name for the fact `is static-mut` (the others are trait names).
