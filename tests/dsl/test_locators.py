@@ -3,6 +3,8 @@ patterns and from the `where` lines that read no further than the match and its 
 
 from __future__ import annotations
 
+import re
+
 from unsound.dsl.compiled import CompiledRule
 from unsound.dsl.loader import compile_rule_files
 from unsound.dsl.rule_facts import locating_facts, member_local
@@ -105,3 +107,22 @@ def test_a_trait_the_type_in_the_match_implements_locates() -> None:
         locating_facts(_rule("let $S($..A) = $V;", '$S implements "Drop" or $S matches "Handle"'))
         == ()
     )
+
+
+def test_a_word_of_the_return_type_is_looked_for_in_the_signature() -> None:
+    (returned, _) = _locators(
+        "fn $F($..P) -> $R { $..B }", r'$R matches "&\\s*mut\\b"', "$F is unsafe"
+    )
+    (regex,) = (re.compile(branch.encode()) for branch in returned)
+    for signature in (
+        b"pub fn get(&self) -> &mut T {",
+        b"fn get(&self) -> Option<&'a mut T> where T: Sized {",
+        # A const argument's or a macro's braces inside the type do not end it.
+        b"fn get(&self) -> Foo<{ N }, &mut T> {",
+        b"fn get(&self) -> Wrapper<ty!{ &mut T }> {",
+        b"fn get(&self)\n    -> ([u8; { N }], &mut T)\n{",
+    ):
+        assert regex.search(signature), signature
+    assert not regex.search(b"fn get(&self) -> u8 {\n    *(&mut 0)\n}")
+    # A parameter's type: the word alone.
+    assert _locators("fn $F($X: $T) -> $R { $..B }", '$T matches "Cell"')[-1] == ("Cell",)

@@ -15,7 +15,7 @@ from unsound.dsl.ast import MAX_CONDITION_DEPTH, CodeBlock
 from unsound.dsl.compiled import MATCH_VAR, CompiledRule, LazyRegexes
 from unsound.dsl.needle import Needle
 from unsound.dsl.pattern import Pattern, VarConstraint, compile_pattern_variants, constrained
-from unsound.dsl.phrases import phrase_regex
+from unsound.dsl.phrases import in_return_type, phrase_regex, returned_var
 from unsound.dsl.rule_facts import (
     match_variables,
     required_impls,
@@ -421,7 +421,12 @@ def _locators(
             return _words_of(relations[part.pattern]) if near else None
         if isinstance(part, ast.MatchesRegex):
             word = _regex_literal(part.regex)
-            return (re.escape(word),) if word else None
+            if not word:
+                return None
+            if all(returned_var(pattern) == var for pattern in patterns):
+                # `-> … mut` is rarer than `mut`: the word is in the signature.
+                return (in_return_type(re.escape(word)),)
+            return (re.escape(word),)
         return None
 
     words = _words_of(patterns)

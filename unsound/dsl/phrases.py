@@ -125,6 +125,29 @@ def _return_type(root: PatternNode) -> str | None:
     return "->" + _GAP + _GAP.join(pieces)
 
 
+def returned_var(pattern: Pattern) -> str | None:
+    """The metavariable that is a function pattern's whole return type (`-> $R`), or None."""
+    root = pattern.root
+    if root.kind not in ("function_item", "function_signature_item") or root.var is not None:
+        return None
+    returned = next((c for c in root.children if c.field == "return_type"), None)
+    if returned is None or not returned.var or returned.sequence or returned.lifetime:
+        return None
+    return returned.var
+
+
+# From a function's `->` up to its body: anything but a `{`, except one that opens a const
+# argument or a macro's braces inside a type (`Foo<{ N }>`, `[u8; { N }]`, `ty!{ … }`). A
+# body's `{` follows a type's last token (a name, `>`, `)`, `]`), which none of these are.
+_SIGNATURE_REST = r"(?:[^{]|[<,;=!(]\s*\{)*?"
+
+
+def in_return_type(text: str) -> str:
+    """A regex for `text` (a regex) written after a function's `->`, before its body: a word
+    every match of a `$R matches` regex spells, where `$R` is the return type."""
+    return "->" + _SIGNATURE_REST + text
+
+
 def _leading_type_tokens(node: PatternNode, out: list[str]) -> bool:
     """Append the regexes of the type's leading tokens; False once a part of unknown spelling
     (a metavariable) ends them."""
