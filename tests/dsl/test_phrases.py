@@ -217,6 +217,40 @@ def test_an_assigned_field_phrase_keeps_its_dot(text: str) -> None:
     assert not phrase("$S.len += $N;", "len").search(text)
 
 
+@pytest.mark.parametrize(
+    ("code", "text"),
+    [
+        ("$C($..A, self.$F, $..B)", "Wrapper::new(self.handle)"),
+        ("$C($..A, self.$F, $..B)", "f(a, self.0, b)"),
+        ("$C($..A, self.$F, $..B)", "f(self . r#type ,)"),
+        ("$C($..A, self.$F, $..B)", "f(self.handle /* raw */ )"),
+        ("$C($..A, self.$F, $..B)", "f(self.poign\u00e9e)"),
+        ("$S { $..A, $N: self.$F, $..B }", "Handle { raw: self.raw }"),
+        (
+            "$S { $..A, $N: self.$F, $..B }",
+            "Handle {\n    raw: self.raw,\n    ..Default::default()\n}",
+        ),
+    ],
+)
+def test_a_field_passed_on_is_followed_by_its_lists_separator(code: str, text: str) -> None:
+    assert phrase(code, "self").search(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["f(self.handle.get())", "f(&self.handle[0])", "self.handle = 1;", "f(self)"]
+)
+def test_a_field_used_otherwise_has_no_separator_after_it(text: str) -> None:
+    assert not phrase("$C($..A, self.$F, $..B)", "self").search(text)
+
+
+def test_a_separator_is_known_only_next_to_one_sequence() -> None:
+    # Two sequences after the field: the second may hold the `)`, the first the `,`.
+    assert phrase("$C(self.$F, $..A, $..B)", "self").search("f(self.x)")
+    # An element after the sequence: a comma, whether the sequence is empty or not.
+    regex = phrase("$C(self.$F, $..A, $Y)", "self")
+    assert regex.search("f(self.x, y)") and not regex.search("f(self.x)")
+
+
 RULE_WITH_TWO_PATTERNS = """rule box-from-anything {
   title "Box from a raw pointer"
   severity warning

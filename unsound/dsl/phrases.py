@@ -15,6 +15,7 @@ a nested block comment (`/* /* */ */`) between two tokens of a phrase.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from unsound.dsl.pattern import Pattern, PatternNode
 
@@ -56,6 +57,27 @@ _ASSIGNMENTS = frozenset({"=", "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "
 _BREAK = None
 
 
+@dataclass(frozen=True)
+class _Token:
+    """A place in a phrase the pattern does not spell as one literal token: a field's name
+    (`self.$FLD`), or what follows a list's element (`,` or the list's closing bracket)."""
+
+    text: str  # for comparing phrases' lengths
+    regex: str
+    kind: str = ""
+
+
+# `$FLD` of `self.$FLD`, `$NAME` of `$NAME: value`: whatever it binds is one name or a tuple
+# index (`self.0`), in any script.
+_FIELD_NAME = _Token("_", r"(?:r#)?(?:\w|[\x80-\xff])+")
+# A list whose elements are separated by commas, and its closing bracket.
+_LIST_CLOSERS = {"arguments": ")", "field_initializer_list": "}"}
+# Elements whose last token is the pattern's last token of them: the target's element ends
+# there too, so the list's separator follows it (an attribute comes before an element, never
+# after one).
+_ENDS_AT_LAST_TOKEN = _PHRASE_KINDS | {"field_initializer"}
+
+
 def phrase_regex(pattern: Pattern, word: str | None) -> str | None:
     """The regex of the longest phrase (two tokens or more) of the pattern, if it holds `word`
     (the pattern's rarest word, when it has one); else None."""
@@ -70,17 +92,26 @@ def phrase_regex(pattern: Pattern, word: str | None) -> str | None:
     special = _return_type(pattern.root)
     if special is not None and (word in (None, "self", "Self") or f"{word}\\b" in special):
         return special  # `-> &'a mut`, `-> Option<&'a`: rarer than `self` or `Option`
-    leaves: list[PatternNode | None] = []
+    leaves: list[PatternNode | _Token | None] = []
     _tokens(pattern.root, False, leaves)
-    best: list[PatternNode] = []
-    run: list[PatternNode] = []
-    for leaf in [*leaves, _BREAK]:
-        if leaf is None:
+    # The longest run of the pattern's own tokens (a field's name or a list's separator does
+    # not make a phrase of one token, nor a longer one) ...
+    best: list[PatternNode | _Token] = []
+    best_end = 0
+    run: list[PatternNode | _Token] = []
+    for index, leaf in enumerate([*leaves, _BREAK]):
+        if leaf is None or isinstance(leaf, _Token):
             if len(run) >= 2 and len(_text(run)) > len(_text(best)):
-                best = run
+                best, best_end = run, index
             run = []
         else:
             run.append(leaf)
+    # ... with what follows it up to the next place a target may hold more (`self.$F` then the
+    # `,` or `)` after an argument: `self.handle)`, never `self.handle.get()`).
+    for leaf in leaves[best_end:] if best else ():
+        if leaf is None:
+            break
+        best = [*best, leaf]
     texts = [leaf.text for leaf in best]
     if not best or (word is not None and word not in texts):
         return None
@@ -97,7 +128,7 @@ def phrase_regex(pattern: Pattern, word: str | None) -> str | None:
             start -= 1
         best = best[start:]
     first = best[0]
-    body = _GAP.join(re.escape(leaf.text) for leaf in best)
+    body = _GAP.join(_regex(leaf) for leaf in best)
     if not re.match(r"\w", first.text):
         return body
     if first.kind in ("identifier", "type_identifier"):
@@ -171,8 +202,12 @@ def _leading_type_tokens(node: PatternNode, out: list[str]) -> bool:
     return False
 
 
-def _text(leaves: list[PatternNode]) -> str:
+def _text(leaves: list[PatternNode | _Token]) -> str:
     return "".join(leaf.text for leaf in leaves)
+
+
+def _regex(leaf: PatternNode | _Token) -> str:
+    return leaf.regex if isinstance(leaf, _Token) else re.escape(leaf.text)
 
 
 def _impl_trait_for(root: PatternNode, word: str) -> str | None:
@@ -191,10 +226,17 @@ def _impl_trait_for(root: PatternNode, word: str) -> str | None:
     return rf"\b{re.escape(word)}" + _GAP + r"for\b"
 
 
-def _tokens(node: PatternNode, in_phrase: bool, out: list[PatternNode | None]) -> None:
-    """The pattern's leaves in order; a break where a phrase cannot continue."""
+def _tokens(
+    node: PatternNode,
+    in_phrase: bool,
+    out: list[PatternNode | _Token | None],
+    open_end: bool = False,
+) -> None:
+    """The pattern's leaves in order; a break where a phrase cannot continue. With `open_end`,
+    no break after the node's last token (its list's separator comes next)."""
     if node.var is not None:
-        out.append(_BREAK)
+        field_name = node.kind == "field_identifier" and not node.sequence and not node.lifetime
+        out.append(_FIELD_NAME if in_phrase and field_name else _BREAK)
         return
     if not node.children:
         out.append(node if in_phrase else _BREAK)
@@ -202,10 +244,35 @@ def _tokens(node: PatternNode, in_phrase: bool, out: list[PatternNode | None]) -
     inside = node.kind in _PHRASE_KINDS
     if not inside:
         out.append(_BREAK)
-    for child in node.children:
-        _tokens(child, inside, out)
-    if not inside:
+    closer = _LIST_CLOSERS.get(node.kind)
+    children = node.children
+    for index, child in enumerate(children):
+        after = _after_element(children, index, closer) if closer else None
+        _tokens(child, inside, out, open_end=after is not None)
+        if after is not None:
+            out.append(after)
+    if not inside and not open_end:
         out.append(_BREAK)
+
+
+def _after_element(
+    children: tuple[PatternNode, ...] | list[PatternNode], index: int, closer: str
+) -> _Token | None:
+    """What follows a list's element the pattern spells when a `$..` comes next (`$C(self.$F,
+    $..A)`): the comma before the sequence's first element, or, when the sequence is the last
+    and empty, the list's closing bracket. None where that is not known: the next is not a
+    `$..`, or the `$..` is followed by another."""
+    element = children[index]
+    if element.sequence or element.var is not None or element.kind not in _ENDS_AT_LAST_TOKEN:
+        return None
+    if index + 1 >= len(children) or not children[index + 1].sequence:
+        return None
+    following = children[index + 2] if index + 2 < len(children) else None
+    if following is not None and following.text == closer and not following.children:
+        return _Token(",", f"[,{re.escape(closer)}]")
+    if following is not None and not following.sequence:
+        return _Token(",", ",")  # another element: the sequence ends with a comma, or is empty
+    return None
 
 
 def _function_with_lifetime(root: PatternNode) -> str | None:
