@@ -7,6 +7,7 @@ import re
 
 from unsound.dsl.compiled import CompiledRule
 from unsound.dsl.loader import compile_rule_files
+from unsound.dsl.needle import Needle
 from unsound.dsl.rule_facts import locating_facts, member_local
 
 
@@ -47,10 +48,30 @@ def test_pattern_words_and_local_conditions_locate() -> None:
 
 
 def test_a_pointer_shape_locates_but_static_mut_does_not() -> None:
-    assert _locators("fn $F($P: $T) { $..B }", "$T is raw-pointer") == [
+    assert _locators("$C($X)", "$X is raw-pointer") == [(r"\*\s*(?:const|mut)\b|NonNull",)]
+    assert _locators("&$X", "$X is static-mut") == []
+
+
+def test_a_pointer_type_after_a_colon_is_looked_for_there() -> None:
+    (typed,) = _locators("fn $F($..A, $P: $T, $..B) { $..C }", "$T is raw-pointer")
+    needle = Needle(typed)
+    for text in (
+        b"fn get(p: *const u8) {",
+        b"fn get(a: u8, mut p /* raw */ : *\n    mut T) {",
+        b"fn get(p: Option<*mut T>) {",
+        b"fn get(p: std::option::Option<*mut T>) {",
+        b"fn get(p: ptr::NonNull<T>) {",
+        b"fn get(p: <T as Trait>::NonNull) {",
+    ):
+        assert needle.search(text), text
+    assert not needle.search(b"fn get(p: usize) {\n    let q = p as *mut u8;\n}")
+    # A `let`'s type and a field's are written after a `:` too; a return type is not.
+    (typed_let,) = _locators("let $X: $T = $V;", "$T is mut-pointer")
+    assert Needle(typed_let).search(b"let p: *mut u8 = q;")
+    assert not Needle(typed_let).search(b"let p = q as *mut u8;")
+    assert _locators("fn $F() -> $T { $..B }", "$T is raw-pointer") == [
         (r"\*\s*(?:const|mut)\b|NonNull",)
     ]
-    assert _locators("&$X", "$X is static-mut") == []
 
 
 def test_follows_locates_only_inside_a_function() -> None:

@@ -15,7 +15,13 @@ from unsound.dsl.ast import MAX_CONDITION_DEPTH, CodeBlock
 from unsound.dsl.compiled import MATCH_VAR, CompiledRule, LazyRegexes
 from unsound.dsl.needle import Needle
 from unsound.dsl.pattern import Pattern, VarConstraint, compile_pattern_variants, constrained
-from unsound.dsl.phrases import in_return_type, phrase_regex, returned_var
+from unsound.dsl.phrases import (
+    declared_after_colon,
+    in_return_type,
+    phrase_regex,
+    returned_var,
+    typed_with_shape,
+)
 from unsound.dsl.rule_facts import (
     match_variables,
     required_impls,
@@ -414,6 +420,9 @@ def _locators(
         if var is not None and var not in local:
             return None
         if isinstance(part, ast.IsShape):
+            typed = typed_with_shape(part.shape)
+            if typed is not None and all(declared_after_colon(p, part.var) for p in patterns):
+                return typed  # `p: *const T`: rarer than `*const` anywhere in the item
             shape = _SHAPE_WORDS.get(part.shape) if part.shape != "static-mut" else None
             return (shape,) if shape else None
         if isinstance(part, ast.Relation):

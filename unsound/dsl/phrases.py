@@ -179,6 +179,46 @@ def in_return_type(text: str) -> str:
     return "->" + _SIGNATURE_REST + text
 
 
+# Kinds whose `type` child is written after a `:` (`p: *const T`, `let x: T`, `f: T`).
+_TYPED_AFTER_COLON = frozenset(
+    {"parameter", "let_declaration", "field_declaration", "const_item", "static_item"}
+)
+
+
+def declared_after_colon(pattern: Pattern, var: str) -> bool:
+    """Whether every node the metavariable stands for in the pattern is a type written after a
+    `:` (a parameter's, a typed `let`'s, a field's): its text follows the `:` at once."""
+    found = False
+    stack = [pattern.root]
+    while stack:
+        node = stack.pop()
+        for child in node.children:
+            if child.var == var:
+                if child.sequence or child.field != "type" or node.kind not in _TYPED_AFTER_COLON:
+                    return False
+                found = True
+            stack.append(child)
+    return found
+
+
+# How a type with the shape is written after a `:` (`engine.shapes`): a pointer type starts
+# with `*`, a nullable one with `Option<` (after its path, whose last `::` ends with a `:`
+# too). A `NonNull` may come after any path (`<T as Trait>::NonNull`): its name is rare enough
+# alone, and a regex for the path would be tried at every `:` of every path in the file.
+_POINTER = rf"\*{_GAP}(?:const|mut)\b"
+_SHAPE_TYPE_START = {
+    "raw-pointer": (rf":{_GAP}(?:Option{_GAP}<{_GAP})?{_POINTER}", r"\bNonNull\b"),
+    "mut-pointer": (rf":{_GAP}\*{_GAP}mut\b",),
+    "const-pointer": (rf":{_GAP}\*{_GAP}const\b",),
+}
+
+
+def typed_with_shape(shape: str) -> tuple[str, ...] | None:
+    """Regexes one of which the text holds where a type written after a `:` has the shape;
+    None for a shape not decided by how the type starts."""
+    return _SHAPE_TYPE_START.get(shape)
+
+
 def _leading_type_tokens(node: PatternNode, out: list[str]) -> bool:
     """Append the regexes of the type's leading tokens; False once a part of unknown spelling
     (a metavariable) ends them."""
