@@ -7,7 +7,7 @@ call of neither name (`ptr::write`) finds nothing.
 
 from __future__ import annotations
 
-from unsound.dsl.loader import compile_rule_files
+from unsound.dsl.loader import compile_rule_files, load_rules
 from unsound.dsl.rust_parser import parse_rust
 from unsound.engine import relations
 from unsound.engine.crate_index import CrateIndex
@@ -169,3 +169,36 @@ def test_relation_queries_that_differ_in_a_name_share_one_query_and_keep_their_f
     assert [
         (f.rule_id, f.primary.span.start_line, f.primary.span.start_column) for f in findings
     ] == [("has-read", 1, 1), ("has-copy", 4, 1)]
+
+
+STATIC_MUT = b"""#![allow(static_mut_refs)]
+
+static mut COUNTER: u32 = 0;
+
+pub fn counter() -> &'static u32 {
+    // SAFETY: nothing writes it.
+    unsafe { &COUNTER }
+}
+"""
+
+
+def test_a_rule_only_the_crates_names_locate_has_a_pass_of_its_own() -> None:
+    """`static-mut-reference` (`&$X` of a `static mut`) matches nearly every reference: its
+    patterns are not in the combined pass, only in its own, for the files that want it."""
+    rules = load_rules()
+    matcher = RuleSetMatcher(rules)
+    apart = "static-mut-reference"
+    assert all(r.id != apart for users in matcher._combined.users for r, _ in users)
+    others = {r.id for r in rules} - {apart}
+    assert matcher._plans(others, 1000) == [matcher._combined]
+    plans = matcher._plans({*others, apart}, 1000)
+    assert plans[0] is matcher._combined and plans[1:] == [
+        matcher._single_plan(next(r for r in rules if r.id == apart))
+    ]
+    unit = ParsedFile("src/lib.rs", "demo", STATIC_MUT, parse_rust(STATIC_MUT))
+    crate = CrateIndex(lambda: [unit], [(STATIC_MUT, lambda: unit)])
+    findings = matcher.run(unit, crate, {*others, apart})
+    assert [
+        (f.rule_id, f.primary.span.start_line, f.primary.span.start_column) for f in findings
+    ] == [(apart, 7, 14)]
+    assert matcher.run(unit, crate, others) == []
