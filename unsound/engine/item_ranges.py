@@ -217,13 +217,21 @@ def _pairs(starts: list[int], end: int) -> list[tuple[int, int]]:
     return list(zip(starts, [*starts[1:], end], strict=True))
 
 
+# The last byte of a line before a cut: `;`, `}` (or `{`, an impl's body), or whitespace (a
+# blank line, a line's trailing spaces). A line that ends with another byte ends no item: most
+# column-0 lines follow a doc comment's line, and are turned away without a look further back.
+_MAY_END_ITEM = frozenset((b";", b"}", b" ", b"\t", b"\r", b"\n", b"\x0b", b"\x0c", b""))
+_MAY_END_ITEM_OR_OPEN = _MAY_END_ITEM | {b"{"}
+
+
 def _item_starts(data: bytes) -> list[int]:
     """The column-0 lines after a line of code (not a comment) that ends with `;` or `}`, and
     any blank lines."""
     return [
         match.end()
         for match in _COLUMN_ZERO.finditer(data)
-        if _ends_item(_line_before(data, match.start()), opening=False)
+        if data[match.start() - 1 : match.start()] in _MAY_END_ITEM
+        and _ends_item(_line_before(data, match.start()), opening=False)
     ]
 
 
@@ -240,7 +248,8 @@ def _impl_members(data: bytes, start: int, end: int) -> list[int]:
     members = [
         match.end()
         for match in _MEMBER_LINE.finditer(data, first.start(), closing)
-        if _ends_item(_line_before(data, match.start()), opening=True)
+        if data[match.start() - 1 : match.start()] in _MAY_END_ITEM_OR_OPEN
+        and _ends_item(_line_before(data, match.start()), opening=True)
     ]
     return [*members, closing] if members else []
 
