@@ -145,5 +145,9 @@ def test_a_word_of_the_return_type_is_looked_for_in_the_signature() -> None:
     ):
         assert regex.search(signature), signature
     assert not regex.search(b"fn get(&self) -> u8 {\n    *(&mut 0)\n}")
+    # The search looks 400 characters past a `->` (declarations without a body, thousands of
+    # lines of `extern` block, have no `{` to stop at): a longer signature counts as holding.
+    assert regex.search(b"fn get(&self) -> Long<" + b"A, " * 200 + b"> {")
+    assert not regex.search(b"fn get(&self) -> u8 {" + b" " * 500 + b"&mut x }")
     # A parameter's type: the word alone.
     assert _locators("fn $F($X: $T) -> $R { $..B }", '$T matches "Cell"')[-1] == ("Cell",)

@@ -170,13 +170,19 @@ def returned_var(pattern: Pattern) -> str | None:
 # From a function's `->` up to its body: anything but a `{`, except one that opens a const
 # argument or a macro's braces inside a type (`Foo<{ N }>`, `[u8; { N }]`, `ty!{ … }`). A
 # body's `{` follows a type's last token (a name, `>`, `)`, `]`), which none of these are.
-_SIGNATURE_REST = r"(?:[^{]|[<,;=!(]\s*\{)*?"
+_SIGNATURE_UNIT = r"(?:[^{]|[<,;=!(]\s*\{)"
+# How far a search looks past a `->`: a declaration without a body (`fn f() -> c_int;` in an
+# `extern` block) has no `{` for thousands of lines, and a search that ran to it from every
+# `->` took 1.3 s on a 60 KB block. A signature still running there counts as holding the text.
+_SIGNATURE_LOOK = 400
 
 
 def in_return_type(text: str) -> str:
     """A regex for `text` (a regex) written after a function's `->`, before its body: a word
-    every match of a `$R matches` regex spells, where `$R` is the return type."""
-    return "->" + _SIGNATURE_REST + text
+    every match of a `$R matches` regex spells, where `$R` is the return type. It also matches
+    a signature longer than the search looks (`_SIGNATURE_LOOK`)."""
+    look = _SIGNATURE_LOOK
+    return f"->(?:{_SIGNATURE_UNIT}{{0,{look}}}?{text}|{_SIGNATURE_UNIT}{{{look}}})"
 
 
 # Kinds whose `type` child is written after a `:` (`p: *const T`, `let x: T`, `f: T`).
