@@ -281,3 +281,23 @@ def test_a_name_every_pattern_spells_is_required_beside_the_rarest_word() -> Non
     assert rule.may_match(b"let b = unsafe { Box::from_raw(p as *mut u8) };")
     assert rule.may_match(b"let b = unsafe { Box::<u8>::from_raw(p) };")
     assert not rule.may_match(b"let a = unsafe { Arc::from_raw(p) };")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "let Handle(p, _) = h;",
+        "let ffi::Handle { raw, .. } = h;",
+        "let Handle::<T>(p) = h;",
+        "let /* owned */ Handle<u8> (p) = h;",
+        # Generic arguments longer than the phrase looks through count as the phrase.
+        "let Handle::<" + "Vec<u8>, " * 40 + ">(p) = h;",
+    ],
+)
+def test_a_destructuring_let_phrase_passes_every_spelling(text: str) -> None:
+    assert phrase("let $S($..A, $X, $..B) = $V;").search(text)
+
+
+@pytest.mark.parametrize("text", ["let handle = h;", "let (a, b) = pair;", "let x: Vec<u8> = v;"])
+def test_a_destructuring_let_phrase_rejects_other_lets(text: str) -> None:
+    assert not phrase("let $S($..A, $X, $..B) = $V;").search(text)

@@ -1,0 +1,66 @@
+"""The built-in rules' text searches stay linear on text written to make them backtrack.
+
+The prefilter, the macro regions' prefilter and the item locators search every file with `re`,
+which has no time limit: a regex whose search runs on from each start to a far delimiter is
+quadratic, and a pull request of one long line can then hold a scan for hours (found twice: 160 KB
+of `let A::<` took 20 s, 60 KB of `fn f() -> c_int;` 1.3 s). Each needle is searched over
+300 KB of such text in a child process with a CPU limit: a linear search of all of them takes a
+few seconds, a quadratic one alone minutes, so the limit, not a clock, makes the test fail.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+# Repetitions of what the needles start with and then look past (paths, generics, signatures,
+# field accesses, comments full of separators), each 300 KB.
+HOSTILE_UNITS = (
+    "fn f(x: c_int) -> c_int;\n",
+    "a::",
+    "x: ",
+    "self.a.",
+    "let A::<",
+    "let A",
+    "(",
+    "& ",
+    "* ",
+    "<",
+    "fn a<",
+    "-> ",
+    "// ,,,, /*",
+    "impl A for ",
+    "unsafe ",
+)
+
+_CHILD = textwrap.dedent(
+    """
+    import re, resource, sys
+    resource.setrlimit(resource.RLIMIT_CPU, (60, 60))
+    from unsound.dsl.loader import load_rules
+    units = sys.argv[1:]
+    needles = {}
+    for rule in load_rules(cache=False):
+        for needle in (*rule.prefilter, *rule.region_prefilter, *rule.locators):
+            for branch in needle.alternatives:
+                needles[branch] = re.compile(branch.encode())
+    for unit in units:
+        text = (unit * (300_000 // len(unit) + 1)).encode()
+        for regex in needles.values():
+            for _ in regex.finditer(text):
+                pass
+    print(len(needles), "needles")
+    """
+)
+
+
+def test_every_needle_searches_hostile_text_in_linear_time() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _CHILD, *HOSTILE_UNITS],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert int(done.stdout.split()[0]) > 50  # every built-in rule's needles were searched
