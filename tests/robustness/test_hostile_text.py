@@ -14,6 +14,10 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="the CPU limit is POSIX's")
+
 # Repetitions of what the needles start with and then look past (paths, generics, signatures,
 # field accesses, comments full of separators), each 300 KB.
 HOSTILE_UNITS = (
