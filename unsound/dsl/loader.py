@@ -156,6 +156,11 @@ def _compile_in_order(
     return rules
 
 
+def compile_serially(files: Sequence[tuple[str, str, str]]) -> list[CompiledRule]:
+    """`compile_rule_files` in this process alone (a package build forks nothing)."""
+    return _compile_in_order(files, {})
+
+
 def _compile_each(files: Sequence[tuple[str, str, str]]) -> list[list[CompiledRule]]:
     """Each file's rules, compiled in a forked child (ids checked within these files only)."""
     seen: dict[str, str] = {}
@@ -192,13 +197,27 @@ def load_rules(
     # A scan asks twice (configuration names, then the rule set): the same texts load once.
     compiled = _COMPILED.get(files)
     if compiled is None:
-        compiled = _COMPILED[files] = _cached(files) if cache else compile_rule_files(files)
+        compiled = _bundled(files)
+    if compiled is None:
+        compiled = _cached(files) if cache else compile_rule_files(files)
+    _COMPILED[files] = compiled
     return list(compiled)
+
+
+def _bundled(files: tuple[tuple[str, str, str], ...]) -> list[CompiledRule] | None:
+    """The built-in rules as the package's build compiled them (`dsl.rule_bundle`), when
+    `files` are just those and the bundle's key is this run's; else None."""
+    if files != tuple(builtin_rule_files()):
+        return None
+    from unsound.dsl.rule_bundle import read_bundle
+
+    return read_bundle(files)
 
 
 def prefetch_builtin_rules(*, cache: bool) -> None:
     """Start loading the built-in rules now, for a `load_rules` call to come: from the
-    compiled-rules cache when it has them, else by forking their compilation
+    package's compiled copy (`dsl.rule_bundle`) or the compiled-rules cache when either has
+    them, else by forking their compilation
     (`dsl.forked_compile`): a child builds the rule parser and compiles the later files, a
     grandchild it forks the first ones, while this process imports the CLI and reads the
     workspace's manifests, and compiles nothing itself.
@@ -212,6 +231,10 @@ def prefetch_builtin_rules(*, cache: bool) -> None:
 
     files = tuple(builtin_rule_files())
     if files in _COMPILED or files in _PENDING:
+        return
+    bundled = _bundled(files)
+    if bundled is not None:
+        _COMPILED[files] = bundled
         return
     if cache:
         from unsound.dsl.rule_cache import RuleCache

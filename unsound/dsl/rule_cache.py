@@ -68,6 +68,19 @@ class _RuleUnpickler(pickle.Unpickler):
         return found
 
 
+def unpickle_rules(body: bytes) -> list[CompiledRule] | None:
+    """The list of rules pickled in `body` (only the classes in `_ALLOWED` resolve), or None."""
+    try:
+        rules = _RuleUnpickler(BytesIO(body)).load()
+    # An authentic body can still fail to load (a half-written file from a full disk, a class
+    # renamed without a version change): whatever it raises, the answer is a miss.
+    except Exception:
+        return None
+    if not isinstance(rules, list) or not all(isinstance(r, CompiledRule) for r in rules):
+        return None
+    return rules
+
+
 def cache_key(files: RuleFiles) -> str:
     digest = hashlib.blake2b(digest_size=16)
     digest.update(f"format {_FORMAT}\ntool {__version__}\ncode {code_hash()}\n".encode())
@@ -101,17 +114,7 @@ class RuleCache:
         """The cached rules, or None for a missing, unauthentic or malformed file."""
         # Over the key too: a valid file for another rule set is not valid under this name.
         body = verified(read_regular_file(self.path), self.secret, self.key.encode())
-        if body is None:
-            return None
-        try:
-            rules = _RuleUnpickler(BytesIO(body)).load()
-        # An authentic body can still fail to load (a half-written file from a full disk, a
-        # class renamed without a version change): whatever it raises, the answer is a miss.
-        except Exception:
-            return None
-        if not isinstance(rules, list) or not all(isinstance(r, CompiledRule) for r in rules):
-            return None
-        return rules
+        return None if body is None else unpickle_rules(body)
 
     def write(self, rules: Sequence[CompiledRule]) -> None:
         """Store the rules, whole or not at all; a cache that cannot be written is skipped."""
