@@ -139,3 +139,25 @@ def test_a_run_that_ends_before_its_scan_stops_the_early_worker_and_exits(tmp_pa
         done = subprocess.run(command, env=env, cwd=empty, capture_output=True, timeout=60)
         assert done.returncode == 2
         assert b"could not find `Cargo.toml`" in done.stderr
+
+
+def test_the_early_worker_waits_for_a_machine_that_kept_a_cache_before(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rules already loaded (as an installed tool has them, compiled by its build) say nothing
+    of this run: only once a scan has kept a cache here is a run most likely a rescan."""
+    from unsound.cli import entry
+    from unsound.dsl.loader import builtin_rules_loaded, load_rules
+    from unsound.engine.cache_identity import hmac_key
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
+    load_rules()
+    assert builtin_rules_loaded()
+    entry._start_early_worker()
+    assert early_pool._EARLY is None  # a first run: no worker its pool of two would not use
+    assert hmac_key() is not None  # what a scan that keeps a cache creates
+    entry._start_early_worker()
+    try:
+        assert isinstance(early_pool._EARLY, WorkerPool)
+    finally:
+        early_pool.stop_early_worker()

@@ -84,8 +84,9 @@ def _start_loading_rules(args: Sequence[str]) -> None:
     it parsed, and a load started for a run that turns out not to need it (a usage error) is
     only wasted.
 
-    When the rules came from that cache, the tool has run here before, and this run is most
-    likely a rescan: its one worker starts now too (`engine.early_pool`)."""
+    When the rules are loaded already (from that cache, or as the package's build compiled
+    them) and the tool has kept a cache on this machine before, this run is most likely a
+    rescan: its one worker starts now too (`engine.early_pool`)."""
     if _NO_SCAN_FLAGS.intersection(args):
         return
     from unsound.dsl.loader import prefetch_builtin_rules
@@ -98,9 +99,13 @@ def _start_loading_rules(args: Sequence[str]) -> None:
 def _start_early_worker() -> None:
     from unsound.cli.selection import select_rules
     from unsound.dsl.loader import builtin_rules_loaded
+    from unsound.engine.cache_identity import key_file
     from unsound.engine.early_pool import start_early_worker
 
-    if builtin_rules_loaded():
+    # The caches' key exists once a scan has kept a cache here: a first scan (a fresh CI
+    # runner) forks no worker that its pool of several would not use. The rules alone no longer
+    # tell, since an installed tool has them compiled from its first run on.
+    if builtin_rules_loaded() and key_file().is_file():
         with contextlib.suppress(OSError):  # no worker now: the scan starts its own pool
             start_early_worker(select_rules([], [], [], cache=True))
 
