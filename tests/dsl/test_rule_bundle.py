@@ -13,6 +13,7 @@ from unsound.dsl.compiled import CompiledRule
 from unsound.dsl.loader import builtin_rule_files, load_rules
 from unsound.dsl.rule_bundle import BUNDLE_NAME, build_bundle, read_bundle, write_bundle
 from unsound.dsl.rule_cache import cache_key
+from unsound.errors import RuleError
 
 
 @pytest.fixture
@@ -82,29 +83,40 @@ def test_the_loader_takes_the_packages_bundle_instead_of_compiling(
     assert [r.id for r in load_rules(cache=False)] == [r.id for r in bundled]
 
 
-def test_rules_of_a_project_beside_the_built_in_ones_are_compiled(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_loaded_rules: None
-) -> None:
-    path = write_bundle(tmp_path, builtin_rule_files(), load_rules())
-    loader._COMPILED.clear()
-    monkeypatch.setattr(rule_bundle, "bundle_path", lambda: path)
-    own = tmp_path / "own.rules"
-    own.write_text(
-        """rule own-transmute {
+OWN_RULE = """rule {rule_id} {{
   title "a transmute"
   severity warning
   match `transmute($X)`
   message "here"
   location $MATCH "here"
-  example bad `fn f(x: u32) -> f32 { unsafe { std::mem::transmute(x) } } // ruleid: own-transmute`
-  example good `fn f(x: u32) -> u32 { x }`
+  example bad `fn f(x: u32) -> f32 {{ unsafe {{ std::mem::transmute(x) }} }} // ruleid: {rule_id}`
+  example good `fn f(x: u32) -> u32 {{ x }}`
   help \"\"\"
   ## What it does
   x
   \"\"\"
-}
-""",
-        encoding="utf-8",
-    )
-    rules = load_rules([own])
-    assert rules[-1].id == "own-transmute" and len(rules) == len(load_rules()) + 1
+}}
+"""
+
+
+def test_a_projects_own_rules_are_compiled_beside_the_bundled_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_loaded_rules: None
+) -> None:
+    path = write_bundle(tmp_path, builtin_rule_files(), load_rules())
+    builtin_ids = [r.id for r in load_rules()]
+    loader._COMPILED.clear()
+    monkeypatch.setattr(rule_bundle, "bundle_path", lambda: path)
+
+    def no_compiling(*args: object) -> None:
+        raise AssertionError("the built-in rules compiled although the package holds them")
+
+    monkeypatch.setattr(loader, "compile_rule_files", no_compiling)
+    own = tmp_path / "own.rules"
+    own.write_text(OWN_RULE.format(rule_id="own-transmute"), encoding="utf-8")
+    assert [r.id for r in load_rules([own])] == [*builtin_ids, "own-transmute"]
+    # An id the project defines again is an error, as when everything is compiled.
+    again = tmp_path / "again.rules"
+    again.write_text(OWN_RULE.format(rule_id="mut-from-ref"), encoding="utf-8")
+    with pytest.raises(RuleError, match="`mut-from-ref` is defined twice") as error:
+        load_rules([again])
+    assert "<builtin>/lifetimes.rules" in error.value.render()

@@ -199,7 +199,7 @@ def load_rules(
     if compiled is None:
         compiled = _bundled(files)
     if compiled is None:
-        compiled = _cached(files) if cache else compile_rule_files(files)
+        compiled = _cached(files) if cache else _compile(files)
     _COMPILED[files] = compiled
     return list(compiled)
 
@@ -212,6 +212,20 @@ def _bundled(files: tuple[tuple[str, str, str], ...]) -> list[CompiledRule] | No
     from unsound.dsl.rule_bundle import read_bundle
 
     return read_bundle(files)
+
+
+def _compile(files: Sequence[tuple[str, str, str]]) -> list[CompiledRule]:
+    """`compile_rule_files`, except that a project's rules after the built-in ones are compiled
+    beside the package's compiled built-in rules, when it has them (an id the project defines
+    again is still an error)."""
+    builtin = tuple(builtin_rule_files())
+    own = files[len(builtin) :]
+    if own and tuple(files[: len(builtin)]) == builtin:
+        bundled = _COMPILED.get(builtin) or _bundled(builtin)
+        if bundled is not None:
+            seen = {rule.id: f"<builtin>/{rule.info.pack}{RULE_SUFFIX}" for rule in bundled}
+            return [*bundled, *_compile_in_order(own, seen)]
+    return compile_rule_files(files)
 
 
 def prefetch_builtin_rules(*, cache: bool) -> None:
@@ -268,7 +282,7 @@ def _cached(files: tuple[tuple[str, str, str], ...]) -> list[CompiledRule]:
     store = RuleCache.open(files)
     rules = store.read() if store is not None else None
     if rules is None:
-        rules = compile_rule_files(files)
+        rules = _compile(files)
         if store is not None:
             store.write(rules)
     return rules
