@@ -75,6 +75,46 @@ def test_items_start_at_column_zero_after_a_line_that_ends_an_item() -> None:
     assert b"where" in items[3] and items[3].endswith(b"}")
 
 
+# deno's layout (rustfmt with `tab_spaces = 2`), and a header written over several lines whose
+# generic parameters are indented further than the members.
+TWO_SPACES = b"""impl Holder {
+  pub fn get(&self) -> u8 {
+    let a = 1;
+    let b = 2;
+    a + b
+  }
+
+  pub fn put(&mut self) {}
+}
+
+impl<
+    T: Copy,
+  > Wrapper<T>
+{
+  fn inner(&self) -> T {
+    self.0
+  }
+}
+"""
+
+
+def test_an_impls_members_are_cut_at_its_own_indentation() -> None:
+    items = _item_texts(TWO_SPACES)
+    assert [item.split(b"\n")[0] for item in items] == [
+        b"impl Holder {",
+        b"pub fn get(&self) -> u8 {",
+        b"pub fn put(&mut self) {}",
+        b"}",
+        b"impl<",
+        b"fn inner(&self) -> T {",
+        b"}",
+    ]
+    # The statements four spaces in are inside `get`, not members.
+    assert b"let b = 2;" in items[1] and items[1].endswith(b"}")
+    tree = parse_rust(TWO_SPACES)
+    assert not tree.root_node.has_error
+
+
 def _same_subtree(left: Node, right: Node) -> bool:
     return (
         left.type == right.type

@@ -8,7 +8,7 @@ the report see the same positions as in a whole parse.
 
 The pieces are cut from the text, since the tree is what is being saved: in a file laid out the
 usual way (rustfmt's), a top-level item starts at column 0 on the line after one that ends an
-item with `;` or `}`, and an impl's members four spaces in. A cut never splits an item's
+item with `;` or `}`, and an impl's members one indentation in. A cut never splits an item's
 leading comments and attributes from it (a comment line does not end an item). An impl is
 parsed with its header and closing brace around the members kept. Whatever the layout, a cut is
 trusted only when the parse proves it: no ERROR or MISSING node, and every top-level node (or
@@ -43,9 +43,9 @@ from unsound.dsl.rust_parser import rust_language
 # wasmtime's parsed files 15 times slower).
 _COLUMN_ZERO = re.compile(rb"\n(?=[A-Za-z_#/])")
 _COMMENT_STARTS = (b"//", b"/*", b"*")
-# An impl's members, indented four spaces (rustfmt's layout), and its first line of code.
-_MEMBER_LINE = re.compile(rb"\n(?=    [A-Za-z_#/])")
+# An impl's first line of code.
 _FIRST_CODE_LINE = re.compile(rb"(?m)^[A-Za-z]")
+_INDENT = re.compile(rb"[ \t]*")
 _IMPL = re.compile(rb"(?:unsafe[ \t]+)?impl\b")
 # After a line break, so that `re` scans for the `\n` (`(?:^|\n)` tries every position).
 _IMPL_LINE = re.compile(rb"\n(?:unsafe[ \t]+)?impl\b")
@@ -237,21 +237,36 @@ def _item_starts(data: bytes) -> list[int]:
 
 def _impl_members(data: bytes, start: int, end: int) -> list[int]:
     """For a top-level `impl` laid out the usual way, where its members start (lines indented
-    four spaces after a line of code that ends a member, or after the line at column 0 that
-    opens the impl's body) and where its closing brace's line starts; [] for another item."""
+    as its last member's last line is, after a line of code that ends a member or after the
+    line at column 0 that opens the impl's body) and where its closing brace's line starts; []
+    for another item."""
     first = _FIRST_CODE_LINE.search(data, start, end)
     if first is None or _IMPL.match(data, first.start()) is None:
         return []
     closing = data.rfind(b"\n}", start, end) + 1
     if closing == 0 or data[closing:end].strip() != b"}":
         return []
+    # The members' indentation is that of the line before the closing brace, which ends the
+    # last member: rustfmt's four spaces by default, two in deno (whose four-space lines are
+    # statements inside the members), a tab with `hard_tabs`. (The header's first indented
+    # line may be a generic parameter of a header written over several lines.)
+    last_line = _line_before(data, closing - 1)
+    indent = _INDENT.match(last_line)
+    if indent is None or not indent.group():
+        return []
     members = [
         match.end()
-        for match in _MEMBER_LINE.finditer(data, first.start(), closing)
+        for match in _member_line(indent.group()).finditer(data, first.start(), closing)
         if data[match.start() - 1 : match.start()] in _MAY_END_ITEM_OR_OPEN
         and _ends_item(_line_before(data, match.start()), opening=True)
     ]
     return [*members, closing] if members else []
+
+
+@cache
+def _member_line(indent: bytes) -> re.Pattern[bytes]:
+    """Lines that start with exactly `indent`, then an item, attribute or comment."""
+    return re.compile(rb"\n(?=" + re.escape(indent) + rb"[A-Za-z_#/])")
 
 
 def _line_before(data: bytes, end: int) -> bytes:
