@@ -53,10 +53,14 @@ def _item_texts(data: bytes) -> list[bytes]:
     return [data[start:end].strip() for start, end in zip(cuts.starts, ends, strict=True)]
 
 
+def _first_lines(items: list[bytes]) -> list[bytes]:
+    return [item.split(b"\n")[0] for item in items]
+
+
 def test_items_start_at_column_zero_after_a_line_that_ends_an_item() -> None:
     # An impl is cut into its header (with `impl Holder {`), its members and its closing brace.
     items = _item_texts(SOURCE)
-    assert [item.split(b"\n")[0] for item in items] == [
+    assert _first_lines(items) == [
         b"//! A crate.",
         b"/// Doc of `first`; it ends with a semicolon;",
         b"pub struct Holder {",
@@ -100,7 +104,7 @@ impl<
 
 def test_an_impls_members_are_cut_at_its_own_indentation() -> None:
     items = _item_texts(TWO_SPACES)
-    assert [item.split(b"\n")[0] for item in items] == [
+    assert _first_lines(items) == [
         b"impl Holder {",
         b"pub fn get(&self) -> u8 {",
         b"pub fn put(&mut self) {}",

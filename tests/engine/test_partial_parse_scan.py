@@ -34,6 +34,20 @@ def runs(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, bool]]]:
     yield seen
 
 
+@pytest.fixture
+def parsed(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[list[tuple[int, int]]]]:
+    """The byte ranges of every parse of chosen pieces the scan makes."""
+    seen: list[list[tuple[int, int]]] = []
+    real = crate_scan.parse_items
+
+    def parse(data: bytes, ranges: list[tuple[int, int]]) -> object:
+        seen.append(ranges)
+        return real(data, ranges)
+
+    monkeypatch.setattr(crate_scan, "parse_items", parse)
+    yield seen
+
+
 def _whole_files(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(RuleSetMatcher, "plan_items", lambda *args: None)
 
@@ -280,17 +294,9 @@ impl<'a> Context<'a> {
 
 
 def test_an_impl_is_parsed_without_the_members_no_rule_can_match_in(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parsed: list[list[tuple[int, int]]]
 ) -> None:
     root = _crate(tmp_path, MEMBERS_SOURCE)
-    parsed: list[list[tuple[int, int]]] = []
-    real = crate_scan.parse_items
-
-    def parse(data: bytes, ranges: list[tuple[int, int]]) -> object:
-        parsed.append(ranges)
-        return real(data, ranges)
-
-    monkeypatch.setattr(crate_scan, "parse_items", parse)
     rules = [rule for rule in load_rules() if rule.id == "not-unsafe-ptr-arg-deref"]
     report = scan_folder(root, rules=rules)
     (ranges,) = parsed
@@ -473,17 +479,9 @@ pub fn split(handle: Fd) -> Fd {
 
 
 def test_the_names_of_a_trait_the_matched_type_needs_locate_its_items(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parsed: list[list[tuple[int, int]]]
 ) -> None:
     root = _crate(tmp_path, DROP_NAMES_SOURCE)
-    parsed: list[list[tuple[int, int]]] = []
-    real = crate_scan.parse_items
-
-    def parse(data: bytes, ranges: list[tuple[int, int]]) -> object:
-        parsed.append(ranges)
-        return real(data, ranges)
-
-    monkeypatch.setattr(crate_scan, "parse_items", parse)
     rules = [rule for rule in load_rules() if rule.id == "handle-duplicated-by-destructuring"]
     report = scan_folder(root, rules=rules)
     found = [
