@@ -6,6 +6,7 @@ rules come from the compiled-rules cache (`dsl.rule_cache`) never needs them.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from importlib import resources
 from itertools import pairwise
@@ -24,13 +25,20 @@ RULE_SUFFIX = ".rules"
 
 def builtin_rule_files() -> list[tuple[str, str, str]]:
     """(pack name, display path, text) of every built-in rule file, sorted by pack."""
+    return list(_builtin_rule_files())
+
+
+@functools.cache
+def _builtin_rule_files() -> tuple[tuple[str, str, str], ...]:
+    # Read once per process: a run asks for them to prefetch, to load and to compare (they are
+    # the package's own files, which do not change under a running tool).
     folder = resources.files("unsound.rulesets")
     out = []
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(RULE_SUFFIX):
             text = entry.read_text(encoding="utf-8")
             out.append((entry.name[: -len(RULE_SUFFIX)], f"<builtin>/{entry.name}", text))
-    return out
+    return tuple(out)
 
 
 def user_rule_files(paths: Sequence[Path]) -> list[tuple[str, str, str]]:

@@ -413,7 +413,8 @@ class RuleSetMatcher:
         each wanted rule's own that is kept apart from the combined query."""
         shared = wanted - self._apart
         plans = self._shared_plans(shared, size) if shared else []
-        return plans + [self._single_plan(r) for r in self.rules if r.id in wanted - shared]
+        apart = wanted & self._apart
+        return plans + [self._single_plan(r) for r in self.rules if r.id in apart]
 
     def _shared_plans(self, wanted: set[str], size: int) -> list[_QueryPlan]:
         """The combined query, or one query per wanted rule if that costs less; the task's
