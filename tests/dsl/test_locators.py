@@ -60,6 +60,7 @@ def test_a_pointer_type_after_a_colon_is_looked_for_there() -> None:
         b"fn get(a: u8, mut p /* raw */ : *\n    mut T) {",
         b"fn get(p: Option<*mut T>) {",
         b"fn get(p: std::option::Option<*mut T>) {",
+        b"fn get(p: Option::<*mut T>) {",
         b"fn get(p: ptr::NonNull<T>) {",
         b"fn get(p: <T as Trait>::NonNull) {",
     ):

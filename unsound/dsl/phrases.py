@@ -64,7 +64,7 @@ class _Token:
 
     text: str  # for comparing phrases' lengths
     regex: str
-    kind: str = ""
+    kind: str = ""  # no node kind: never taken for a name that starts a phrase
 
 
 # `$FLD` of `self.$FLD`, `$NAME` of `$NAME: value`: whatever it binds is one name or a tuple
@@ -213,7 +213,7 @@ def declared_after_colon(pattern: Pattern, var: str) -> bool:
 # alone, and a regex for the path would be tried at every `:` of every path in the file.
 _POINTER = rf"\*{_GAP}(?:const|mut)\b"
 _SHAPE_TYPE_START = {
-    "raw-pointer": (rf":{_GAP}(?:Option{_GAP}<{_GAP})?{_POINTER}", r"\bNonNull\b"),
+    "raw-pointer": (rf":{_GAP}(?:Option{_GAP}(?:::{_GAP})?<{_GAP})?{_POINTER}", r"\bNonNull\b"),
     "mut-pointer": (rf":{_GAP}\*{_GAP}mut\b",),
     "const-pointer": (rf":{_GAP}\*{_GAP}const\b",),
 }
