@@ -45,7 +45,6 @@ _COLUMN_ZERO = re.compile(rb"\n(?=[A-Za-z_#/])")
 _COMMENT_STARTS = (b"//", b"/*", b"*")
 # An impl's first line of code.
 _FIRST_CODE_LINE = re.compile(rb"(?m)^[A-Za-z]")
-_INDENT = re.compile(rb"[ \t]*")
 _IMPL = re.compile(rb"(?:unsafe[ \t]+)?impl\b")
 # After a line break, so that `re` scans for the `\n` (`(?:^|\n)` tries every position).
 _IMPL_LINE = re.compile(rb"\n(?:unsafe[ \t]+)?impl\b")
@@ -251,12 +250,12 @@ def _impl_members(data: bytes, start: int, end: int) -> list[int]:
     # statements inside the members), a tab with `hard_tabs`. (The header's first indented
     # line may be a generic parameter of a header written over several lines.)
     last_line = _line_before(data, closing - 1)
-    indent = _INDENT.match(last_line)
-    if indent is None or not indent.group():
+    indent = last_line[: len(last_line) - len(last_line.lstrip(b" \t"))]
+    if not indent:
         return []
     members = [
         match.end()
-        for match in _member_line(indent.group()).finditer(data, first.start(), closing)
+        for match in _member_line(indent).finditer(data, first.start(), closing)
         if data[match.start() - 1 : match.start()] in _MAY_END_ITEM_OR_OPEN
         and _ends_item(_line_before(data, match.start()), opening=True)
     ]
