@@ -43,6 +43,11 @@ def _after_keyword(keyword: str, rest: bytes, not_after: str = "") -> re.Pattern
 
 _NAME_GROUP = rb"\s+([A-Za-z_][A-Za-z0-9_]*)"
 _TYPE_DECLARATIONS = tuple(_after_keyword(k, _NAME_GROUP) for k in ("struct", "enum", "union"))
+# A declaration whose name is followed by `<` (its generics) or by `/` (a comment, which may hide
+# them): every definition with a lifetime parameter is one, and most types have no generics.
+_GENERIC_TYPE_DECLARATIONS = tuple(
+    _after_keyword(k, _NAME_GROUP + rb"\s*[</]") for k in ("struct", "enum", "union")
+)
 _TRAIT_DECLARATIONS = (_after_keyword("trait", _NAME_GROUP),)
 # Not preceded by `'`: `&'static mut T` is a reference type, not a `static mut T`.
 STATIC_MUT_DECLARATION = _after_keyword("static", rb"\s+mut" + _NAME_GROUP, not_after="'")
@@ -158,6 +163,14 @@ class CrateIndex:
         question = ("definitions", name)
         units = self._files_declaring(question, _TYPE_DECLARATIONS)
         return self._answer(question, units)  # type: ignore[return-value]
+
+    def may_have_generics(self, name: str) -> bool:
+        """False when no definition of `name` in the crate has generics (a lifetime parameter
+        among them): no file writes `struct name<` (or a comment after the name), so none
+        need be parsed to know. True: some file may; `definitions` tells."""
+        question = ("generic-definitions", name)
+        units = self._files_declaring(question, _GENERIC_TYPE_DECLARATIONS)
+        return bool(self._answer(question, units))
 
     def impls_of(self, type_name: str) -> list[Node]:
         """Every `impl` block of the crate whose self type is `type_name` (inherent and trait
@@ -583,10 +596,14 @@ def _allow_spelled(lint: str, bang: bytes) -> re.Pattern[bytes]:
 
 
 _Gives = Callable[[ParsedFile, str], Sequence[object]]
+_DEFINITIONS_BY_NAME = _named(
+    "definitions by name", lambda u: ((d.name, d) for d in _definitions_in(u))
+)
 _GIVES: dict[str, _Gives] = {
-    "definitions": _named(
-        "definitions by name", lambda u: ((d.name, d) for d in _definitions_in(u))
-    ),
+    "definitions": _DEFINITIONS_BY_NAME,
+    # In a file that writes the name with generics: its definitions of the name, all of them
+    # (a superset of those with generics, as the question's selector is of their files).
+    "generic-definitions": _DEFINITIONS_BY_NAME,
     "impls-of": _impl_blocks_of,
     "mentioning": lambda unit, _name: _definitions_in(unit),
     "pub-use": lambda unit, _name: [unit.rel_path],

@@ -41,6 +41,7 @@ __all__ = ["CrateTask", "FileJob", "FileOutcome", "OnResult", "partly_parsed", "
 _AUDITED_QUERIES = frozenset(
     {
         "definitions",
+        "may_have_generics",
         "impls_of",
         "definitions_mentioning",
         "module_is_public",

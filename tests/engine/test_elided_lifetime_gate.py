@@ -1,0 +1,120 @@
+"""An elided lifetime (`-> Data` for `struct Data<'a>`) is looked up only for a type that some
+file of the crate declares with generics: `struct Name<` (or a comment after the name, which may
+hide them). Every other name is answered "no lifetime" without parsing its declaring files.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from unsound.dsl.compiled import CompiledRule
+from unsound.dsl.loader import compile_rule_files
+from unsound.dsl.rust_parser import parse_rust
+from unsound.engine import crate_reads
+from unsound.engine.conditions import _first_lifetime_parameter
+from unsound.engine.crate_index import (
+    _GENERIC_TYPE_DECLARATIONS,
+    CrateIndex,
+    _definitions_in,
+)
+from unsound.engine.examples import scan_snippet
+from unsound.engine.units import ParsedFile
+from unsound.model import Finding
+
+RULE = """
+rule returns-lifetime {
+  title    "returned lifetime, written or elided"
+  severity error
+  match    `fn $F($..P) -> $R { $..B }`
+  where    $R has lifetime '$a
+  message  "`{F}` returns `'{a}`"
+  help     "x"
+  example bad ```
+fn f<'a>(p: &'a u8) -> &'a u8 { p } // ruleid: returns-lifetime
+```
+  example good ```
+fn f(p: u8) -> u8 { p }
+```
+}
+"""
+
+CODE = """\
+struct Plain {
+    byte: u8,
+}
+
+struct Hidden /* the buffer's lifetime */ <'d> {
+    bytes: &'d [u8],
+}
+
+fn plain() -> Plain {
+    Plain { byte: 0 }
+}
+
+fn hidden(bytes: &[u8]) -> Hidden {
+    Hidden { bytes }
+}
+"""
+
+
+def _rule() -> CompiledRule:
+    return compile_rule_files([("test", "test.rules", RULE)])[0]
+
+
+def _found(found: list[Finding]) -> list[tuple[str, int, int, str]]:
+    return [
+        (f.rule_id, f.primary.span.start_line, f.primary.span.start_column, f.message)
+        for f in found
+    ]
+
+
+@pytest.fixture
+def definitions_asked(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    asked: list[str] = []
+    real = CrateIndex.definitions
+
+    def counting(self, name):  # type: ignore[no-untyped-def]
+        asked.append(name)
+        return real(self, name)
+
+    monkeypatch.setattr(CrateIndex, "definitions", counting)
+    return asked
+
+
+def test_only_a_type_declared_with_generics_is_looked_up(definitions_asked: list[str]) -> None:
+    assert _found(scan_snippet([_rule()], CODE)) == [
+        ("returns-lifetime", 13, 1, "`hidden` returns `'d`"),
+    ]
+    # `Plain` has no generics anywhere: its definitions were never asked for (nor parsed).
+    assert definitions_asked == ["Hidden"]
+
+
+# Type declarations, with and without generics, comments between the name and them, and text
+# around them that is not a declaration.
+_DECLARATIONS = st.builds(
+    lambda keyword, name, gap, generics, body: f"{keyword} {name}{gap}{generics}{body}",
+    st.sampled_from(["struct", "pub struct", "enum", "pub(crate) union", "structure"]),
+    st.sampled_from(["Data", "Other"]),
+    st.sampled_from(["", " ", "\n", "/* c */", " // c\n", "/* a /* nested */ b */"]),
+    st.sampled_from(["", "<'a>", "<T>", "<'a, T>", "<\n    'a,\n>", "</* c */ 'a>", "<#[x] 'a>"]),
+    st.sampled_from([" { x: u8 }", "(u8);", ";", " where T: 'static { x: T }", " { x: &'a u8 }"]),
+)
+_TEXTS = st.lists(
+    st.one_of(_DECLARATIONS, st.sampled_from(["fn f() {}", "// struct Data<'a>", "\n"])),
+    max_size=4,
+).map(lambda parts: "\n".join(parts).encode())
+
+
+@settings(max_examples=400, deadline=None)
+@given(data=_TEXTS)
+def test_every_definition_with_a_lifetime_is_in_a_file_the_gate_picks(data: bytes) -> None:
+    """What the gate leaves out can only be a file none of whose definitions of the name has a
+    lifetime parameter, as the tree of the whole file says."""
+    unit = ParsedFile("src/lib.rs", "", data, parse_rust(data))
+    for definition in _definitions_in(unit):
+        if _first_lifetime_parameter(definition) is None:
+            continue
+        selectors = [crate_reads.declares(d, definition.name) for d in _GENERIC_TYPE_DECLARATIONS]
+        assert any(selector.matches(data) for selector in selectors), data
