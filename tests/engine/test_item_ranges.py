@@ -6,11 +6,12 @@ nodes of a chosen item are then those of the whole file's parse, at the same byt
 
 from __future__ import annotations
 
+import pytest
 from tree_sitter import Node
 
 from unsound.dsl.needle import Needle
 from unsound.dsl.rust_parser import parse_rust
-from unsound.engine.item_ranges import ItemCuts, ItemPlan, parse_items
+from unsound.engine.item_ranges import ItemCuts, ItemPlan, _raw_string_spans, parse_items
 
 SOURCE = b"""//! A crate.
 #![allow(dead_code)]
@@ -202,13 +203,13 @@ fn last() {}
 
 
 def test_a_cut_inside_a_string_is_refused_by_the_parse() -> None:
-    # A raw string holding Rust at column 0: the text cuts inside it, and parsing the item in
-    # the middle alone does not give back the whole file's tree.
-    data = b"""const FIXTURE: &str = r#"
+    # A string holding Rust at column 0: the text cuts inside it, and parsing the item in the
+    # middle alone does not give back the whole file's tree.
+    data = b"""const FIXTURE: &str = "
 struct Inner;
 fn inside() { unsafe { work() } }
 struct Tail;
-"#;
+";
 """
     data += UNRELATED_ITEMS
     cuts = ItemCuts(data)
@@ -216,6 +217,60 @@ struct Tail;
     ranges = cuts.ranges(chosen)
     assert ranges is not None
     assert parse_items(data, ranges) is None
+
+
+RAW_FIXTURES = b"""fn check(fixture: &[u8]) {}
+
+#[test]
+fn fixture_in_raw_string() {
+    check(
+        r#"
+struct Inner;
+fn inside() { unsafe { work() } }
+"#
+        .as_bytes(),
+    );
+    check(br##"
+impl Inner {}
+"##);
+}
+
+fn bar() -> &'static str { r"one line" }
+
+fn after() { let p: *mut u8 = core::ptr::null_mut(); }
+"""
+
+
+def test_no_cut_inside_a_raw_string() -> None:
+    # rust-analyzer keeps Rust fixtures at column 0 in raw strings: 123 of its files were cut
+    # inside one, refused by the parse and parsed whole.
+    assert _first_lines(_item_texts(RAW_FIXTURES)) == [
+        b"fn check(fixture: &[u8]) {}",
+        b"#[test]",
+        b'fn bar() -> &\'static str { r"one line" }',
+        b"fn after() { let p: *mut u8 = core::ptr::null_mut(); }",
+    ]
+    cuts = ItemCuts(RAW_FIXTURES)
+    ranges = cuts.ranges(cuts.holding_needle(Needle((r"\*mut\b",))))
+    assert ranges is not None
+    tree = parse_items(RAW_FIXTURES, ranges)
+    assert tree is not None and not parse_rust(RAW_FIXTURES).root_node.has_error
+
+
+@pytest.mark.parametrize(
+    ("text", "spans"),
+    [
+        (b'let a = r"x\ny";', [(8, 14)]),
+        (b'let a = br##"x"#\n"##;', [(8, 20)]),
+        (b'let a = cr"\n";', [(8, 13)]),
+        (b'let a = r"one line";', []),  # a line break is what can hold a cut
+        (b'bar"\n"', []),  # the end of a name, not an opening
+        (b'let a = r#"\nnever closed', []),
+        (b'let a = r#"\n r"x"\n"#;', [(8, 20)]),  # an opening inside a literal opens nothing
+    ],
+)
+def test_raw_string_spans(text: bytes, spans: list[tuple[int, int]]) -> None:
+    assert _raw_string_spans(text) == spans
 
 
 def test_needle_positions_cover_every_branch() -> None:
@@ -245,10 +300,10 @@ def test_candidates_outside_a_rules_items_are_turned_away() -> None:
 
 
 def test_no_filter_when_a_cut_falls_inside_an_item() -> None:
-    data = b"""const FIXTURE: &str = r#"
+    data = b"""const FIXTURE: &str = "
 struct Inner;
 fn inside() {}
-"#;
+";
 
 fn after() {}
 """
@@ -261,11 +316,11 @@ def test_a_whole_parse_checks_the_cuts_outside_the_planned_ranges() -> None:
     # The plan chose the string's first half (it holds `unsafe`); its parse was refused and the
     # file parsed whole. The cut inside the string lies outside the planned range: a match in
     # the constant's second half must not be turned away.
-    data = b"""const FIXTURE: &str = r#"
+    data = b"""const FIXTURE: &str = "
 unsafe {
 }
 fn inside() {}
-"#;
+";
 """
     data += UNRELATED_ITEMS
     cuts = ItemCuts(data)
