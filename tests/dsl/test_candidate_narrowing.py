@@ -222,3 +222,19 @@ def test_prefilters_and_queries_do_not_depend_on_the_hash_seed() -> None:
         for seed in ("1", "2", "3")
     }
     assert len(outputs) == 1
+
+
+def test_a_candidate_query_stops_two_levels_down_but_for_a_constrained_metavariable() -> None:
+    """Deeper structure cost more in tree-sitter's query compiler and cursor than the
+    candidates it turned away saved; a constrained metavariable's path is kept whole."""
+    (stored,) = [r for r in load_rules() if r.id == "borrow-stored-as-raw-pointer"]
+    # `fn $F($..BEFORE, $P: &$U, $..AFTER) -> $R { $..BODY }`: the parameter's reference type
+    # (three levels down) is left out, so `&$U` and `&mut $U` share one query.
+    assert {p.query for p in stored.patterns} == {
+        "(function_item parameters: (parameters (parameter)) return_type: (_) body: (block)) @root"
+    }
+    (by_type,) = [r for r in load_rules() if r.id == "not-unsafe-ptr-arg-deref"]
+    # function_item > parameters > parameter > type, where `$PT is raw-pointer` is.
+    assert all(
+        "(parameters (parameter type: _ @_v0 (#bytes-match?" in p.query for p in by_type.patterns
+    )
