@@ -285,6 +285,20 @@ def test_the_declaration_tables_pick_what_the_selectors_pick(
         ]
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    texts=st.lists(st.binary(max_size=30), max_size=4),
+    words=st.lists(st.text(alphabet="ab.|*(", min_size=1, max_size=3), min_size=1, max_size=3),
+)
+def test_spells_any_answers_what_its_selector_matches(texts: list[bytes], words: list[str]) -> None:
+    """The answer comes from substring searches; a rescan replays it with the selector."""
+    sources = [(data, lambda: None) for data in texts]
+    index = CrateIndex(lambda: [], sources)  # type: ignore[arg-type]
+    spelled = index.spells_any(("words", ",".join(words)), tuple(words))
+    (selector,) = {s for s, _ in index._spelled.values()}
+    assert spelled == any(selector.matches(data) for data in texts)
+
+
 def test_the_impl_header_table_picks_what_its_selector_picks() -> None:
     index = index_of(TEXTS)
     for name in ("Foo", "Clone", "Wrapper", "T", "Bar"):

@@ -260,12 +260,19 @@ class CrateIndex:
         asked about `Drop`."""
         found = self._spelled.get(question)
         if found is None:
-            pattern = b"|".join(re.escape(word.encode("utf-8")) for word in words)
+            spelled_words = [word.encode("utf-8") for word in words]
+            pattern = b"|".join(map(re.escape, spelled_words))
             selector = crate_reads.search(re.compile(pattern))
             texts = (data for data, _ in self.sources) if self.sources is not None else None
             if texts is None:
                 texts = (unit.data for unit in self.load())
-            found = self._spelled[question] = (selector, any(map(selector.matches, texts)))
+            # What the selector's regex (literal words) finds, found by substring searches:
+            # `re` tries an alternation at every byte, `in` scans with memchr (0.08 s of a
+            # cold scan of wasmtime, mostly spent on crates that spell none of the words).
+            found = self._spelled[question] = (
+                selector,
+                any(word in data for data in texts for word in spelled_words),
+            )
         selector, spelled = found
         if not spelled:
             self.recorder.note(selector, ())
