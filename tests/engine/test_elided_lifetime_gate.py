@@ -113,8 +113,67 @@ def test_every_definition_with_a_lifetime_is_in_a_file_the_gate_picks(data: byte
     """What the gate leaves out can only be a file none of whose definitions of the name has a
     lifetime parameter, as the tree of the whole file says."""
     unit = ParsedFile("src/lib.rs", "", data, parse_rust(data))
+    if unit.tree.root_node.has_error:
+        return  # tree-sitter's recovery makes items of text that is no Rust (`structure X<'a>`)
     for definition in _definitions_in(unit):
         if _first_lifetime_parameter(definition) is None:
             continue
         selectors = [crate_reads.declares(d, definition.name) for d in _GENERIC_TYPE_DECLARATIONS]
         assert any(selector.matches(data) for selector in selectors), data
+
+
+POINTER_RULE = """
+rule pointer-into-lifetime {
+  title    "raw pointer parameter, lifetime in the result"
+  severity error
+  match    `fn $F($..BEFORE, $P: $PT, $..AFTER) -> $R { $..BODY }`
+  where    $PT is raw-pointer
+  where    $R has lifetime '$a
+  message  "`{P}` and `'{a}`"
+  help     "x"
+  example bad ```
+fn f<'a>(p: *const u8) -> &'a u8 { unsafe { &*p } } // ruleid: pointer-into-lifetime
+```
+  example good ```
+fn f(p: *const u8) -> u8 { unsafe { *p } }
+```
+}
+"""
+
+POINTER_CODE = """\
+struct View<'v> {
+    bytes: &'v [u8],
+}
+
+fn plain(a: *const u8, b: *const u8, c: *const u8) -> usize {
+    a as usize + b as usize + c as usize
+}
+
+fn view(owner: &u8, a: *const u8, b: *const u8) -> View {
+    let _ = (owner, b);
+    View { bytes: unsafe { std::slice::from_raw_parts(a, 1) } }
+}
+"""
+
+
+def test_a_result_without_a_lifetime_is_turned_away_before_the_structural_match(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from unsound.engine import matcher
+
+    tried: list[str] = []
+    real = matcher.match_pattern
+
+    def counting(pattern, node, *args):  # type: ignore[no-untyped-def]
+        if node.type == "function_item":
+            tried.append(node.child_by_field_name("name").text.decode())
+        return real(pattern, node, *args)
+
+    monkeypatch.setattr(matcher, "match_pattern", counting)
+    (rule,) = compile_rule_files([("test", "test.rules", POINTER_RULE)])
+    # `view` elides `View<'v>`: one finding per pointer parameter's match, the first reported.
+    assert _found(scan_snippet([rule], POINTER_CODE)) == [
+        ("pointer-into-lifetime", 9, 1, "`a` and `'v`"),
+    ]
+    # `plain`'s `usize` has no lifetime: its three parameters were never tried.
+    assert tried == ["view"]

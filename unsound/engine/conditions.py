@@ -112,7 +112,7 @@ def _conjunction(
         yield bindings
         return
     first_part = parts[0]
-    if _asks_unconstrained_next(first_part, parts):
+    if asks_unconstrained_next(first_part, parts):
         # `$R has lifetime '$a and '$a is unconstrained`: an elided lifetime (`-> Data` for
         # `struct Data<'a>`) is the struct's parameter, never unconstrained, so the crate index
         # is not asked for it (on rust-analyzer three quarters of the rule's time).
@@ -128,7 +128,7 @@ def _conjunction(
         yield from _conjunction(parts[1:], first, context)
 
 
-def _asks_unconstrained_next(
+def asks_unconstrained_next(
     part: ast.Cond, parts: tuple[ast.Cond, ...]
 ) -> TypeGuard[ast.HasLifetime]:
     """Whether `part` binds `'$a` with `has lifetime` and the next part asks `'$a is
@@ -385,6 +385,21 @@ def _has_lifetime(
         return
     for found in lifetimes:
         yield {**bindings, condition.lifetime_var: found}
+
+
+def has_some_lifetime(
+    condition: ast.HasLifetime, bound: Bound, context: MatchContext, written_only: bool = False
+) -> bool:
+    """Whether `condition` (`$V has lifetime …`) can hold of `bound` whatever else is bound: the
+    type writes a lifetime somewhere (all a lifetime bound already must be found among), or
+    names one as `_has_lifetime` binds it (`Self`'s, or unless `written_only`, an elided one)."""
+    node = bound.node
+    if node is None:
+        return False
+    if _lifetimes_written(node):
+        return True
+    found = _has_lifetime(condition, bound, node, {}, context, written_only=written_only)
+    return next(found, None) is not None
 
 
 def _elided_lifetime(node: Node, bound: Bound, context: MatchContext) -> Bound | None:

@@ -28,6 +28,8 @@ from unsound.engine.cargo_lints import LintLevels
 from unsound.engine.conditions import (
     MatchContext,
     all_hold,
+    asks_unconstrained_next,
+    has_some_lifetime,
     precheck_holds,
     precheck_var,
     pure_node_test,
@@ -42,7 +44,7 @@ from unsound.engine.matching import Env, match_pattern
 from unsound.engine.query_merge import merge_by_literals
 from unsound.engine.relations import share_queries
 from unsound.engine.syntax import type_base_name
-from unsound.engine.units import ParsedFile
+from unsound.engine.units import ParsedFile, WholeFileNeeded
 from unsound.model import Finding
 
 # What one more tree-sitter query pass costs, in patterns' worth of matching: measured on
@@ -567,6 +569,10 @@ def _first_finding(
     left = _test_fields(pattern, prechecks, root, unit, context) if prechecks else ()
     if left is None:
         return None
+    for field, condition, written in _lifetime_fields(context.rule, pattern):
+        child = root.child_by_field_name(field)
+        if child is not None and not _may_have_lifetime(condition, child, unit, context, written):
+            return None
     if shared is None:
         matches: Iterable[_Structural] = map(_Structural, match_pattern(pattern, root))
     else:
@@ -610,6 +616,52 @@ def _prechecks(rule: CompiledRule) -> tuple[tuple[_Precheck, ...], tuple[ast.Con
         checks = tuple((precheck_var(c), pure_node_test(c), c) for c in run)
         found = _PRECHECKS[rule.id] = (rule.ast.conditions, checks, rest)
     return found[1], found[2]
+
+
+# Per rule id and pattern: the rule's conditions (compared by identity), then for each `$V has
+# lifetime` the rule requires of a metavariable that is a field of the pattern's root, that field.
+# (`written`: only a lifetime the type writes counts, see `conditions.asks_unconstrained_next`.)
+_LifetimeField = tuple[str, ast.HasLifetime, bool]
+_LIFETIME_FIELDS: dict[tuple[str, int], tuple[object, tuple[_LifetimeField, ...]]] = {}
+
+
+def _lifetime_fields(rule: CompiledRule, pattern: Pattern) -> tuple[_LifetimeField, ...]:
+    """The rule's required `$R has lifetime` (a `where` line, or a part of an `and` line) about a
+    metavariable every structural match binds to the candidate's child in one field (`-> $R`).
+
+    Whether the type names or elides any lifetime at all is asked of that child before the
+    structural match, which a function with raw-pointer parameters makes once per parameter:
+    a type without one fails the condition in every match (with `'$a` bound, it must name that
+    one; `is unconstrained` next, it must write one), so the candidate cannot match. On wasmtime
+    32 of 1,574 such matches of `raw-pointer-escapes-lifetime` returned a type with a lifetime.
+    """
+    key = (rule.id, id(pattern))
+    found = _LIFETIME_FIELDS.get(key)
+    if found is None or found[0] is not rule.ast.conditions:
+        conditions = rule.ast.conditions
+        fields = []
+        for sequence in (conditions, *(c.parts for c in conditions if isinstance(c, ast.And))):
+            for index, part in enumerate(sequence):
+                if isinstance(part, ast.HasLifetime):
+                    field = _root_field(pattern, part.var)
+                    if field is not None:
+                        # `… and '$a is unconstrained` next: only a written lifetime counts.
+                        written = asks_unconstrained_next(part, sequence[index:])
+                        fields.append((field, part, written))
+        found = _LIFETIME_FIELDS[key] = (conditions, tuple(fields))
+    return found[1]
+
+
+def _may_have_lifetime(
+    condition: ast.HasLifetime, node: Node, unit: ParsedFile, context: MatchContext, written: bool
+) -> bool:
+    """`has_some_lifetime`, or True when telling would need the whole of the file being matched
+    (an elided lifetime of a type it declares): the conditions then ask, if the candidate gets
+    that far, and only then is the file matched again whole."""
+    try:
+        return has_some_lifetime(condition, Bound(unit, (node,)), context, written_only=written)
+    except WholeFileNeeded:
+        return True
 
 
 def _test_fields(
