@@ -52,6 +52,34 @@ def test_a_function_without_lifetime_generics_is_rejected(text: str) -> None:
     assert not phrase("fn $F<'$a, $..G>($..P) -> $R { $..B }").search(text)
 
 
+IMPL_WITH_LIFETIME = "impl<$..G1, '$a, $..G2> $S { $..I }"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "impl<'a> View<'a> {",
+        "impl<'x, 'a, T: Copy> View<'a, T> {",
+        "unsafe impl < /* why */ 'a> Send for View<'a> {}",
+        "unsafe impl<#[may_dangle] 'a> Drop for View<'a> {",
+        "impl<\n    'a,\n> View<'a> {",
+    ],
+)
+def test_an_impl_with_lifetime_generics_passes(text: str) -> None:
+    # Rust declares lifetimes first: whatever `$..G1` holds, the generics start with one.
+    assert phrase(IMPL_WITH_LIFETIME).search(text)
+
+
+@pytest.mark.parametrize("text", ["impl<T> View<T> {", "impl View<'static> {", "fn f<'a>() {}"])
+def test_an_impl_without_lifetime_generics_is_rejected(text: str) -> None:
+    assert not phrase(IMPL_WITH_LIFETIME).search(text)
+
+
+def test_an_impl_whose_generics_may_hold_no_lifetime_gets_no_phrase() -> None:
+    block = CodeBlock("impl<$..G> $S { $..I }", SrcSpan("t.rules", 1, 1, 1, 1), 1, 1)
+    assert phrase_regex(compile_pattern(block), "impl") is None
+
+
 @pytest.mark.parametrize(
     "text",
     [

@@ -81,7 +81,7 @@ _ENDS_AT_LAST_TOKEN = _PHRASE_KINDS | {"field_initializer"}
 def phrase_regex(pattern: Pattern, word: str | None) -> str | None:
     """The regex of the longest phrase (two tokens or more) of the pattern, if it holds `word`
     (the pattern's rarest word, when it has one); else None."""
-    if (special := _function_with_lifetime(pattern.root)) is not None:
+    if (special := _generics_with_lifetime(pattern.root)) is not None:
         return special  # rarer than any word such a pattern has (`self`)
     if word is None and (special := _destructuring_let(pattern.root)) is not None:
         return special
@@ -321,18 +321,28 @@ def _after_element(
     return None
 
 
-def _function_with_lifetime(root: PatternNode) -> str | None:
-    """`fn NAME<'` for a function pattern whose generics start with a lifetime: nothing can come
-    between those tokens in a function item but whitespace and comments."""
-    if root.kind != "function_item" or root.var is not None:
+def _generics_with_lifetime(root: PatternNode) -> str | None:
+    """`fn NAME<'` / `impl<'` for a function or impl pattern with a lifetime among its generic
+    parameters: Rust declares lifetimes before type and const parameters, so a target's generics
+    start with one (`impl<$..G1, '$a, $..G2>` too), and nothing can come between those tokens
+    but whitespace, comments and an attribute of the parameter (`#[may_dangle]`)."""
+    if root.kind not in ("function_item", "impl_item") or root.var is not None:
         return None
     generics = next((c for c in root.children if c.kind == "type_parameters"), None)
     if generics is None:
         return None
-    first = next((c for c in generics.children if c.text != "<"), None)
-    if first is None or first.kind != "lifetime_parameter":
+    parameters = [c for c in generics.children if c.text not in ("<", ">", ",")]
+    leading = next((c for c in parameters if not c.sequence), None)
+    if leading is None or leading.kind != "lifetime_parameter":
         return None
-    return r"\bfn" + _GAP + r"[^\s<(]+" + _GAP + "<" + _GAP + "'"
+    lifetime = "<" + _GAP + _PARAMETER_ATTRIBUTES + "'"
+    if root.kind == "impl_item":
+        return r"\bimpl" + _GAP + lifetime
+    return r"\bfn" + _GAP + r"[^\s<(]+" + _GAP + lifetime
+
+
+# Attributes of a generic parameter (`#[may_dangle]`, nightly's, on an `unsafe impl Drop`).
+_PARAMETER_ATTRIBUTES = r"(?:#" + _GAP + r"\[[^\]]{0,200}\]" + _GAP + ")*"
 
 
 def _unsafe_item(root: PatternNode) -> str | None:
