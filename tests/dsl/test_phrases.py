@@ -329,3 +329,31 @@ def test_a_destructuring_let_phrase_passes_every_spelling(text: str) -> None:
 @pytest.mark.parametrize("text", ["let handle = h;", "let (a, b) = pair;", "let x: Vec<u8> = v;"])
 def test_a_destructuring_let_phrase_rejects_other_lets(text: str) -> None:
     assert not phrase("let $S($..A, $X, $..B) = $V;").search(text)
+
+
+def _self_borrow(code: str) -> re.Pattern[str] | None:
+    from unsound.dsl.phrases import self_borrow_with_lifetime
+
+    block = CodeBlock(code, SrcSpan("t.rules", 1, 1, 1, 1), 1, 1)
+    regex = self_borrow_with_lifetime(compile_pattern(block))
+    return re.compile(regex) if regex is not None else None
+
+
+@pytest.mark.parametrize(
+    "text", ["fn f<'c>(&'c self)", "fn f<'c>(&'c mut self, x: u8)", "(& 'c\n mut /* c */ self"]
+)
+def test_a_self_borrowed_with_a_lifetime_passes(text: str) -> None:
+    for code in ("fn $F<'$c, $..G>(&'$c self, $..P) { $..B }", "fn $F(&'$c mut self) { $..B }"):
+        regex = _self_borrow(code)
+        assert regex is not None and regex.search(text)
+
+
+@pytest.mark.parametrize("text", ["fn f(&self)", "fn f<'c>(&mut self, x: &'c u8)", "&'c myself"])
+def test_a_self_borrowed_without_a_lifetime_is_rejected(text: str) -> None:
+    regex = _self_borrow("fn $F<'$c, $..G>(&'$c self, $..P) { $..B }")
+    assert regex is not None and not regex.search(text)
+
+
+def test_only_a_self_borrowed_with_a_lifetime_makes_that_phrase() -> None:
+    assert _self_borrow("fn $F(&self, $..P) { $..B }") is None
+    assert _self_borrow("fn $F($..P) { $..B }") is None

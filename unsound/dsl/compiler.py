@@ -20,6 +20,7 @@ from unsound.dsl.phrases import (
     in_return_type,
     phrase_regex,
     returned_var,
+    self_borrow_with_lifetime,
     typed_with_shape,
 )
 from unsound.dsl.rule_facts import (
@@ -441,6 +442,10 @@ def _locators(
     words = _words_of(patterns)
     required = [words] if words else []
     required += [(rf"\b{re.escape(word)}\b",) for word in _shared_names(patterns)]
+    # `&'a self` in every pattern: rarer than the `fn NAME<'` its function is found by.
+    borrows = [self_borrow_with_lifetime(pattern) for pattern in patterns]
+    if patterns and all(borrows):
+        required.append(tuple(sorted({b for b in borrows if b})))
     for part in required_parts(conditions):
         needed = through_and_or(part, leaf)
         if needed:

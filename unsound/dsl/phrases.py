@@ -185,6 +185,25 @@ def in_return_type(text: str) -> str:
     return f"->(?:{_SIGNATURE_UNIT}{{0,{look}}}?{text}|{_SIGNATURE_UNIT}{{{look}}})"
 
 
+def self_borrow_with_lifetime(pattern: Pattern) -> str | None:
+    """`&'a self` / `&'a mut self` for a function pattern whose `self` is borrowed with a
+    lifetime written: a target's self parameter spells the same tokens (with or without the
+    `mut`, which this does not tell apart). None for another pattern."""
+    root = pattern.root
+    if root.kind not in ("function_item", "function_signature_item") or root.var is not None:
+        return None
+    parameters = next((c for c in root.children if c.kind == "parameters"), None)
+    if parameters is None:
+        return None
+    receiver = next((c for c in parameters.children if c.kind == "self_parameter"), None)
+    if receiver is None or receiver.var is not None:
+        return None
+    kinds = [child.kind for child in receiver.children]
+    if kinds[:2] != ["&", "lifetime"] or kinds[-1] != "self":
+        return None
+    return "&" + _GAP + r"'[A-Za-z_][A-Za-z0-9_]*\b" + _GAP + r"(?:mut\b" + _GAP + r")?self\b"
+
+
 # Kinds whose `type` child is written after a `:` (`p: *const T`, `let x: T`, `f: T`).
 _TYPED_AFTER_COLON = frozenset(
     {"parameter", "let_declaration", "field_declaration", "const_item", "static_item"}
