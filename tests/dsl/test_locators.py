@@ -152,3 +152,23 @@ def test_a_word_of_the_return_type_is_looked_for_in_the_signature() -> None:
     assert not regex.search(b"fn get(&self) -> u8 {" + b" " * 500 + b"&mut x }")
     # A parameter's type: the word alone.
     assert _locators("fn $F($X: $T) -> $R { $..B }", '$T matches "Cell"')[-1] == ("Cell",)
+
+
+def test_a_written_lifetime_of_the_return_type_is_looked_for_in_the_signature() -> None:
+    """`$R has lifetime '$a and '$a is unconstrained` counts only a lifetime the return type
+    writes, or its impl's through `Self`; `$R has `&'$a $T`` one it spells."""
+    match = "fn $F<'$first, $..G>($..P) -> $R { $..B }"
+    written = (
+        "($R has lifetime '$a and '$a is unconstrained)"
+        " or ($R has `&'$a $T` and '$a is unconstrained)"
+    )
+    locators = _locators(match, written)
+    needle = Needle(locators[-1])
+    for text in (b"fn f<'a>(p: *const u8) -> &'a u8 {", b"fn new<'a>(p: *mut T) -> Self {"):
+        assert needle.search(text), text
+    for text in (b"fn f<'a>(p: *const u8) -> u8 { let x: &'a u8; }", b"fn f<'a>() -> Data {"):
+        assert not needle.search(text), text
+    # Without `is unconstrained` next, an elided lifetime counts (`-> Data` of `Data<'d>`).
+    assert not any(
+        "->" in a for alternatives in _locators(match, "$R has lifetime '$a") for a in alternatives
+    )

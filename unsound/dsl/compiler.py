@@ -408,6 +408,7 @@ def _locators(
     `is static-mut` (the `static` may be anywhere). Empty: the rule cannot locate its matches,
     and a file it wants is parsed whole."""
     local = match_variables(patterns)
+    written = _written_lifetimes(conditions)
     in_function = any(
         isinstance(part, ast.Relation)
         and part.relation == "inside"
@@ -426,7 +427,13 @@ def _locators(
                 return typed  # `p: *const T`: rarer than `*const` anywhere in the item
             shape = _SHAPE_WORDS.get(part.shape) if part.shape != "static-mut" else None
             return (shape,) if shape else None
+        returned = bool(patterns) and all(returned_var(p) == var for p in patterns)
+        if isinstance(part, ast.HasLifetime) and returned and id(part) in written:
+            # Only a lifetime the return type writes, or `Self`'s (its impl's) counts.
+            return (in_return_type(r"(?:'|\bSelf\b)"),)
         if isinstance(part, ast.Relation):
+            if returned and part.relation == "has" and _writes_lifetime(relations[part.pattern]):
+                return (in_return_type("'"),)  # `$R has `&'$a $T``: in the return type
             near = part.relation in ("has", "inside") or in_function
             return _words_of(relations[part.pattern]) if near else None
         if isinstance(part, ast.MatchesRegex):
@@ -451,6 +458,35 @@ def _locators(
         if needed:
             required.append(needed)
     return tuple(Needle(r) for r in dict.fromkeys(required))
+
+
+def _written_lifetimes(conditions: tuple[ast.Cond, ...]) -> set[int]:
+    """The `$R has lifetime '$a` conditions (by identity) that `'$a is unconstrained` follows,
+    at the top level or in an `and`: they count only a lifetime the type writes (or `Self`'s),
+    never an elided one (`conditions.asks_unconstrained_next`)."""
+    found: set[int] = set()
+    sequences: list[tuple[ast.Cond, ...]] = [conditions]
+    while sequences:
+        sequence = sequences.pop()
+        for index, part in enumerate(sequence):
+            if isinstance(part, (ast.And, ast.Or)):
+                sequences.append(part.parts)
+            following = sequence[index + 1] if index + 1 < len(sequence) else None
+            if (
+                isinstance(part, ast.HasLifetime)
+                and part.lifetime_var is not None
+                and isinstance(following, ast.Unconstrained)
+                and following.lifetime_var == part.lifetime_var
+            ):
+                found.add(id(part))
+    return found
+
+
+def _writes_lifetime(patterns: tuple[Pattern, ...]) -> bool:
+    """Whether every pattern spells a lifetime (`&'$a $T`): a match's text holds a `'`."""
+    return bool(patterns) and all(
+        any(node.kind == "lifetime" for node in pattern.root.walk()) for pattern in patterns
+    )
 
 
 def _required_texts(
