@@ -396,10 +396,16 @@ def has_some_lifetime(
     node = bound.node
     if node is None:
         return False
-    if _lifetimes_written(node):
-        return True
-    found = _has_lifetime(condition, bound, node, {}, context, written_only=written_only)
-    return next(found, None) is not None
+
+    def some() -> bool:
+        if _lifetimes_written(node):
+            return True
+        found = _has_lifetime(condition, bound, node, {}, context, written_only=written_only)
+        return next(found, None) is not None
+
+    # The same for every rule that asks it of this node (50 copies of a rule ask it 50 times).
+    name = "some-written-lifetime" if written_only else "some-lifetime"
+    return node_memo.remember(name, node, some)
 
 
 def _elided_lifetime(node: Node, bound: Bound, context: MatchContext) -> Bound | None:
