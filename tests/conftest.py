@@ -52,6 +52,22 @@ def compiles(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 
 @pytest.fixture
+def definitions_asked(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names the crate index is asked for the definitions of, in order."""
+    from unsound.engine.crate_index import CrateIndex
+
+    asked: list[str] = []
+    real = CrateIndex.definitions
+
+    def counting(self: CrateIndex, name: str) -> list[object]:
+        asked.append(name)
+        return real(self, name)  # type: ignore[return-value]
+
+    monkeypatch.setattr(CrateIndex, "definitions", counting)
+    return asked
+
+
+@pytest.fixture
 def private_key_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A test's own cache folder (the HMAC key, compiled rules, parsed manifests), and no
     CARGO_TARGET_DIR: for the tests of the caches (`pytestmark = pytest.mark.usefixtures(…)`)."""

@@ -16,7 +16,6 @@ from unsound.engine import crate_reads
 from unsound.engine.conditions import _first_lifetime_parameter
 from unsound.engine.crate_index import (
     _GENERIC_TYPE_DECLARATIONS,
-    CrateIndex,
     _definitions_in,
 )
 from unsound.engine.examples import scan_snippet
@@ -68,19 +67,6 @@ def _found(found: list[Finding]) -> list[tuple[str, int, int, str]]:
         (f.rule_id, f.primary.span.start_line, f.primary.span.start_column, f.message)
         for f in found
     ]
-
-
-@pytest.fixture
-def definitions_asked(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    asked: list[str] = []
-    real = CrateIndex.definitions
-
-    def counting(self, name):  # type: ignore[no-untyped-def]
-        asked.append(name)
-        return real(self, name)
-
-    monkeypatch.setattr(CrateIndex, "definitions", counting)
-    return asked
 
 
 def test_only_a_type_declared_with_generics_is_looked_up(definitions_asked: list[str]) -> None:

@@ -8,13 +8,11 @@ That second kind is the struct's parameter: never unconstrained, so a conjunctio
 
 from __future__ import annotations
 
-import pytest
 from tree_sitter import Node
 
 from unsound.dsl.compiled import CompiledRule
 from unsound.dsl.loader import compile_rule_files
 from unsound.dsl.rust_parser import parse_rust
-from unsound.engine.crate_index import CrateIndex
 from unsound.engine.examples import scan_snippet
 from unsound.engine.generics import is_unconstrained
 from unsound.model import Finding
@@ -74,19 +72,6 @@ def _rules() -> dict[str, CompiledRule]:
 
 def _positions(found: list[Finding]) -> list[tuple[str, int, int]]:
     return [(f.rule_id, f.primary.span.start_line, f.primary.span.start_column) for f in found]
-
-
-@pytest.fixture
-def definitions_asked(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    asked: list[str] = []
-    real = CrateIndex.definitions
-
-    def counting(self, name):  # type: ignore[no-untyped-def]
-        asked.append(name)
-        return real(self, name)
-
-    monkeypatch.setattr(CrateIndex, "definitions", counting)
-    return asked
 
 
 def test_an_elided_lifetime_is_bound_but_never_unconstrained(definitions_asked: list[str]) -> None:
