@@ -24,6 +24,7 @@ from unsound.dsl.phrases import (
     typed_with_shape,
 )
 from unsound.dsl.rule_facts import (
+    asks_unconstrained_next,
     match_variables,
     required_impls,
     required_parts,
@@ -409,6 +410,9 @@ def _locators(
     and a file it wants is parsed whole."""
     local = match_variables(patterns)
     written = _written_lifetimes(conditions)
+    # The metavariable every pattern's whole return type is (`-> $R`), if one is.
+    returned_vars = {returned_var(pattern) for pattern in patterns}
+    whole_return = returned_vars.pop() if len(returned_vars) == 1 else None
     in_function = any(
         isinstance(part, ast.Relation)
         and part.relation == "inside"
@@ -427,7 +431,7 @@ def _locators(
                 return typed  # `p: *const T`: rarer than `*const` anywhere in the item
             shape = _SHAPE_WORDS.get(part.shape) if part.shape != "static-mut" else None
             return (shape,) if shape else None
-        returned = bool(patterns) and all(returned_var(p) == var for p in patterns)
+        returned = var is not None and var == whole_return
         if isinstance(part, ast.HasLifetime) and returned and id(part) in written:
             # Only a lifetime the return type writes, or `Self`'s (its impl's) counts.
             return (in_return_type(r"(?:'|\bSelf\b)"),)
@@ -440,7 +444,7 @@ def _locators(
             word = _regex_literal(part.regex)
             if not word:
                 return None
-            if all(returned_var(pattern) == var for pattern in patterns):
+            if var == whole_return:
                 # `-> … mut` is rarer than `mut`: the word is in the signature.
                 return (in_return_type(re.escape(word)),)
             return (re.escape(word),)
@@ -462,8 +466,8 @@ def _locators(
 
 def _written_lifetimes(conditions: tuple[ast.Cond, ...]) -> set[int]:
     """The `$R has lifetime '$a` conditions (by identity) that `'$a is unconstrained` follows,
-    at the top level or in an `and`: they count only a lifetime the type writes (or `Self`'s),
-    never an elided one (`conditions.asks_unconstrained_next`)."""
+    at the top level or in an `and` or `or`: they count only a lifetime the type writes (or
+    `Self`'s), never an elided one (`asks_unconstrained_next`)."""
     found: set[int] = set()
     sequences: list[tuple[ast.Cond, ...]] = [conditions]
     while sequences:
@@ -471,13 +475,7 @@ def _written_lifetimes(conditions: tuple[ast.Cond, ...]) -> set[int]:
         for index, part in enumerate(sequence):
             if isinstance(part, (ast.And, ast.Or)):
                 sequences.append(part.parts)
-            following = sequence[index + 1] if index + 1 < len(sequence) else None
-            if (
-                isinstance(part, ast.HasLifetime)
-                and part.lifetime_var is not None
-                and isinstance(following, ast.Unconstrained)
-                and following.lifetime_var == part.lifetime_var
-            ):
+            if asks_unconstrained_next(part, sequence[index:]):
                 found.add(id(part))
     return found
 

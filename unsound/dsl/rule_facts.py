@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, TypeGuard, TypeVar
 
 from unsound.dsl import ast
 from unsound.dsl.compiled import MATCH_VAR, CompiledRule
@@ -347,3 +347,15 @@ def through_and_or(
             return tuple(dict.fromkeys(a for group in alternatives if group for a in group))
         return None
     return leaf(condition)
+
+
+def asks_unconstrained_next(
+    part: ast.Cond, parts: tuple[ast.Cond, ...]
+) -> TypeGuard[ast.HasLifetime]:
+    """Whether `part` binds `'$a` with `has lifetime` and the next part (of `parts`, which
+    start with it) asks `'$a is unconstrained`: then only a lifetime the type writes counts
+    (or `Self`'s), never an elided one, which is another item's parameter."""
+    if not isinstance(part, ast.HasLifetime) or part.lifetime_var is None or len(parts) < 2:
+        return False
+    after = parts[1]
+    return isinstance(after, ast.Unconstrained) and after.lifetime_var == part.lifetime_var

@@ -6,12 +6,12 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
-from typing import TypeGuard
 
 from tree_sitter import Node
 
 from unsound.dsl import ast
 from unsound.dsl.compiled import CompiledRule
+from unsound.dsl.rule_facts import asks_unconstrained_next
 from unsound.engine import node_memo
 from unsound.engine.bindings import Bindings, Bound
 from unsound.engine.comments import has_doc_section, has_safety_comment
@@ -126,17 +126,6 @@ def _conjunction(
         firsts = solutions(first_part, bindings, context)
     for first in firsts:
         yield from _conjunction(parts[1:], first, context)
-
-
-def asks_unconstrained_next(
-    part: ast.Cond, parts: tuple[ast.Cond, ...]
-) -> TypeGuard[ast.HasLifetime]:
-    """Whether `part` binds `'$a` with `has lifetime` and the next part asks `'$a is
-    unconstrained`."""
-    if not isinstance(part, ast.HasLifetime) or part.lifetime_var is None or len(parts) < 2:
-        return False
-    after = parts[1]
-    return isinstance(after, ast.Unconstrained) and after.lifetime_var == part.lifetime_var
 
 
 def all_hold(

@@ -15,6 +15,7 @@ from unsound.dsl import ast
 from unsound.dsl.compiled import MATCH_VAR, CompiledRule
 from unsound.dsl.pattern import BYTES_MATCH, Pattern, query_predicate
 from unsound.dsl.rule_facts import (
+    asks_unconstrained_next,
     lints_silencing,
     locating_facts,
     member_local,
@@ -28,7 +29,6 @@ from unsound.engine.cargo_lints import LintLevels
 from unsound.engine.conditions import (
     MatchContext,
     all_hold,
-    asks_unconstrained_next,
     has_some_lifetime,
     precheck_holds,
     precheck_var,
