@@ -36,6 +36,8 @@ HOSTILE_UNITS = (
     "// ,,,, /*",
     "impl A for ",
     "unsafe ",
+    "impl<#[",
+    "&'a ",
 )
 
 _CHILD = textwrap.dedent(
@@ -68,3 +70,41 @@ def test_every_needle_searches_hostile_text_in_linear_time() -> None:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert int(done.stdout.split()[0]) > 50  # every built-in rule's needles were searched
+
+
+# What the item cutter scans for and then looks past: raw strings never closed, lines that look
+# like items at column 0, impls whose members it cuts, attributes and comments before items.
+CUTTER_UNITS = (
+    'x = r#";\nfn a() {}\n',
+    'r";\nfn a() {}\n',
+    'br##"a"#\n',
+    "impl A {\n    fn a() {}\n",
+    "#[a]\n",
+    "}\n\nfn a() {}\n",
+    "// c }\n",
+)
+
+_CUTTER_CHILD = textwrap.dedent(
+    """
+    import resource, sys
+    resource.setrlimit(resource.RLIMIT_CPU, (30, 30))
+    from unsound.engine.item_ranges import ItemCuts
+    for unit in sys.argv[1:]:
+        text = (unit * (3_000_000 // len(unit) + 1)).encode()
+        ItemCuts(text)
+    print(len(sys.argv) - 1, "texts")
+    """
+)
+
+
+def test_the_item_cutter_cuts_hostile_text_in_linear_time() -> None:
+    # 3 MB of each: about 3 s in all. When each unterminated raw string searched to the end
+    # of the file, 300 KB of `x = r#";` took 2 s, and 3 MB a hundred times that.
+    done = subprocess.run(
+        [sys.executable, "-c", _CUTTER_CHILD, *CUTTER_UNITS],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split()[0] == str(len(CUTTER_UNITS))
