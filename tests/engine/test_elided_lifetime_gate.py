@@ -163,3 +163,50 @@ def test_a_result_without_a_lifetime_is_turned_away_before_the_structural_match(
     ]
     # `plain`'s `usize` has no lifetime: its three parameters were never tried.
     assert tried == ["view"]
+
+
+HOLDS_RULE = """
+rule held-reference {
+  title    "a field that is a reference"
+  severity error
+  match    `unsafe impl<$..G> Send for $T { $..I }`
+  where    $T holds reference via $F and $F matches ":\\\\s*&"
+  message  "`{F}`"
+  help     "x"
+  example bad ```
+struct S<'a>(&'a u8);
+struct W<'a> { r: &'a u8 }
+unsafe impl<'a> Send for W<'a> {} // ruleid: held-reference
+```
+  example good ```
+struct W { r: u8 }
+unsafe impl Send for W {}
+```
+}
+"""
+
+HOLDS_CODE = """\
+struct Inner<'a, T> {
+    r: &'a T,
+}
+
+struct Outer<'a, T> {
+    inner: Inner<'a, T>,
+    direct: &'a T,
+}
+
+unsafe impl<'a, T> Send for Outer<'a, T> {}
+"""
+
+
+def test_a_field_that_fails_the_next_test_is_not_looked_through(
+    definitions_asked: list[str],
+) -> None:
+    """`$T holds reference via $F and $F matches …`: `inner` is no `&`, so the index is never
+    asked what `Inner` holds; `direct` is the solution, as before."""
+    (rule,) = compile_rule_files([("test", "test.rules", HOLDS_RULE)])
+    assert _found(scan_snippet([rule], HOLDS_CODE)) == [
+        ("held-reference", 10, 1, "`direct: &'a T`"),
+    ]
+    assert "Inner" not in definitions_asked
+    assert "Outer" in definitions_asked

@@ -86,8 +86,7 @@ def solutions(condition: ast.Cond, bindings: Bindings, context: MatchContext) ->
     elif isinstance(condition, ast.FlowsInto):
         yield from _flows_into(condition, bound, node, bindings)
     elif isinstance(condition, ast.Holds):
-        if not _imported_from_another_crate(bound, _type_name(node)):
-            yield from _holds(condition, node, bindings, context)
+        yield from _holds_solutions(condition, bindings, context)
     elif isinstance(condition, ast.HasLifetimeBound):
         bound_lifetime = bindings.get(condition.lifetime_var)
         lifetime_node = bound_lifetime.node if bound_lifetime is not None else None
@@ -122,10 +121,57 @@ def _conjunction(
             if bound.node is not None
             else iter(())
         )
+    elif field_tests := _tests_of_via(first_part, parts[1:]):
+        # `$T holds reference via $F and $F matches "…"`: a field that fails the tests gives
+        # no solution, so `holds` turns it away before it looks through the field's type (on
+        # tokio, `unsafe impl Send` rules walked every field's types through the crate).
+        firsts = _holds_fields_passing(first_part, field_tests, bindings, context)
     else:
         firsts = solutions(first_part, bindings, context)
     for first in firsts:
         yield from _conjunction(parts[1:], first, context)
+
+
+def _tests_of_via(first: ast.Cond, rest: tuple[ast.Cond, ...]) -> tuple[ast.Cond, ...]:
+    """The node tests right after a `holds … via $F` (or an `or` of such, all via the same
+    `$F`) that test `$F`: every solution must pass them, and they read only the field."""
+    alternatives = first.parts if isinstance(first, ast.Or) else (first,)
+    vias = {c.via for c in alternatives if isinstance(c, ast.Holds)}
+    if len(vias) != 1 or not all(isinstance(c, ast.Holds) for c in alternatives):
+        return ()
+    (via,) = vias
+    tests = []
+    for condition in rest:
+        if via is None or not _is_node_test(condition) or precheck_var(condition) != via:
+            break
+        tests.append(condition)
+    return tuple(tests)
+
+
+def _holds_fields_passing(
+    first: ast.Cond, tests: tuple[ast.Cond, ...], bindings: Bindings, context: MatchContext
+) -> Iterator[Bindings]:
+    """`solutions(first)` (a `holds … via $F` or an `or` of them) without the fields that fail
+    `tests`: the same solutions that pass them, in the same order."""
+
+    def passes(field: Bound) -> bool:
+        return all(precheck_holds(test, field, context) for test in tests)
+
+    for condition in first.parts if isinstance(first, ast.Or) else (first,):
+        assert isinstance(condition, ast.Holds)
+        yield from _holds_solutions(condition, bindings, context, passes)
+
+
+def _holds_solutions(
+    condition: ast.Holds,
+    bindings: Bindings,
+    context: MatchContext,
+    accept: Callable[[Bound], bool] | None = None,
+) -> Iterator[Bindings]:
+    bound = bindings[condition.var]
+    node = bound.node
+    if node is not None and not _imported_from_another_crate(bound, _type_name(node)):
+        yield from _holds(condition, node, bindings, context, accept)
 
 
 def all_hold(
@@ -522,8 +568,13 @@ def _mentions_type(name: str, type_node: Node) -> bool:
 
 
 def _holds(
-    condition: ast.Holds, node: Node, bindings: Bindings, context: MatchContext
+    condition: ast.Holds,
+    node: Node,
+    bindings: Bindings,
+    context: MatchContext,
+    accept: Callable[[Bound], bool] | None = None,
 ) -> Iterator[Bindings]:
+    """Each field of the type that holds the shape (`accept`: only fields it accepts)."""
     name = _type_name(node)
     if name is None:
         return
@@ -531,6 +582,8 @@ def _holds(
     test = SHAPE_TESTS[condition.shape] if wanted is None else partial(_mentions_type, wanted)
     for definition in context.crate.definitions(name):
         for field_node, field_type in definition.field_types():
+            if accept is not None and not accept(Bound(definition.unit, (field_node,))):
+                continue
             if not _holds_in(field_type, test, context.crate, {name}, 0):
                 continue
             if condition.via is None:
