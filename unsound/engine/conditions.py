@@ -121,7 +121,9 @@ def _conjunction(
             if bound.node is not None
             else iter(())
         )
-    elif field_tests := _tests_of_via(first_part, parts[1:]):
+    elif isinstance(first_part, (ast.Holds, ast.Or)) and (
+        field_tests := _tests_of_via(first_part, parts[1:])
+    ):
         # `$T holds reference via $F and $F matches "…"`: a field that fails the tests gives
         # no solution, so `holds` turns it away before it looks through the field's type (on
         # tokio, `unsafe impl Send` rules walked every field's types through the crate).
@@ -136,8 +138,10 @@ def _tests_of_via(first: ast.Cond, rest: tuple[ast.Cond, ...]) -> tuple[ast.Cond
     """The node tests right after a `holds … via $F` (or an `or` of such, all via the same
     `$F`) that test `$F`: every solution must pass them, and they read only the field."""
     alternatives = first.parts if isinstance(first, ast.Or) else (first,)
+    if not all(isinstance(c, ast.Holds) for c in alternatives):
+        return ()
     vias = {c.via for c in alternatives if isinstance(c, ast.Holds)}
-    if len(vias) != 1 or not all(isinstance(c, ast.Holds) for c in alternatives):
+    if len(vias) != 1:
         return ()
     (via,) = vias
     tests = []
