@@ -138,15 +138,13 @@ def _tests_of_via(first: ast.Cond, rest: tuple[ast.Cond, ...]) -> tuple[ast.Cond
     """The node tests right after a `holds … via $F` (or an `or` of such, all via the same
     `$F`) that test `$F`: every solution must pass them, and they read only the field."""
     alternatives = first.parts if isinstance(first, ast.Or) else (first,)
-    if not all(isinstance(c, ast.Holds) for c in alternatives):
-        return ()
-    vias = {c.via for c in alternatives if isinstance(c, ast.Holds)}
-    if len(vias) != 1:
-        return ()
+    vias = {c.via if isinstance(c, ast.Holds) else None for c in alternatives}
+    if len(vias) != 1 or None in vias:
+        return ()  # not all `holds … via` one variable
     (via,) = vias
     tests = []
     for condition in rest:
-        if via is None or not _is_node_test(condition) or precheck_var(condition) != via:
+        if not _is_node_test(condition) or precheck_var(condition) != via:
             break
         tests.append(condition)
     return tuple(tests)
