@@ -49,6 +49,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             early_pool = sys.modules.get("unsound.engine.early_pool")
             if early_pool is not None:
                 early_pool.stop_early_worker()
+            zygote = sys.modules.get("unsound.engine.zygote")
+            if zygote is not None:
+                zygote.stop_zygote()
     except UnsoundError as exc:
         print(exc.render(), file=sys.stderr)
         return ExitCode.USAGE
@@ -70,10 +73,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 _NO_SCAN_FLAGS = frozenset(("-h", "--help", "--version"))
-# Flags after which the scan's rules are not the built-in defaults, or no scan cache is read: its
-# pool is not the early worker's (`_start_early_worker`). `-j` does not matter: a rescan of a few
-# files in one crate takes one worker whatever it says.
-_OTHER_POOL_FLAGS = ("--no-cache", "--rules", "--select", "--ignore")
+# Flags after which the scan's rules are not the built-in defaults: its pool is neither the early
+# worker's nor the zygote's. `-j` does not matter: a rescan of a few files in one crate takes one
+# worker whatever it says, and the zygote forks as many workers as the scan asks for.
+_OTHER_RULES_FLAGS = ("--rules", "--select", "--ignore")
 
 
 def _start_loading_rules(args: Sequence[str]) -> None:
@@ -85,29 +88,43 @@ def _start_loading_rules(args: Sequence[str]) -> None:
     only wasted.
 
     When the rules are loaded already (from that cache, or as the package's build compiled
-    them) and the tool has kept a cache on this machine before, this run is most likely a
-    rescan: its one worker starts now too (`engine.early_pool`)."""
+    them), the scan's workers get a head start too: when the tool has kept a cache on this
+    machine before, this run is most likely a rescan, and its one worker starts now
+    (`engine.early_pool`); otherwise (`--no-cache`, a first scan) every file will be scanned,
+    and the process that forks the workers starts now (`engine.zygote`)."""
     if _NO_SCAN_FLAGS.intersection(args):
         return
-    from unsound.dsl.loader import prefetch_builtin_rules
+    from unsound.dsl.loader import builtin_rules_loaded, prefetch_builtin_rules
 
-    prefetch_builtin_rules(cache="--no-cache" not in args)
-    if not any(arg.startswith(_OTHER_POOL_FLAGS) for arg in args):
-        _start_early_worker()
+    cache = "--no-cache" not in args
+    prefetch_builtin_rules(cache=cache)
+    if any(arg.startswith(_OTHER_RULES_FLAGS) for arg in args) or not builtin_rules_loaded():
+        return
+    if not (cache and _start_early_worker()):
+        _start_zygote(cache=cache)
 
 
-def _start_early_worker() -> None:
+def _start_early_worker() -> bool:
+    """Start the early worker of a likely rescan; whether this run looks like one."""
     from unsound.cli.selection import select_rules
-    from unsound.dsl.loader import builtin_rules_loaded
     from unsound.engine.cache_identity import key_file
     from unsound.engine.early_pool import start_early_worker
 
     # The caches' key exists once a scan has kept a cache here: a first scan (a fresh CI
     # runner) forks no worker that its pool of several would not use. The rules alone no longer
     # tell, since an installed tool has them compiled from its first run on.
-    if builtin_rules_loaded() and key_file().is_file():
-        with contextlib.suppress(OSError):  # no worker now: the scan starts its own pool
-            start_early_worker(select_rules([], [], [], cache=True))
+    if not key_file().is_file():
+        return False
+    with contextlib.suppress(OSError):  # no worker now: the scan starts its own pool
+        start_early_worker(select_rules([], [], [], cache=True))
+    return True
+
+
+def _start_zygote(*, cache: bool) -> None:
+    from unsound.cli.selection import select_rules
+    from unsound.engine.zygote import start_zygote
+
+    start_zygote(select_rules([], [], [], cache=cache))
 
 
 def run() -> NoReturn:

@@ -2,15 +2,18 @@
 
 Parsing is CPU-bound C called from Python, so only processes scale it. Each worker gets the
 compiled rules once, at start (they pickle; with `fork` they are simply inherited), and returns
-`FileOutcome`s, never trees.
+`FileOutcome`s, never trees. A full scan's workers with the built-in rules are forked by the
+zygote (`engine.zygote`), which has built their matcher already; other pools are a
+`ProcessPoolExecutor`, whose workers build theirs (`_init_worker`).
 
 A worker that dies for real (a segfault in the native parser, the OOM killer, `os._exit`) breaks a
-`ProcessPoolExecutor` for good: every unfinished future fails. DESIGN's answer is to restart the
-pool, rescan the rest, and report the file that killed it. To know that file, each worker writes
-(task id, file index) into its own slot of a shared array before it parses or matches a file.
-After a break, the tasks found in the slots are the suspects: each is rerun alone on a
-one-worker pool; if that dies too, its slot names the file, which is reported as not scanned and
-left out of the rerun. Tasks that were merely queued go back to a fresh full pool.
+`ProcessPoolExecutor` (or the zygote's `ZygoteExecutor`) for good: every unfinished future
+fails. DESIGN's answer is to restart the pool, rescan the rest, and report the file that killed
+it. To know that file, each worker writes (task id, file index) into its own slot of a shared
+array before it parses or matches a file. After a break, the tasks found in the slots are the
+suspects: each is rerun alone on a one-worker pool; if that dies too, its slot names the file,
+which is reported as not scanned and left out of the rerun. Tasks that were merely queued go
+back to a fresh full pool.
 """
 
 from __future__ import annotations
@@ -19,16 +22,20 @@ import contextlib
 import itertools
 import multiprocessing
 import os
+from array import array
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
+from multiprocessing.connection import Connection
 from multiprocessing.context import BaseContext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from unsound.dsl.compiled import CompiledRule
 from unsound.engine.crate_task import CrateTask, FileOutcome, OnResult
+from unsound.engine.zygote import MAX_WORKERS, Zygote, current_zygote
+from unsound.engine.zygote_executor import TaskFailed, ZygoteExecutor
 from unsound.model import ProblemKind, ScanProblem
 
 if TYPE_CHECKING:  # imported by the workers themselves (`_init_worker`), not the parent
@@ -107,6 +114,49 @@ def _init_worker(
     _STATE = _WorkerState(matcher, prefilter, slots, slot)
 
 
+def prepare_worker(rules: Sequence[CompiledRule]) -> tuple[RuleSetMatcher, RuleSetPrefilter]:
+    """What `_init_worker` builds for a full scan's worker, built once in the zygote
+    (`engine.zygote`) for the workers it forks."""
+    import unsound.engine.crate_scan  # noqa: F401 - the tasks' module
+    from unsound.engine.matcher import RuleSetMatcher
+    from unsound.engine.prefilter import RuleSetPrefilter
+
+    if hasattr(os, "nice"):
+        with contextlib.suppress(OSError):
+            os.nice(_WORKER_NICENESS)
+    matcher = RuleSetMatcher(rules)
+    prefilter = RuleSetPrefilter(rules)
+    if rules:
+        matcher.compile_all()
+        prefilter.build_set()
+    return matcher, prefilter
+
+
+def serve_tasks(
+    tasks: Connection,
+    results: Connection,
+    prepared: tuple[RuleSetMatcher, RuleSetPrefilter],
+    slots: Any,
+    slot: int,
+) -> None:
+    """A worker forked by the zygote: run each task it is sent, send back its outcomes or what
+    it raised, until told to stop (None, or the pipe's end)."""
+    global _STATE
+    _STATE = _WorkerState(*prepared, slots, slot)
+    while True:
+        try:
+            task = tasks.recv()
+        except (EOFError, OSError):
+            return
+        if task is None:
+            return
+        try:
+            reply: tuple[list[FileOutcome] | None, str | None] = (_run_task(task), None)
+        except Exception as exc:
+            reply = (None, f"{type(exc).__name__}: {exc}")
+        results.send(reply)
+
+
 # More changed files than this, and the query is left to the first task (reading them is then
 # not worth the head start).
 _EXPECTED_FILES = 16
@@ -161,9 +211,9 @@ def _context() -> BaseContext:
 class WorkerPool:
     """A started pool and the slots its workers write to.
 
-    Started before source discovery when it can be: forked from a parent that holds only the
-    imports and the rules, workers do not inherit (and copy on write) the parent's source bytes
-    and discovery trees.
+    Started before source discovery when it can be: forked from a parent (or the zygote) that
+    holds only the imports and the rules, workers do not inherit (and copy on write) the
+    parent's source bytes and discovery trees.
     """
 
     def __init__(
@@ -179,9 +229,15 @@ class WorkerPool:
         queries their tasks need (`RuleSetMatcher.compile_for_few_files`), starting with the
         one the `expected` files (the changed ones) will want. `plan_later`: those two come
         later, by `send_plan` (or `discard`), and the workers start on what every scan needs."""
-        context = _context()
         self.rules = tuple(rules)
         self.workers = workers
+        self._plans: Any = None
+        self.executor: ProcessPoolExecutor | ZygoteExecutor
+        zygote = current_zygote()
+        full_scan = not (few_files or plan_later) and workers <= MAX_WORKERS
+        if zygote is not None and full_scan and self._start_from(zygote):
+            return
+        context = _context()
         self.slots = context.Array("i", [_IDLE] * (2 * workers), lock=False)
         counter = context.Value("i", 0)
         self._plans = context.SimpleQueue() if plan_later else None
@@ -192,6 +248,24 @@ class WorkerPool:
             initargs=(self.rules, self.slots, counter, few_files, expected, self._plans),
         )
         self.executor.submit(_warm_up)  # with `fork`, the first submit starts every worker
+
+    def _start_from(self, zygote: Zygote) -> bool:
+        """Have the zygote fork the workers, if it compiled these very rules (False otherwise,
+        or if it is gone: the pool then forks its own)."""
+        if not zygote.serves(self.rules):
+            return False
+        self.slots = zygote.slots
+        self.slots[: 2 * self.workers] = array("q", [_IDLE] * (2 * self.workers))
+        try:
+            self.executor = ZygoteExecutor(zygote, self.workers)
+        except OSError:
+            return False
+        return True
+
+    def submit(self, task: CrateTask) -> Future[list[FileOutcome]]:
+        if isinstance(self.executor, ZygoteExecutor):
+            return self.executor.submit(task)
+        return self.executor.submit(_run_task, task)
 
     def send_plan(self, few_files: bool, expected: tuple[str, ...]) -> None:
         """What a `plan_later` pool's workers are for (see `__init__`)."""
@@ -267,7 +341,7 @@ def _run_pool(
     try:
         for task in remaining:
             submitted.append(task)
-            pending[pool.executor.submit(_run_task, task)] = task
+            pending[pool.submit(task)] = task
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
@@ -275,6 +349,8 @@ def _run_pool(
                     outcomes = future.result()
                 except BrokenProcessPool:
                     continue  # handled below, once every future has settled
+                except TaskFailed as exc:  # raised in a zygote's worker, named there
+                    outcomes = _failed(pending[future], str(exc))
                 except Exception as exc:  # the task failed as a whole (not a death)
                     outcomes = _failed(pending[future], f"{type(exc).__name__}: {exc}")
                 task = pending.pop(future)
@@ -326,9 +402,11 @@ def _run_alone(task: CrateTask, rules: Sequence[CompiledRule], on_result: OnResu
     """None when the task completed; else the index of the file its worker died on."""
     pool = WorkerPool(rules, 1)
     try:
-        outcomes = pool.executor.submit(_run_task, task).result()
+        outcomes = pool.submit(task).result()
     except BrokenProcessPool:
         return int(pool.slots[1])
+    except TaskFailed as exc:
+        outcomes = _failed(task, str(exc))
     except Exception as exc:
         outcomes = _failed(task, f"{type(exc).__name__}: {exc}")
     finally:

@@ -51,6 +51,13 @@ class RuleSetPrefilter:
             self._set = needle_set(self._regexes.values())
         return self._set
 
+    def build_set(self) -> None:
+        """Build the RE2 set now: for a process whose workers it forks (`engine.zygote`), where
+        every file of every worker's scan uses it."""
+        if not self._set_tried:
+            self._set_tried = True
+            self._set = needle_set(self._regexes.values())
+
     def wanted(self, data: bytes) -> set[str]:
         """Ids of the rules whose every prefilter regex occurs in `data`."""
         seen: dict[bytes, bool] = {}

@@ -1,0 +1,179 @@
+"""The zygote (`engine.zygote`): workers it forks give the in-process scan's report exactly,
+survive deaths as the forked pool does, are used only for the rules it compiled, and end
+with it; the CLI starts it for a scan of every file and stops it at the end."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from test_scan_support import SEEDED, scan_folder
+
+from unsound.cli.entry import main
+from unsound.dsl.compiled import CompiledRule
+from unsound.dsl.loader import load_rules
+from unsound.engine import parallel, zygote
+from unsound.engine.crate_task import CrateTask, FileJob
+from unsound.engine.parallel import WorkerPool
+from unsound.engine.zygote_executor import ZygoteExecutor
+from unsound.model import ProblemKind
+from unsound.report.json_report import render_json
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="the zygote is forked")
+
+KILLER = "crates/component-lower/src/raw/byte_view.rs"
+
+
+@pytest.fixture
+def rules() -> Iterator[list[CompiledRule]]:
+    """The built-in rules, with a zygote compiled for them (stopped after the test)."""
+    chosen = load_rules()
+    zygote.start_zygote(chosen)
+    assert zygote.current_zygote() is not None
+    yield chosen
+    zygote.stop_zygote()
+
+
+@pytest.fixture
+def executors(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many workers each pool the zygote started had."""
+    started: list[int] = []
+    real = ZygoteExecutor.__init__
+
+    def record(self: ZygoteExecutor, owner: zygote.Zygote, workers: int) -> None:
+        started.append(workers)
+        real(self, owner, workers)
+
+    monkeypatch.setattr(ZygoteExecutor, "__init__", record)
+    return started
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _ends(pid: int) -> bool:
+    deadline = time.monotonic() + 10
+    while _alive(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+@pytest.mark.parametrize("jobs", [1, 2, 3])
+def test_workers_forked_by_the_zygote_give_the_in_process_report(
+    rules: list[CompiledRule], executors: list[int], jobs: int
+) -> None:
+    expected = render_json(scan_folder(SEEDED, rules=rules))
+    assert render_json(scan_folder(SEEDED, jobs=jobs, rules=rules)) == expected
+    assert executors == [jobs]
+
+
+def test_other_rules_start_their_own_pool(rules: list[CompiledRule], executors: list[int]) -> None:
+    report = scan_folder(SEEDED, jobs=2, rules=rules[:-1])
+    assert executors == []
+    assert render_json(report) == render_json(scan_folder(SEEDED, rules=rules[:-1]))
+
+
+def test_a_death_costs_only_its_file(monkeypatch: pytest.MonkeyPatch, executors: list[int]) -> None:
+    """The hook reaches the zygote's workers as a module attribute set before its fork."""
+
+    def hook(rel_path: str) -> None:
+        if rel_path == KILLER:
+            os._exit(70)
+
+    monkeypatch.setattr(parallel, "_crash_hook", hook)
+    chosen = load_rules()
+    zygote.start_zygote(chosen)
+    try:
+        report = scan_folder(SEEDED, jobs=2, rules=chosen)
+    finally:
+        zygote.stop_zygote()
+    not_scanned = [p for p in report.problems if p.kind is ProblemKind.NOT_SCANNED]
+    assert [p.path for p in not_scanned] == [KILLER]
+    assert "died" in not_scanned[0].message
+    expected = scan_folder(SEEDED, rules=chosen)
+    assert [f for f in report.findings if f.primary.path != KILLER] == [
+        f for f in expected.findings if f.primary.path != KILLER
+    ]
+    # The pool that broke, then the suspect alone (twice: it dies again, then passes without
+    # the file), then a fresh pool for the rest, all forked by the zygote.
+    assert len(executors) >= 3 and executors[0] == 2
+
+
+def test_a_task_that_raises_is_reported_as_in_a_forked_pool(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def hook(rel_path: str) -> None:
+        if rel_path == KILLER:
+            raise LookupError("no such node")
+
+    monkeypatch.setattr(parallel, "_crash_hook", hook)
+    chosen = load_rules()
+    forked = scan_folder(SEEDED, jobs=2, rules=chosen)
+    zygote.start_zygote(chosen)
+    try:
+        from_zygote = scan_folder(SEEDED, jobs=2, rules=chosen)
+    finally:
+        zygote.stop_zygote()
+    failed = [p for p in from_zygote.problems if p.kind is ProblemKind.NOT_SCANNED]
+    assert failed and all("LookupError: no such node" in p.message for p in failed)
+    assert from_zygote.problems == forked.problems
+    assert from_zygote.findings == forked.findings
+
+
+def test_a_pool_whose_zygote_is_gone_forks_its_own(
+    rules: list[CompiledRule], executors: list[int]
+) -> None:
+    owner = zygote.current_zygote()
+    assert owner is not None
+    os.kill(owner.pid, signal.SIGKILL)
+    os.waitpid(owner.pid, 0)
+    report = scan_folder(SEEDED, jobs=2, rules=rules)
+    assert executors == [2]  # asked, and refused
+    assert render_json(report) == render_json(scan_folder(SEEDED, rules=rules))
+
+
+def test_stopping_the_zygote_ends_it_and_its_workers(rules: list[CompiledRule]) -> None:
+    owner = zygote.current_zygote()
+    assert owner is not None
+    pool = WorkerPool(rules, 2)
+    assert isinstance(pool.executor, ZygoteExecutor)
+    workers = [worker.pid for worker in pool.executor._workers]
+    data = (SEEDED / KILLER).read_bytes()
+    task = CrateTask(0, "component-lower", (FileJob(KILLER, data),))
+    assert pool.submit(task).result(timeout=60)[0].rel_path == KILLER
+    pool.close()
+    zygote.stop_zygote()  # waits for the zygote, which has waited for its workers
+    assert not _alive(owner.pid)
+    assert not any(_alive(pid) for pid in workers)
+
+
+def test_the_command_line_starts_the_zygote_for_a_scan_of_every_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, executors: list[int]
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
+    load_rules()  # the built-in rules are loaded: the CLI then forks the zygote first
+    started: list[zygote.Zygote] = []
+    real = zygote.start_zygote
+
+    def start(chosen: list[CompiledRule]) -> None:
+        real(chosen)
+        started.append(zygote.current_zygote())  # type: ignore[arg-type]
+
+    monkeypatch.setattr(zygote, "start_zygote", start)
+    base = ["--manifest-path", str(SEEDED / "Cargo.toml"), "-q", "-o", os.devnull]
+    assert main([*base, "--no-cache", "-j", "2"]) == 1
+    assert len(started) == 1 and executors == [2]
+    assert zygote.current_zygote() is None and _ends(started[0].pid)
+    assert main([*base, "--no-cache", "--select", "napi-external-by-value", "-j", "2"]) == 1
+    assert len(started) == 1 and executors == [2]  # other rules: no zygote
