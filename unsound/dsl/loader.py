@@ -249,8 +249,6 @@ def prefetch_builtin_rules(*, cache: bool) -> None:
     ready about 0.42 s in. A child started here and never asked for is stopped with the
     process (it is daemonic; a grandchild ends when its share is sent, or cannot be).
     """
-    from unsound.dsl.forked_compile import ChildCompile, split_point
-
     files = tuple(builtin_rule_files())
     if files in _COMPILED or files in _PENDING:
         return
@@ -266,6 +264,10 @@ def prefetch_builtin_rules(*, cache: bool) -> None:
         if rules is not None:
             _COMPILED[files] = rules
             return
+    # Imported only now: multiprocessing took 15-20 ms of every run that loads the rules from
+    # the package's compiled copy or the cache.
+    from unsound.dsl.forked_compile import ChildCompile, split_point
+
     split = split_point(files)
     if not split:
         return

@@ -29,10 +29,11 @@ import struct
 import sys
 import time
 from collections.abc import Sequence
-from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, NoReturn
 
 if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+
     from unsound.dsl.compiled import CompiledRule
 
 # Workers' slots in the shared array (`parallel`: task id and file index per worker); a pool of
@@ -72,6 +73,8 @@ class Zygote:
     def fork_worker(self, slot: int) -> tuple[int, Connection, Connection]:
         """A new worker writing to `slot` of `slots`: its pid, the connection to send it tasks
         and the one its results come back on. Raises OSError when the zygote is gone."""
+        from multiprocessing.connection import Connection
+
         task_read, task_write = os.pipe()
         result_read, result_write = os.pipe()
         try:
@@ -140,6 +143,8 @@ def _serve(requests: socket.socket, rules: tuple[CompiledRule, ...], slots: memo
     try:
         # Interrupts are the parent's to handle (it stops the scan and closes the pipes).
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        from multiprocessing.connection import Connection
+
         from unsound.engine.parallel import prepare_worker, serve_tasks
 
         prepared = prepare_worker(rules)
