@@ -235,3 +235,35 @@ def test_the_set_is_built_once_re_has_searched_a_megabyte() -> None:
     assert not prefilter._set_tried  # the megabyte is reached with this file
     assert [prefilter.wanted(path.read_bytes()) for path in paths] == expected
     assert isinstance(prefilter._set, NeedleSet)
+
+
+def test_the_re2_forms_are_worked_out_with_the_rule_and_kept_when_pickled(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A needle carries its alternatives' RE2 forms from the rule's compilation (in the
+    compiled rules the package ships and the cache keeps); a set built from unpickled needles
+    rewrites nothing, and answers as one built from the rewrites does."""
+    import pickle
+
+    needles = _builtin_needles()
+    for needle in needles:
+        expected = []
+        for alternative in needle.alternatives:
+            rewritten = to_re2(alternative.encode())
+            expected.append(None if rewritten is None else (rewritten.source, rewritten.exact))
+        assert needle.re2_forms == tuple(expected)
+    unpickled = pickle.loads(pickle.dumps(needles))
+    assert [n.re2_forms for n in unpickled] == [n.re2_forms for n in needles]
+
+    def refuse(pattern: bytes) -> None:
+        raise AssertionError(f"rewritten again: {pattern!r}")
+
+    monkeypatch.setattr("unsound.dsl.re2_syntax.to_re2", refuse)
+    monkeypatch.setattr("unsound.dsl.needle.to_re2", refuse)
+    from_pickle = NeedleSet(re2, unpickled)
+    for path in sorted(FIXTURES.rglob("*.rs"))[:40]:
+        data = path.read_bytes()
+        hits, expected_hits = from_pickle.hits(data), _builtin_set().hits(data)
+        assert hits == expected_hits
+        for mine, theirs in zip(unpickled, needles, strict=True):
+            assert from_pickle.found(mine, data, hits) == theirs.search(data)

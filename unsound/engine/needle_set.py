@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from types import ModuleType
 
 from unsound.dsl.needle import Needle
-from unsound.dsl.re2_syntax import to_re2
 
 # The DFA's memory (RE2's default is 8 MiB): a file whose states overflow it flushes the cache
 # and goes on, more slowly; more memory only pays for pathological files.
@@ -55,12 +54,11 @@ class NeedleSet:
             exact: set[int] = set()
             widened: set[int] = set()
             always_confirm = False
-            for alternative in needle.alternatives:
-                rewritten = to_re2(alternative.encode("utf-8"))
-                if rewritten is None or not self._add(rewritten.source):
+            for form in needle.re2_forms:
+                if form is None or not self._add(form[0]):
                     always_confirm = True
                     continue
-                (exact if rewritten.exact else widened).add(count)
+                (exact if form[1] else widened).add(count)
                 count += 1
             self._plans[needle.pattern] = _Plan(
                 frozenset(exact), frozenset(widened), always_confirm
