@@ -177,3 +177,36 @@ def test_the_command_line_starts_the_zygote_for_a_scan_of_every_file(
     assert zygote.current_zygote() is None and _ends(started[0].pid)
     assert main([*base, "--no-cache", "--select", "napi-external-by-value", "-j", "2"]) == 1
     assert len(started) == 1 and executors == [2]  # other rules: no zygote
+
+
+def test_a_first_scan_in_its_own_process_runs_on_the_zygote_and_ends_with_it(
+    tmp_path: Path,
+) -> None:
+    """The installed tool's path: rules from the compiled-rules cache, no scan cache kept yet
+    (no key), so the CLI forks the zygote before its imports. The scan's report is the
+    in-process scan's; a run that then fails (no `Cargo.toml`) exits at once with its error."""
+    import json
+    import subprocess
+    import sys
+
+    from test_scan_support import seeded_copy
+
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "user-cache")}
+    root = seeded_copy(tmp_path)
+    command = [sys.executable, "-m", "unsound", "--workspace", "-q", "--format", "json"]
+    fill = subprocess.run([*command, "-o", os.devnull, str(root)], env=env, timeout=120)
+    assert fill.returncode == 1  # compiles the rules into their cache, keeps a scan cache
+    key = tmp_path / "user-cache" / "cargo-unsound" / "key"
+    assert key.is_file()
+    key.unlink()  # as on a machine that never kept a scan cache
+    out = tmp_path / "first.json"
+    first = subprocess.run([*command, "-o", str(out), str(root)], env=env, timeout=120)
+    assert first.returncode == 1
+    expected = json.loads(render_json(scan_folder(root)))
+    assert json.loads(out.read_text(encoding="utf-8"))["findings"] == expected["findings"]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    key.unlink()
+    done = subprocess.run(command, env=env, cwd=empty, capture_output=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.decode().startswith("error: ") and b"Traceback" not in done.stderr
