@@ -210,3 +210,38 @@ def test_a_first_scan_in_its_own_process_runs_on_the_zygote_and_ends_with_it(
     done = subprocess.run(command, env=env, cwd=empty, capture_output=True, timeout=60)
     assert done.returncode == 2
     assert done.stderr.decode().startswith("error: ") and b"Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("room", [None, 0])
+def test_a_worker_is_sent_its_next_task_ahead_only_when_the_pipe_holds_it(
+    rules: list[CompiledRule], monkeypatch: pytest.MonkeyPatch, room: int | None
+) -> None:
+    """While many tasks wait, a working worker gets its next one ahead (its task pipe grown to
+    hold it); with no room in the pipe, never. Every result is its own task's."""
+    from unsound.engine import zygote_executor
+
+    if room is not None:
+        monkeypatch.setattr(zygote_executor, "_pipe_room", lambda fd: room)
+    depths: list[int] = []
+    real_send = ZygoteExecutor._send
+
+    def record(self: ZygoteExecutor, worker: object, *args: object) -> None:
+        real_send(self, worker, *args)  # type: ignore[arg-type]
+        depths.append(len(worker.sent))  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(ZygoteExecutor, "_send", record)
+    files = [KILLER, "crates/napi-shim/src/lib.rs", "crates/slab-arena/src/node.rs"]
+    tasks = [
+        CrateTask(i, f"crate{i}", (FileJob(files[i % 3], (SEEDED / files[i % 3]).read_bytes()),))
+        for i in range(12)
+    ]
+    pool = WorkerPool(rules, 2)
+    assert isinstance(pool.executor, ZygoteExecutor)
+    try:
+        outcomes = [future.result(timeout=60) for future in [pool.submit(t) for t in tasks]]
+    finally:
+        pool.close()
+    assert [[o.rel_path for o in result] for result in outcomes] == [
+        [files[i % 3]] for i in range(12)
+    ]
+    assert max(depths) == (1 if room == 0 else 2)
