@@ -36,7 +36,10 @@ class TaskFailed(Exception):
     """A task raised in its worker (not a death); the message names the exception."""
 
 
-_Pending = tuple["Future[list[FileOutcome]]", bytes]  # a future and its task, pickled
+# A future and its task, pickled once it was sized for sending ahead (and found too big). Tasks
+# wait unpickled: their pickles would copy every waiting file's bytes (wasmtime's parent peaked
+# 18 MiB higher when tasks were pickled as they were submitted).
+_Pending = tuple["Future[list[FileOutcome]]", "CrateTask | bytes"]
 
 # Linux lets a process grow a pipe it owns to this many bytes (`/proc/sys/fs/pipe-max-size`'s
 # default): most crate tasks of a large workspace then fit whole.
@@ -55,6 +58,10 @@ class _Worker:
     sent: deque[Future[list[FileOutcome]]]
     room: int  # the bytes its task pipe holds without blocking a writer
     done: bool = False  # its result pipe reached EOF
+
+
+def _pickled(task: CrateTask | bytes) -> bytes:
+    return task if isinstance(task, bytes) else bytes(ForkingPickler.dumps(task))
 
 
 def _new_worker(pid: int, tasks: Connection, results: Connection) -> _Worker:
@@ -97,13 +104,12 @@ class ZygoteExecutor:
 
     def submit(self, task: CrateTask) -> Future[list[FileOutcome]]:
         future: Future[list[FileOutcome]] = Future()
-        pickled = bytes(ForkingPickler.dumps(task))  # here, not under the lock
         with self._lock:
             if self._broken:
                 raise BrokenProcessPool("a worker process died")
             if self._closing:
                 raise RuntimeError("cannot submit a task after shutdown")
-            self._waiting.append((future, pickled))
+            self._waiting.append((future, task))
             self._dispatch()
         return future
 
@@ -134,13 +140,19 @@ class ZygoteExecutor:
             return
         for worker in self._workers:
             if self._waiting and not worker.done and not worker.sent:
-                self._send(worker, *self._waiting.popleft())
+                future, task = self._waiting.popleft()
+                self._send(worker, future, _pickled(task))
         for worker in self._workers:
             if len(self._waiting) <= len(self._workers):
                 return
-            fits = len(self._waiting[0][1]) + _FRAMING <= worker.room
-            if fits and not worker.done and len(worker.sent) == 1:
-                self._send(worker, *self._waiting.popleft())
+            if worker.done or len(worker.sent) != 1:
+                continue
+            future, task = self._waiting.popleft()
+            pickled = _pickled(task)
+            if len(pickled) + _FRAMING > worker.room:
+                self._waiting.appendleft((future, pickled))  # for a worker that is idle
+                return
+            self._send(worker, future, pickled)
 
     def _send(self, worker: _Worker, future: Future[list[FileOutcome]], pickled: bytes) -> None:
         """Give `worker` the task (the lock held). A worker that died meanwhile fails it when
