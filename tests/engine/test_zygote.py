@@ -245,3 +245,39 @@ def test_a_worker_is_sent_its_next_task_ahead_only_when_the_pipe_holds_it(
         [files[i % 3]] for i in range(12)
     ]
     assert max(depths) == (1 if room == 0 else 2)
+
+
+def test_a_death_with_tasks_sent_ahead_loses_none_of_them(
+    monkeypatch: pytest.MonkeyPatch, executors: list[int]
+) -> None:
+    """Twelve tasks on two workers, so that tasks are sent ahead; the worker that reaches the
+    killer dies with one sent ahead. Every other task's outcomes still arrive, once."""
+    files = ["crates/napi-shim/src/lib.rs", "crates/slab-arena/src/node.rs", KILLER]
+
+    def hook(rel_path: str) -> None:
+        if rel_path == KILLER:
+            os._exit(70)
+
+    monkeypatch.setattr(parallel, "_crash_hook", hook)
+    chosen = load_rules()
+    tasks = [
+        CrateTask(i, f"crate{i}", (FileJob(files[i % 3], (SEEDED / files[i % 3]).read_bytes()),))
+        for i in range(12)
+    ]
+    results: dict[int, list[str]] = {}
+
+    def on_result(task: CrateTask, outcomes: list[object]) -> None:
+        assert task.task_id not in results
+        results[task.task_id] = [o.rel_path for o in outcomes]  # type: ignore[attr-defined]
+
+    zygote.start_zygote(chosen)
+    try:
+        problems = parallel.run_tasks(tasks, chosen, 2, on_result)
+    finally:
+        zygote.stop_zygote()
+    killed = [t.task_id for t in tasks if t.files[0].rel_path == KILLER]
+    assert sorted(results) == list(range(12))
+    assert all(results[i] == [files[i % 3]] for i in range(12) if i not in killed)
+    assert all(results[i] == [] for i in killed)  # its only file dropped, reported below
+    assert [p.path for p in problems] == [KILLER] * len(killed)
+    assert executors[0] == 2 and len(executors) > 1  # the pool broke; pools after it too
