@@ -251,3 +251,44 @@ def test_a_prefetched_compile_serves_a_run_with_its_own_rule_files_too(
     forked, serial = error_of(broken, serial=False), error_of(broken, serial=True)
     assert (forked.path, forked.line, forked.column) == ("mine.rules", 5, 16)
     assert str(forked) == str(serial)
+
+
+def _big_share(files: Sequence[tuple[str, str, str]]) -> list[list[CompiledRule]]:
+    """A share's compile that records its process and answers more than a pipe holds."""
+    Path(files[0][2]).write_text(str(os.getpid()), encoding="utf-8")
+    return [["x" * 500_000]]  # type: ignore[list-item]
+
+
+def _ended(pid: int) -> bool:
+    """Whether the process has exited (a zombie nobody reaps counts: it holds nothing)."""
+    import time
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return True
+        if state in ("Z", "X"):
+            return True
+        time.sleep(0.02)
+    return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_shares_never_asked_for_end_with_the_run(tmp_path: Path) -> None:
+    """A run that ends before it asks for the rules (a usage error) closes its ends of the
+    pipes and stops the child; a grandchild whose share no longer fits in its pipe must then
+    end too, not wait to write it forever (it held the run's stdout and stderr: a caller
+    reading them to their end hung; seen in CI)."""
+    marks = [tmp_path / "first", tmp_path / "second"]
+    shares = [[("a", "a.rules", str(marks[0]))], [("b", "b.rules", str(marks[1]))]]
+    child = forked_compile.ChildCompile(shares, _big_share)
+    import time
+
+    deadline = time.monotonic() + 30
+    while not all(m.exists() and m.read_text() for m in marks) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    pids = [int(m.read_text()) for m in marks]
+    child.close()  # without reading: as a run that exits early
+    assert all(_ended(pid) for pid in pids)

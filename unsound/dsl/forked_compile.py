@@ -65,7 +65,9 @@ class ChildCompile:
         self._receives = [receive for receive, _ in pipes]
         sends = [send for _, send in pipes]
         self._process = context.Process(
-            target=_child, args=(shares, compile_each, sends, prepare), daemon=True
+            target=_child,
+            args=(shares, compile_each, sends, prepare, self._receives),
+            daemon=True,
         )
         self._process.start()
         for send in sends:
@@ -99,8 +101,17 @@ def _child(
     compile_each: CompileEach,
     sends: Sequence[Connection],
     prepare: Callable[[], object] | None,
+    receives: Sequence[Connection] = (),
 ) -> None:
-    """The child: the other shares to forked grandchildren, the last one here."""
+    """The child: the other shares to forked grandchildren, the last one here.
+
+    The parent's ends of the pipes, which the fork copied, are closed first: a process
+    holding the reading end of its own pipe waits forever to write a share the pipe cannot
+    hold once the parent has gone without reading it (a run that stopped at a usage error),
+    and such a grandchild kept the run's stdout and stderr open: a caller reading them to
+    their end hung."""
+    for receive in receives:
+        receive.close()
     if prepare is not None and len(shares) > 1:
         with contextlib.suppress(Exception):  # each share then builds what it needs itself
             prepare()
