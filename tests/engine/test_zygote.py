@@ -179,35 +179,74 @@ def test_the_command_line_starts_the_zygote_for_a_scan_of_every_file(
     assert len(started) == 1 and executors == [2]  # other rules: no zygote
 
 
-def test_a_first_scan_in_its_own_process_runs_on_the_zygote_and_ends_with_it(
+# Appended to a copy of the package (never to the package itself): each pool the zygote
+# forks writes its number of workers to the file the environment names.
+_PROBE = """
+import os as _probe_os
+if _probe_os.environ.get("UNSOUND_TEST_ZYGOTE_PROBE"):
+    _probe_init = ZygoteExecutor.__init__
+
+    def _probe_record(self, zygote, workers):
+        with open(_probe_os.environ["UNSOUND_TEST_ZYGOTE_PROBE"], "a") as probe:
+            probe.write(f"{workers}\\n")
+        _probe_init(self, zygote, workers)
+
+    ZygoteExecutor.__init__ = _probe_record
+"""
+
+
+def test_an_installed_tool_scans_every_file_on_the_zygote_and_ends_with_it(
     tmp_path: Path,
 ) -> None:
-    """The installed tool's path: rules from the compiled-rules cache, no scan cache kept yet
-    (no key), so the CLI forks the zygote before its imports. The scan's report is the
-    in-process scan's; a run that then fails (no `Cargo.toml`) exits at once with its error."""
+    """The installed tool's path, in its own process: the package with its compiled built-in
+    rules (as its build makes them), a `--no-cache` scan. The rules load before the CLI's
+    imports, so the zygote forks the workers, and the report is the in-process scan's; a run
+    that then fails (no `Cargo.toml`) exits at once with its error, its zygote gone with it."""
     import json
+    import shutil
     import subprocess
     import sys
 
     from test_scan_support import seeded_copy
 
-    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "user-cache")}
+    import unsound
+
+    package = tmp_path / "installed"
+    shutil.copytree(
+        Path(unsound.__file__).parent,
+        package / "unsound",
+        ignore=shutil.ignore_patterns("__pycache__", "builtin-rules.bin"),
+    )
+    with (package / "unsound" / "engine" / "zygote_executor.py").open("a") as source:
+        source.write(_PROBE)
+    probe = tmp_path / "probe.txt"
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(package),
+        "XDG_CACHE_HOME": str(tmp_path / "user-cache"),
+        "UNSOUND_TEST_ZYGOTE_PROBE": str(probe),
+    }
+    build = "import pathlib, sys; from unsound.dsl.rule_bundle import build_bundle; "
+    build += "build_bundle(pathlib.Path(sys.argv[1]))"
+    rulesets = package / "unsound" / "rulesets"
+    # In the copy's folder: `python -c` puts the current folder first on the import path.
+    subprocess.run(
+        [sys.executable, "-c", build, str(rulesets)], env=env, cwd=tmp_path, check=True, timeout=300
+    )
+    assert (rulesets / "builtin-rules.bin").is_file()
     root = seeded_copy(tmp_path)
+    out = tmp_path / "scan.json"
     command = [sys.executable, "-m", "unsound", "--workspace", "-q", "--format", "json"]
-    fill = subprocess.run([*command, "-o", os.devnull, str(root)], env=env, timeout=120)
-    assert fill.returncode == 1  # compiles the rules into their cache, keeps a scan cache
-    key = tmp_path / "user-cache" / "cargo-unsound" / "key"
-    assert key.is_file()
-    key.unlink()  # as on a machine that never kept a scan cache
-    out = tmp_path / "first.json"
-    first = subprocess.run([*command, "-o", str(out), str(root)], env=env, timeout=120)
-    assert first.returncode == 1
+    scan = [*command, "--no-cache", "-j", "2", "-o", str(out), str(root)]
+    assert subprocess.run(scan, env=env, cwd=tmp_path, timeout=120).returncode == 1
+    assert probe.read_text(encoding="utf-8").split() == ["2"]  # one pool, from the zygote
     expected = json.loads(render_json(scan_folder(root)))
     assert json.loads(out.read_text(encoding="utf-8"))["findings"] == expected["findings"]
     empty = tmp_path / "empty"
     empty.mkdir()
-    key.unlink()
-    done = subprocess.run(command, env=env, cwd=empty, capture_output=True, timeout=60)
+    done = subprocess.run(
+        [*command, "--no-cache"], env=env, cwd=empty, capture_output=True, timeout=60
+    )
     assert done.returncode == 2
     assert done.stderr.decode().startswith("error: ") and b"Traceback" not in done.stderr
 
