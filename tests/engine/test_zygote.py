@@ -4,6 +4,7 @@ with it; the CLI starts it for a scan of every file and stops it at the end."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
@@ -52,6 +53,17 @@ def executors(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return started
 
 
+@contextlib.contextmanager
+def _zygote_for(chosen: list[CompiledRule]) -> Iterator[None]:
+    """A zygote for these rules while the block runs (started after the test's hooks are set,
+    which its workers then inherit)."""
+    zygote.start_zygote(chosen)
+    try:
+        yield
+    finally:
+        zygote.stop_zygote()
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -93,11 +105,8 @@ def test_a_death_costs_only_its_file(monkeypatch: pytest.MonkeyPatch, executors:
 
     monkeypatch.setattr(parallel, "_crash_hook", hook)
     chosen = load_rules()
-    zygote.start_zygote(chosen)
-    try:
+    with _zygote_for(chosen):
         report = scan_folder(SEEDED, jobs=2, rules=chosen)
-    finally:
-        zygote.stop_zygote()
     not_scanned = [p for p in report.problems if p.kind is ProblemKind.NOT_SCANNED]
     assert [p.path for p in not_scanned] == [KILLER]
     assert "died" in not_scanned[0].message
@@ -120,11 +129,8 @@ def test_a_task_that_raises_is_reported_as_in_a_forked_pool(
     monkeypatch.setattr(parallel, "_crash_hook", hook)
     chosen = load_rules()
     forked = scan_folder(SEEDED, jobs=2, rules=chosen)
-    zygote.start_zygote(chosen)
-    try:
+    with _zygote_for(chosen):
         from_zygote = scan_folder(SEEDED, jobs=2, rules=chosen)
-    finally:
-        zygote.stop_zygote()
     failed = [p for p in from_zygote.problems if p.kind is ProblemKind.NOT_SCANNED]
     assert failed and all("LookupError: no such node" in p.message for p in failed)
     assert from_zygote.problems == forked.problems
@@ -309,11 +315,8 @@ def test_a_death_with_tasks_sent_ahead_loses_none_of_them(
         assert task.task_id not in results
         results[task.task_id] = [o.rel_path for o in outcomes]  # type: ignore[attr-defined]
 
-    zygote.start_zygote(chosen)
-    try:
+    with _zygote_for(chosen):
         problems = parallel.run_tasks(tasks, chosen, 2, on_result)
-    finally:
-        zygote.stop_zygote()
     killed = [t.task_id for t in tasks if t.files[0].rel_path == KILLER]
     assert sorted(results) == list(range(12))
     assert all(results[i] == [files[i % 3]] for i in range(12) if i not in killed)
