@@ -7,8 +7,9 @@ matcher's imports, the rules' combined query, needles and regexes. The first one
 0.35 s in, the second (sharing two cores with it and with the parent's file discovery) about
 0.55 s in, while the first crates were ready to scan at 0.19 s. Forked before the CLI's own
 imports, on the core the parent leaves idle until then, this process does that start-up once;
-the workers it forks are ready as soon as they are asked for (0.25 s in), and the scan's CPU
-drops by one worker's start-up. Nine alternating cold scans of wasmtime: 1.74 → 1.65 s.
+the workers it forks are ready as soon as they are asked for (their first task 0.21 s in), and
+the scan's CPU drops by one worker's start-up. Nine alternating cold scans of wasmtime: 1.82 →
+1.71 s.
 
 The zygote serves one rule set, the built-in rules a scan runs by default (`entry`): a scan with
 other rules, and a rescan's few-file pool, start their workers as before. The parent asks for
