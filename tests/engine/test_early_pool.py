@@ -148,16 +148,22 @@ def test_the_early_worker_waits_for_a_machine_that_kept_a_cache_before(
     of this run: only once a scan has kept a cache here is a run most likely a rescan."""
     from unsound.cli import entry
     from unsound.dsl.loader import builtin_rules_loaded, load_rules
+    from unsound.engine import zygote
     from unsound.engine.cache_identity import hmac_key
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
     load_rules()
     assert builtin_rules_loaded()
-    entry._start_early_worker()
-    assert early_pool._EARLY is None  # a first run: no worker its pool of two would not use
+    entry._start_loading_rules([str(tmp_path)])
+    try:
+        assert early_pool._EARLY is None  # a first run: no worker its pool of two would not use
+        assert zygote.current_zygote() is not None  # but the zygote, for a scan of every file
+    finally:
+        zygote.stop_zygote()
     assert hmac_key() is not None  # what a scan that keeps a cache creates
-    entry._start_early_worker()
+    entry._start_loading_rules([str(tmp_path)])
     try:
         assert isinstance(early_pool._EARLY, WorkerPool)
+        assert zygote.current_zygote() is None
     finally:
         early_pool.stop_early_worker()

@@ -27,13 +27,14 @@ from unsound.report.json_report import render_json
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="the zygote is forked")
 
 KILLER = "crates/component-lower/src/raw/byte_view.rs"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "rules"
 
 
 @pytest.fixture
 def rules() -> Iterator[list[CompiledRule]]:
     """The built-in rules, with a zygote compiled for them (stopped after the test)."""
     chosen = load_rules()
-    zygote.start_zygote(chosen)
+    zygote.start_zygote(chosen, chosen)
     assert zygote.current_zygote() is not None
     yield chosen
     zygote.stop_zygote()
@@ -45,9 +46,11 @@ def executors(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     started: list[int] = []
     real = ZygoteExecutor.__init__
 
-    def record(self: ZygoteExecutor, owner: zygote.Zygote, workers: int) -> None:
+    def record(
+        self: ZygoteExecutor, owner: zygote.Zygote, chosen: list[CompiledRule], workers: int
+    ) -> None:
         started.append(workers)
-        real(self, owner, workers)
+        real(self, owner, chosen, workers)
 
     monkeypatch.setattr(ZygoteExecutor, "__init__", record)
     return started
@@ -57,7 +60,7 @@ def executors(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 def _zygote_for(chosen: list[CompiledRule]) -> Iterator[None]:
     """A zygote for these rules while the block runs (started after the test's hooks are set,
     which its workers then inherit)."""
-    zygote.start_zygote(chosen)
+    zygote.start_zygote(chosen, chosen)
     try:
         yield
     finally:
@@ -90,10 +93,24 @@ def test_workers_forked_by_the_zygote_give_the_in_process_report(
     assert executors == [jobs]
 
 
-def test_other_rules_start_their_own_pool(rules: list[CompiledRule], executors: list[int]) -> None:
-    report = scan_folder(SEEDED, jobs=2, rules=rules[:-1])
-    assert executors == []
-    assert render_json(report) == render_json(scan_folder(SEEDED, rules=rules[:-1]))
+def test_a_selection_of_its_rules_is_built_on_request_and_other_rules_start_their_own_pool(
+    rules: list[CompiledRule], executors: list[int]
+) -> None:
+    """A configuration's or `--select`'s rules, taken from the built-in ones in their order,
+    run on the zygote's workers (their matcher built when first asked for); rules in another
+    order, or a project's own, on a pool of their own."""
+    from unsound.dsl.loader import compile_rule_files
+
+    selections = [rules[1::2], rules[-1:], rules[:5]]
+    for chosen in selections:
+        report = scan_folder(SEEDED, jobs=2, rules=chosen)
+        assert render_json(report) == render_json(scan_folder(SEEDED, rules=chosen))
+    assert executors == [2] * len(selections)
+    own = compile_rule_files([("own", "own.rules", (FIXTURES / "language.rules").read_text())])
+    for chosen in (rules[::-1], [*rules, *own]):
+        report = scan_folder(SEEDED, jobs=2, rules=chosen)
+        assert render_json(report) == render_json(scan_folder(SEEDED, rules=chosen))
+    assert executors == [2] * len(selections)  # neither asked the zygote
 
 
 def test_a_death_costs_only_its_file(monkeypatch: pytest.MonkeyPatch, executors: list[int]) -> None:
@@ -172,8 +189,8 @@ def test_the_command_line_starts_the_zygote_for_a_scan_of_every_file(
     started: list[zygote.Zygote] = []
     real = zygote.start_zygote
 
-    def start(chosen: list[CompiledRule]) -> None:
-        real(chosen)
+    def start(catalog: list[CompiledRule], preload: list[CompiledRule]) -> None:
+        real(catalog, preload)
         started.append(zygote.current_zygote())  # type: ignore[arg-type]
 
     monkeypatch.setattr(zygote, "start_zygote", start)
@@ -182,7 +199,10 @@ def test_the_command_line_starts_the_zygote_for_a_scan_of_every_file(
     assert len(started) == 1 and executors == [2]
     assert zygote.current_zygote() is None and _ends(started[0].pid)
     assert main([*base, "--no-cache", "--select", "napi-external-by-value", "-j", "2"]) == 1
-    assert len(started) == 1 and executors == [2]  # other rules: no zygote
+    assert len(started) == 2 and executors == [2, 2]  # a selection: its matcher on request
+    own = ["--rules", str(FIXTURES / "language.rules")]
+    assert main([*base, "--no-cache", *own, "-j", "2"]) == 1
+    assert len(started) == 2 and executors == [2, 2]  # a project's own rules: no zygote
 
 
 # Appended to a copy of the package (never to the package itself): each pool the zygote
@@ -192,10 +212,10 @@ import os as _probe_os
 if _probe_os.environ.get("UNSOUND_TEST_ZYGOTE_PROBE"):
     _probe_init = ZygoteExecutor.__init__
 
-    def _probe_record(self, zygote, workers):
+    def _probe_record(self, zygote, rules, workers):
         with open(_probe_os.environ["UNSOUND_TEST_ZYGOTE_PROBE"], "a") as probe:
             probe.write(f"{workers}\\n")
-        _probe_init(self, zygote, workers)
+        _probe_init(self, zygote, rules, workers)
 
     ZygoteExecutor.__init__ = _probe_record
 """

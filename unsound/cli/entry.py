@@ -73,10 +73,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 _NO_SCAN_FLAGS = frozenset(("-h", "--help", "--version"))
-# Flags after which the scan's rules are not the built-in defaults: its pool is neither the early
-# worker's nor the zygote's. `-j` does not matter: a rescan of a few files in one crate takes one
-# worker whatever it says, and the zygote forks as many workers as the scan asks for.
-_OTHER_RULES_FLAGS = ("--rules", "--select", "--ignore")
+# A project's own rule files: no worker forked early can run them. `-j` does not matter: a
+# rescan of a few files in one crate takes one worker whatever it says, and the zygote forks as
+# many workers as the scan asks for.
+_OWN_RULES_FLAG = "--rules"
+# Other rules than the defaults, all built in: the zygote's workers can run them, but it has
+# nothing to build before it knows which (and the early worker runs the defaults only).
+_SELECTION_FLAGS = ("--select", "--ignore")
 
 
 def _start_loading_rules(args: Sequence[str]) -> None:
@@ -98,33 +101,42 @@ def _start_loading_rules(args: Sequence[str]) -> None:
 
     cache = "--no-cache" not in args
     prefetch_builtin_rules(cache=cache)
-    if any(arg.startswith(_OTHER_RULES_FLAGS) for arg in args) or not builtin_rules_loaded():
+    if any(arg.startswith(_OWN_RULES_FLAG) for arg in args) or not builtin_rules_loaded():
         return
-    if not (cache and _start_early_worker()):
-        _start_zygote(cache=cache)
+    defaults = not any(arg.startswith(_SELECTION_FLAGS) for arg in args)
+    if cache and _likely_rescan():
+        if defaults:
+            _start_early_worker()
+        return
+    _start_zygote(cache=cache, preload=defaults)
 
 
-def _start_early_worker() -> bool:
-    """Start the early worker of a likely rescan; whether this run looks like one."""
-    from unsound.cli.selection import select_rules
+def _likely_rescan() -> bool:
+    """Whether a scan has kept a cache on this machine (the caches' key exists): a first scan
+    (a fresh CI runner) scans every file. The rules alone no longer tell, since an installed
+    tool has them compiled from its first run on."""
     from unsound.engine.cache_identity import key_file
+
+    return key_file().is_file()
+
+
+def _start_early_worker() -> None:
+    from unsound.cli.selection import select_rules
     from unsound.engine.early_pool import start_early_worker
 
-    # The caches' key exists once a scan has kept a cache here: a first scan (a fresh CI
-    # runner) forks no worker that its pool of several would not use. The rules alone no longer
-    # tell, since an installed tool has them compiled from its first run on.
-    if not key_file().is_file():
-        return False
     with contextlib.suppress(OSError):  # no worker now: the scan starts its own pool
         start_early_worker(select_rules([], [], [], cache=True))
-    return True
 
 
-def _start_zygote(*, cache: bool) -> None:
+def _start_zygote(*, cache: bool, preload: bool) -> None:
+    """The zygote, for any selection of the built-in rules; with `preload`, building the
+    defaults' matcher at once."""
     from unsound.cli.selection import select_rules
+    from unsound.dsl.loader import load_rules
     from unsound.engine.zygote import start_zygote
 
-    start_zygote(select_rules([], [], [], cache=cache))
+    defaults = select_rules([], [], [], cache=cache) if preload else []
+    start_zygote(load_rules(cache=cache), defaults)
 
 
 def run() -> NoReturn:

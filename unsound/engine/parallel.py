@@ -91,9 +91,7 @@ def _init_worker(
     with counter.get_lock():
         slot = counter.value
         counter.value += 1
-    if hasattr(os, "nice"):  # not on Windows, which runs them alike
-        with contextlib.suppress(OSError):
-            os.nice(_WORKER_NICENESS)
+    lower_priority()
     matcher = RuleSetMatcher(rules)
     prefilter = RuleSetPrefilter(rules)
     if plans is not None:
@@ -114,16 +112,20 @@ def _init_worker(
     _STATE = _WorkerState(matcher, prefilter, slots, slot)
 
 
+def lower_priority() -> None:
+    """Run a little below the parent (`_WORKER_NICENESS`)."""
+    if hasattr(os, "nice"):  # not on Windows, which runs them alike
+        with contextlib.suppress(OSError):
+            os.nice(_WORKER_NICENESS)
+
+
 def prepare_worker(rules: Sequence[CompiledRule]) -> tuple[RuleSetMatcher, RuleSetPrefilter]:
     """What `_init_worker` builds for a full scan's worker, built once in the zygote
-    (`engine.zygote`) for the workers it forks."""
+    (`engine.zygote`) for the workers it forks (no rules: the imports alone)."""
     import unsound.engine.crate_scan  # noqa: F401 - the tasks' module
     from unsound.engine.matcher import RuleSetMatcher
     from unsound.engine.prefilter import RuleSetPrefilter
 
-    if hasattr(os, "nice"):
-        with contextlib.suppress(OSError):
-            os.nice(_WORKER_NICENESS)
     matcher = RuleSetMatcher(rules)
     prefilter = RuleSetPrefilter(rules)
     if rules:
@@ -257,7 +259,7 @@ class WorkerPool:
         self.slots = zygote.slots
         self.slots[: 2 * self.workers] = array("q", [_IDLE] * (2 * self.workers))
         try:
-            self.executor = ZygoteExecutor(zygote, self.workers)
+            self.executor = ZygoteExecutor(zygote, self.rules, self.workers)
         except OSError:
             return False
         return True

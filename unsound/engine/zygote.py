@@ -11,9 +11,12 @@ the workers it forks are ready as soon as they are asked for (their first task 0
 the scan's CPU drops by one worker's start-up. Nine alternating cold scans of wasmtime: 1.82 →
 1.71 s.
 
-The zygote serves one rule set, the built-in rules a scan runs by default (`entry`): a scan with
-other rules, and a rescan's few-file pool, start their workers as before. The parent asks for
-a worker by sending, over a Unix socket, the worker's end of a task pipe and of a result pipe
+The zygote holds the built-in rules (its catalog) and builds, before it is asked, the matcher of
+those a scan runs by default (`entry`); a scan that selects others among them (a configuration's
+`select` or `ignore`, `--select`) has their matcher built when it first asks for a worker, once
+for all its workers. A project's own rule files, and a rescan's few-file pool, start their
+workers as before. The parent asks for a worker by sending, over a Unix socket, which rules of
+the catalog it runs and the worker's ends of a task pipe and of a result pipe
 (`socket.send_fds`); the worker it forks holds the only write end of its result pipe, so the
 parent reads EOF there exactly when the worker is gone (`zygote_executor`). Everything here is
 the tool's own code, run on the rules it compiled: nothing from the scanned workspace.
@@ -46,10 +49,15 @@ _STOP_WAIT = 5.0
 
 
 class Zygote:
-    """The parent's handle on the zygote process."""
+    """The parent's handle on the zygote process: `catalog`, the rules its workers can run (in
+    the order a selection keeps), `preload`, those it builds a matcher for before it is asked."""
 
-    def __init__(self, rules: tuple[CompiledRule, ...]) -> None:
-        self.rules = rules
+    def __init__(
+        self, catalog: tuple[CompiledRule, ...], preload: tuple[CompiledRule, ...]
+    ) -> None:
+        self.catalog = catalog
+        self._index = {id(rule): index for index, rule in enumerate(catalog)}
+        self._request = struct.Struct(f"q{len(catalog)}s")  # a worker's slot, a rule bitmap
         # Two ints per worker, shared with every process forked from here on (an anonymous
         # shared mapping): what `parallel.WorkerPool.slots` is for a pool of forked workers.
         self._memory = mmap.mmap(-1, 2 * MAX_WORKERS * _INT.size)
@@ -62,24 +70,34 @@ class Zygote:
         self.pid = os.fork()
         if self.pid == 0:
             self._socket.close()
-            _serve(theirs, rules, self.slots)
+            _serve(theirs, self._request, catalog, self._chosen(preload), self.slots)
         theirs.close()
 
     def serves(self, rules: Sequence[CompiledRule]) -> bool:
-        """Whether its workers run these very rules (the same compiled objects, in order)."""
-        return len(rules) == len(self.rules) and all(
-            mine is theirs for mine, theirs in zip(self.rules, rules, strict=True)
-        )
+        """Whether its workers can run these very rules: compiled objects of its catalog, in
+        the catalog's order."""
+        indices = [self._index.get(id(rule), -1) for rule in rules]
+        return bool(indices) and indices[0] >= 0 and indices == sorted(set(indices))
 
-    def fork_worker(self, slot: int) -> tuple[int, Connection, Connection]:
-        """A new worker writing to `slot` of `slots`: its pid, the connection to send it tasks
-        and the one its results come back on. Raises OSError when the zygote is gone."""
+    def _chosen(self, rules: Sequence[CompiledRule]) -> bytes:
+        chosen = bytearray(len(self.catalog))
+        for rule in rules:
+            chosen[self._index[id(rule)]] = 1
+        return bytes(chosen)
+
+    def fork_worker(
+        self, slot: int, rules: Sequence[CompiledRule]
+    ) -> tuple[int, Connection, Connection]:
+        """A new worker running `rules` (which it `serves`), writing to `slot` of `slots`: its
+        pid, the connection to send it tasks and the one its results come back on. Raises
+        OSError when the zygote is gone."""
         from multiprocessing.connection import Connection
 
         task_read, task_write = os.pipe()
         result_read, result_write = os.pipe()
         try:
-            socket.send_fds(self._socket, [_INT.pack(slot)], [task_read, result_write])
+            request = self._request.pack(slot, self._chosen(rules))
+            socket.send_fds(self._socket, [request], [task_read, result_write])
             reply = self._socket.recv(_INT.size, socket.MSG_WAITALL)
         except OSError:
             os.close(task_write)
@@ -116,13 +134,14 @@ class Zygote:
 _ZYGOTE: Zygote | None = None
 
 
-def start_zygote(rules: Sequence[CompiledRule]) -> None:
-    """Fork the zygote for these rules (nothing where there is no `fork`, or when one runs)."""
+def start_zygote(catalog: Sequence[CompiledRule], preload: Sequence[CompiledRule] = ()) -> None:
+    """Fork the zygote for rules of the catalog, building the matcher of `preload` at once
+    (nothing where there is no `fork`, or when one runs)."""
     global _ZYGOTE
-    if _ZYGOTE is not None or not rules or not hasattr(os, "fork"):
+    if _ZYGOTE is not None or not catalog or not hasattr(os, "fork"):
         return
     with contextlib.suppress(OSError):
-        _ZYGOTE = Zygote(tuple(rules))
+        _ZYGOTE = Zygote(tuple(catalog), tuple(preload))
 
 
 def current_zygote() -> Zygote | None:
@@ -136,8 +155,16 @@ def stop_zygote() -> None:
         zygote.stop()
 
 
-def _serve(requests: socket.socket, rules: tuple[CompiledRule, ...], slots: memoryview) -> NoReturn:
+def _serve(
+    requests: socket.socket,
+    request: struct.Struct,
+    catalog: tuple[CompiledRule, ...],
+    preload: bytes,
+    slots: memoryview,
+) -> NoReturn:
     """The zygote: compile, then fork a worker per request until the parent closes its end.
+    A request names the worker's slot and its rules (a bitmap over the catalog); the matcher of
+    each set of rules is built once, the preloaded one before any request.
 
     Never returns: any failure ends the process quietly, and the parent, finding the socket
     closed, starts its workers itself."""
@@ -146,14 +173,18 @@ def _serve(requests: socket.socket, rules: tuple[CompiledRule, ...], slots: memo
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         from multiprocessing.connection import Connection
 
-        from unsound.engine.parallel import prepare_worker, serve_tasks
+        from unsound.engine.parallel import lower_priority, prepare_worker, serve_tasks
 
-        prepared = prepare_worker(rules)
+        lower_priority()
+        built = {preload: prepare_worker(_rules_of(catalog, preload))}
         while True:
-            message, fds, _, _ = socket.recv_fds(requests, _INT.size, 2)
-            if len(message) != _INT.size or len(fds) != 2:
+            message, fds, _, _ = socket.recv_fds(requests, request.size, 2)
+            if len(message) != request.size or len(fds) != 2:
                 break
-            (slot,) = _INT.unpack(message)
+            slot, chosen = request.unpack(message)
+            prepared = built.get(chosen)
+            if prepared is None:
+                prepared = built[chosen] = prepare_worker(_rules_of(catalog, chosen))
             pid = os.fork()
             if pid == 0:
                 requests.close()
@@ -174,3 +205,7 @@ def _serve(requests: socket.socket, rules: tuple[CompiledRule, ...], slots: memo
             while True:  # until ChildProcessError: no worker left
                 os.waitpid(-1, 0)
         os._exit(0)
+
+
+def _rules_of(catalog: tuple[CompiledRule, ...], chosen: bytes) -> list[CompiledRule]:
+    return [rule for rule, on in zip(catalog, chosen, strict=True) if on]

@@ -28,6 +28,9 @@ from multiprocessing.reduction import ForkingPickler
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from unsound.dsl.compiled import CompiledRule
     from unsound.engine.crate_task import CrateTask, FileOutcome
     from unsound.engine.zygote import Zygote
 
@@ -84,14 +87,14 @@ def _pipe_room(fd: int) -> int:
 
 
 class ZygoteExecutor:
-    """`workers` workers forked by `zygote`, given slots 0 to `workers` - 1."""
+    """`workers` workers forked by `zygote` for `rules`, given slots 0 to `workers` - 1."""
 
-    def __init__(self, zygote: Zygote, workers: int) -> None:
+    def __init__(self, zygote: Zygote, rules: Sequence[CompiledRule], workers: int) -> None:
         self._lock = threading.Lock()
         self._workers: list[_Worker] = []
         try:
             for slot in range(workers):
-                self._workers.append(_new_worker(*zygote.fork_worker(slot)))
+                self._workers.append(_new_worker(*zygote.fork_worker(slot, rules)))
         except OSError:
             self._stop_workers(kill=True)
             raise
