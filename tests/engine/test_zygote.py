@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -309,7 +310,9 @@ def test_a_worker_is_sent_its_next_task_ahead_only_when_the_pipe_holds_it(
     assert [[o.rel_path for o in result] for result in outcomes] == [
         [files[i % 3]] for i in range(12)
     ]
-    assert max(depths) == (1 if room == 0 else 2)
+    # Elsewhere than Linux the pipe keeps its size, and nothing is sent ahead.
+    ahead = room is None and sys.platform == "linux"
+    assert max(depths) == (2 if ahead else 1)
 
 
 def test_a_death_with_tasks_sent_ahead_loses_none_of_them(
