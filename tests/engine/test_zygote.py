@@ -16,6 +16,7 @@ import pytest
 from test_scan_support import SEEDED, scan_folder
 
 from unsound.cli.entry import main
+from unsound.cli.selection import select_rules
 from unsound.dsl.compiled import CompiledRule
 from unsound.dsl.loader import load_rules
 from unsound.engine import parallel, zygote
@@ -188,22 +189,29 @@ def test_the_command_line_starts_the_zygote_for_a_scan_of_every_file(
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
     load_rules()  # the built-in rules are loaded: the CLI then forks the zygote first
     started: list[zygote.Zygote] = []
+    preloaded: list[list[str]] = []
     real = zygote.start_zygote
 
     def start(catalog: list[CompiledRule], preload: list[CompiledRule]) -> None:
         real(catalog, preload)
         started.append(zygote.current_zygote())  # type: ignore[arg-type]
+        preloaded.append([rule.id for rule in preload])
 
     monkeypatch.setattr(zygote, "start_zygote", start)
     base = ["--manifest-path", str(SEEDED / "Cargo.toml"), "-q", "-o", os.devnull]
     assert main([*base, "--no-cache", "-j", "2"]) == 1
     assert len(started) == 1 and executors == [2]
+    assert preloaded[0] == [rule.id for rule in select_rules([], [], [])]
     assert zygote.current_zygote() is None and _ends(started[0].pid)
-    assert main([*base, "--no-cache", "--select", "napi-external-by-value", "-j", "2"]) == 1
-    assert len(started) == 2 and executors == [2, 2]  # a selection: its matcher on request
+    select = ["--select", "napi-external-by-value", "--select=raw-pointer-escapes-lifetime"]
+    assert main([*base, "--no-cache", *select, "--ignore", "ffi", "-j", "2"]) == 1
+    assert len(started) == 2 and executors == [2, 2]  # the command line's selection, built first
+    assert preloaded[1] == ["raw-pointer-escapes-lifetime"]  # napi-external-by-value is `ffi`
+    assert main([*base, "--no-cache", "--select", "no-such-rule"]) == 2
+    assert preloaded[2] == []  # nothing to build for a usage error
     own = ["--rules", str(FIXTURES / "language.rules")]
     assert main([*base, "--no-cache", *own, "-j", "2"]) == 1
-    assert len(started) == 2 and executors == [2, 2]  # a project's own rules: no zygote
+    assert len(started) == 3 and executors == [2, 2]  # a project's own rules: no zygote
 
 
 # Appended to a copy of the package (never to the package itself): each pool the zygote

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import itertools
 import os
 import sys
 import traceback
@@ -108,7 +109,7 @@ def _start_loading_rules(args: Sequence[str]) -> None:
         if defaults:
             _start_early_worker()
         return
-    _start_zygote(cache=cache, preload=defaults)
+    _start_zygote(cache=cache, selection=_selection_flags(args))
 
 
 def _likely_rescan() -> bool:
@@ -128,15 +129,30 @@ def _start_early_worker() -> None:
         start_early_worker(select_rules([], [], [], cache=True))
 
 
-def _start_zygote(*, cache: bool, preload: bool) -> None:
-    """The zygote, for any selection of the built-in rules; with `preload`, building the
-    defaults' matcher at once."""
+def _start_zygote(*, cache: bool, selection: tuple[list[str], list[str]]) -> None:
+    """The zygote, for any selection of the built-in rules, building at once the matcher of the
+    one the command line names (a configuration may narrow it: the zygote then builds that
+    one when it is asked for it)."""
     from unsound.cli.selection import select_rules
     from unsound.dsl.loader import load_rules
     from unsound.engine.zygote import start_zygote
+    from unsound.errors import UsageError
 
-    defaults = select_rules([], [], [], cache=cache) if preload else []
-    start_zygote(load_rules(cache=cache), defaults)
+    try:
+        preload = select_rules([], *selection, cache=cache)
+    except UsageError:  # an unknown name: the scan reports it; nothing to build meanwhile
+        preload = []
+    start_zygote(load_rules(cache=cache), preload)
+
+
+def _selection_flags(args: Sequence[str]) -> tuple[list[str], list[str]]:
+    """The names after `--select` and `--ignore` (as `--select NAME` or `--select=NAME`)."""
+    chosen: dict[str, list[str]] = {flag: [] for flag in _SELECTION_FLAGS}
+    for flag, value in itertools.pairwise([*args, ""]):
+        name, equals, attached = flag.partition("=")
+        if name in chosen:
+            chosen[name].append(attached if equals else value)
+    return chosen["--select"], chosen["--ignore"]
 
 
 def run() -> NoReturn:
