@@ -78,8 +78,8 @@ _NO_SCAN_FLAGS = frozenset(("-h", "--help", "--version"))
 # rescan of a few files in one crate takes one worker whatever it says, and the zygote forks as
 # many workers as the scan asks for.
 _OWN_RULES_FLAG = "--rules"
-# Other rules than the defaults, all built in: the zygote's workers can run them, but it has
-# nothing to build before it knows which (and the early worker runs the defaults only).
+# Other rules than the defaults, all built in: the zygote builds their matcher at once, as it
+# does the defaults' (`_selection_flags`); the early worker runs the defaults only.
 _SELECTION_FLAGS = ("--select", "--ignore")
 
 
