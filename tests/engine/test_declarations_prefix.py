@@ -1,5 +1,6 @@
-"""`declarations_of` parses only a file's text up to its last declaration: it must find exactly
-what a parse of the whole file finds, wherever the declarations and the text around them are."""
+"""`declarations_of` parses only the items that hold a file's declarations, or else its text up to
+the last one: it must find exactly what a parse of the whole file finds, wherever the
+declarations and the text around them are."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import random
 import pytest
 
 from unsound.dsl.rust_parser import parse_rust
+from unsound.engine import mod_decls
 from unsound.engine.mod_decls import FileDecls, declarations_of, file_declarations
 
 # A module file with a bit of everything discovery must read past: attributes, an inline
@@ -142,3 +144,58 @@ def test_a_syntax_error_after_the_last_declaration_does_not_hide_the_ones_before
 
 def test_a_file_without_declarations_is_not_parsed() -> None:
     assert declarations_of(b"fn main() {}\n") == FileDecls((), ())
+
+
+# Items with no declaration in them, which a parse of the declarations' items leaves out.
+FILLER = "".join(f"pub fn filler_{i}(x: u32) -> u32 {{\n    x + {i}\n}}\n\n" for i in range(40))
+
+
+def _without_whole_parses(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make any parse of the whole file or of a prefix fail the test."""
+
+    def refuse(data: bytes) -> None:
+        raise AssertionError(f"parsed {len(data)} bytes from the start of the file")
+
+    monkeypatch.setattr(mod_decls, "parse_rust", refuse)
+
+
+def test_a_declaration_after_the_code_is_read_from_its_item_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """rust-analyzer's layout: `mod tests;` as the last item, after all the code."""
+    data = (FILLER + "#[cfg(test)]\nmod tests;\n").encode()
+    expected = _full(data)
+    _without_whole_parses(monkeypatch)
+    found = declarations_of(data)
+    assert found == expected
+    [decl] = found.mods
+    assert (decl.name, decl.line, decl.column, decl.conditional) == ("tests", 162, 1, True)
+
+
+def test_declarations_between_items_keep_their_attributes_and_modules(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    data = (FILLER + BODY + FILLER).encode()
+    expected = _full(data)
+    _without_whole_parses(monkeypatch)
+    assert declarations_of(data) == expected
+    assert [decl.name for decl in expected.mods][-1] == "tests"
+
+
+def test_an_attribute_whose_line_ends_in_a_comment_stays_with_its_item() -> None:
+    """A comment that ends with `;` after an attribute makes its line look like the end of an
+    item: the item before the declaration's is parsed too, or the `cfg` would be lost."""
+    data = (FILLER + "#[cfg(test)] // keep this one;\nmod tests;\n" + FILLER).encode()
+    found = declarations_of(data)
+    assert found == _full(data)
+    [decl] = found.mods
+    assert decl.conditional
+
+
+def test_a_cut_inside_a_declarations_item_falls_back_to_a_parse_that_proves_itself() -> None:
+    """A brace at column 0 inside a string looks like the end of an item: the cut after it
+    splits the item, whose parse then fails, and the prefix is parsed instead."""
+    data = (FILLER + 'const S: &str = "\n}\nmod fake;\n";\nmod real;\n' + FILLER).encode()
+    found = declarations_of(data)
+    assert found == _full(data)
+    assert [decl.name for decl in found.mods] == ["real"]

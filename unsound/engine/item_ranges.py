@@ -212,6 +212,38 @@ class RuleItems:
         return bisect.bisect_right(self._starts, node.start_byte) - 1 in items
 
 
+def items_holding(data: bytes, positions: Iterable[int]) -> list[tuple[int, int]] | None:
+    """The byte ranges of the top-level items that hold these positions (adjacent ones merged),
+    for a parse of just them (`parse_items`, which proves the cuts); None when they are (nearly)
+    the whole file.
+
+    An item's outer attributes are part of it: a cut falls only after a line whose code ends
+    with `;` or `}`, and an attribute's line ends with `]` unless a comment follows it
+    (`#[cfg(test)] // …;`). So where the line before a chosen item has a comment, the item
+    before it is taken too (and so on back): an attribute left out would not make the parse
+    fail, it would only be missing."""
+    positions = list(positions)
+    starts = [0, *_item_starts(data, max(positions, default=0))]
+    chosen = {bisect.bisect_right(starts, position) - 1 for position in positions}
+    for index in sorted(chosen, reverse=True):
+        while index > 0 and index - 1 not in chosen:
+            line = _line_before(data, starts[index] - 1)
+            if b"//" not in line and b"/*" not in line:
+                break
+            index -= 1
+            chosen.add(index)
+    ends = [*starts[1:], len(data)]
+    ranges: list[tuple[int, int]] = []
+    for index in sorted(chosen):
+        start, end = starts[index], ends[index]
+        if ranges and ranges[-1][1] == start:
+            ranges[-1] = (ranges[-1][0], end)
+        else:
+            ranges.append((start, end))
+    parsed = sum(end - start for start, end in ranges)
+    return None if parsed > (1 - _MIN_SAVING) * len(data) else ranges
+
+
 def _pairs(starts: list[int], end: int) -> list[tuple[int, int]]:
     return list(zip(starts, [*starts[1:], end], strict=True))
 
@@ -223,16 +255,20 @@ _MAY_END_ITEM = frozenset((b";", b"}", b" ", b"\t", b"\r", b"\n", b"\x0b", b"\x0
 _MAY_END_ITEM_OR_OPEN = _MAY_END_ITEM | {b"{"}
 
 
-def _item_starts(data: bytes) -> list[int]:
+def _item_starts(data: bytes, stop: int | None = None) -> list[int]:
     """The column-0 lines after a line of code (not a comment) that ends with `;` or `}`, and
-    any blank lines, outside raw string literals."""
-    starts = [
-        match.end()
-        for match in _COLUMN_ZERO.finditer(data)
-        if data[match.start() - 1 : match.start()] in _MAY_END_ITEM
-        and _ends_item(_line_before(data, match.start()), opening=False)
-    ]
-    return _outside(starts, _raw_string_spans(data)) if starts else starts
+    any blank lines, outside raw string literals. With `stop`, those before it and the first
+    after it (the end of the item that holds `stop`), which is not checked against the raw
+    strings that open after `stop`: a cut inside one makes the parse fail."""
+    starts = []
+    for match in _COLUMN_ZERO.finditer(data):
+        if data[match.start() - 1 : match.start()] in _MAY_END_ITEM and _ends_item(
+            _line_before(data, match.start()), opening=False
+        ):
+            starts.append(match.end())
+            if stop is not None and match.end() > stop:
+                break
+    return _outside(starts, _raw_string_spans(data, stop)) if starts else starts
 
 
 # The opening of a raw string literal (`r"`, `r#"`, `br##"`, `cr"`).
@@ -242,7 +278,7 @@ _IDENTIFIER_BYTES = frozenset(
 )
 
 
-def _raw_string_spans(data: bytes) -> list[tuple[int, int]]:
+def _raw_string_spans(data: bytes, stop: int | None = None) -> list[tuple[int, int]]:
     """(start, end) of the raw string literals that span lines, as the text shows them.
 
     Their lines may look like items at column 0: rust-analyzer's tests hold Rust fixtures in
@@ -256,7 +292,7 @@ def _raw_string_spans(data: bytes) -> list[tuple[int, int]]:
     # either. Without this, each of a file's unterminated `r#"` searched to its end again
     # (160 KB of them: 1.5 s; the time grew with the square of the file).
     missing: set[bytes] = set()
-    for match in _RAW_STRING_OPEN.finditer(data):
+    for match in _RAW_STRING_OPEN.finditer(data, 0, len(data) if stop is None else stop):
         start = match.start()
         if start < end:
             continue  # inside the literal before
