@@ -136,6 +136,65 @@ def test_a_file_the_index_asks_about_is_matched_again_whole(
     _assert_as_whole_files(monkeypatch, root, rules, report)
 
 
+# Findings inside a `macro_rules!` transcriber, among items no rule can match in, and a macro
+# whose transcriber holds none of the rule's words.
+IN_A_MACRO = b"""pub fn unrelated_one() -> u32 {
+    1
+}
+
+macro_rules! plain {
+    ($x:expr) => {
+        $x + 1
+    };
+}
+
+pub fn unrelated_two() -> u32 {
+    plain!(2)
+}
+
+macro_rules! cell_type {
+    ($name:ident) => {
+        pub struct $name<T> {
+            value: std::cell::UnsafeCell<T>,
+        }
+        unsafe impl<T> Send for $name<T> {}
+    };
+}
+
+cell_type!(Cell);
+
+pub fn unrelated_three() -> u32 {
+    3
+}
+
+pub fn unrelated_four() -> u32 {
+    4
+}
+"""
+
+
+def test_a_macro_definition_is_parsed_only_for_a_rule_whose_words_it_holds(
+    tmp_path: Path,
+    runs: list[tuple[str, bool]],
+    parsed: list[list[tuple[int, int]]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    root = _crate(tmp_path, IN_A_MACRO)
+    rules = [rule for rule in load_rules() if rule.id == "send-impl-without-send-bound"]
+    report = scan_folder(root, rules=rules)
+    assert [
+        (f.rule_id, f.primary.path, f.primary.span.start_line, f.primary.span.start_column)
+        for f in report.findings
+    ] == [("send-impl-without-send-bound", "src/lib.rs", 20, 21)]
+    assert runs == [("src/lib.rs", True)]
+    [ranges] = parsed
+    text = b"".join(IN_A_MACRO[start:end] for start, end in ranges)
+    assert b"macro_rules! cell_type" in text
+    assert b"macro_rules! plain" not in text and b"unrelated_four" not in text
+    runs.clear()
+    _assert_as_whole_files(monkeypatch, root, rules, report)
+
+
 FOLLOWS_RULE = """
 rule static-after-marker {
   title    "a static declared after a marker struct"
