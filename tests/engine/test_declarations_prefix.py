@@ -199,3 +199,14 @@ def test_a_cut_inside_a_declarations_item_falls_back_to_a_parse_that_proves_itse
     found = declarations_of(data)
     assert found == _full(data)
     assert [decl.name for decl in found.mods] == ["real"]
+
+
+def test_a_declaration_spelled_in_a_string_literal_is_not_read() -> None:
+    """A piece cut inside a multi-line string parses on its own: the text before it leaves a
+    string open, so it is not trusted (the prefix, which holds the whole string, is parsed)."""
+    data = (
+        FILLER + 'pub const S: &str = "\nstruct A;\nmod fake;\nstruct B;\n";\n' + FILLER
+    ).encode() + b"mod real;\n"
+    found = declarations_of(data)
+    assert found == _full(data)
+    assert [decl.name for decl in found.mods] == ["real"]

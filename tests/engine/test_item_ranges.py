@@ -11,7 +11,13 @@ from tree_sitter import Node
 
 from unsound.dsl.needle import Needle
 from unsound.dsl.rust_parser import parse_rust
-from unsound.engine.item_ranges import ItemCuts, ItemPlan, _raw_string_spans, parse_items
+from unsound.engine.item_ranges import (
+    ItemCuts,
+    ItemPlan,
+    _may_open_string,
+    _raw_string_spans,
+    parse_items,
+)
 
 SOURCE = b"""//! A crate.
 #![allow(dead_code)]
@@ -335,3 +341,19 @@ fn inside() {}
     assert ranges is not None and parse_items(data, ranges) is None
     plan = ItemPlan(cuts, {"r": chosen}, ranges)
     assert plan.filter_for(parse_rust(data), partial=False) is None
+
+
+@pytest.mark.parametrize(
+    ("left_out", "open_string"),
+    [
+        (b'fn a() -> &\'static str { "closed" }\n', False),
+        # Escaped quotes, escaped backslashes before a closing quote, a quote as a character.
+        (b'fn a() { f("say \\"hi\\"", \'"\', "C:\\\\"); }\n', False),
+        (b"fn a() { g('\\\"'); }\n", False),
+        (b'const S: &str = "\nstruct Inner;\n', True),
+        (b'const S: &str = "a\\"\nstruct Inner;\n', True),
+    ],
+)
+def test_text_left_open_inside_a_string(left_out: bytes, open_string: bool) -> None:
+    data = left_out + b"fn chosen() {}\n"
+    assert _may_open_string(data, [(len(left_out), len(data))]) is open_string

@@ -195,6 +195,44 @@ def test_a_macro_definition_is_parsed_only_for_a_rule_whose_words_it_holds(
     _assert_as_whole_files(monkeypatch, root, rules, report)
 
 
+# Rust in a multi-line string literal, at column 0: its lines look like items to the cutter, and
+# a piece inside the string parses on its own.
+IN_A_STRING = b"""pub fn first() -> u32 {
+    1
+}
+
+pub const FIXTURE: &str = "
+struct Inner;
+pub fn reader(p: *const u32) -> u32 {
+    unsafe { *p }
+}
+struct Tail;
+";
+
+pub fn escapes() -> (&'static str, char, &'static str) {
+    ("C:\\\\", '"', "say \\"hi\\"")
+}
+
+pub fn last() -> usize {
+    FIXTURE.len()
+}
+"""
+
+
+def test_code_in_a_string_literal_is_not_matched(
+    tmp_path: Path, runs: list[tuple[str, bool]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The text before the piece inside the string leaves a string open: the file is parsed
+    whole, and its string holds no finding (it held one, a false one, before)."""
+    root = _crate(tmp_path, IN_A_STRING)
+    rules = [rule for rule in load_rules() if rule.id == "not-unsafe-ptr-arg-deref"]
+    report = scan_folder(root, rules=rules)
+    assert report.findings == ()
+    assert runs == [("src/lib.rs", False)]
+    runs.clear()
+    _assert_as_whole_files(monkeypatch, root, rules, report)
+
+
 FOLLOWS_RULE = """
 rule static-after-marker {
   title    "a static declared after a marker struct"
