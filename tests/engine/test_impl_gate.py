@@ -1,13 +1,20 @@
-"""The candidate gate for rules that need their match inside an impl of a type implementing a
-trait (`raw-handle-escapes-drop-owner`): candidates elsewhere are not matched at all."""
+"""The candidate gates: for rules that need their match inside an impl of a type implementing a
+trait (`raw-handle-escapes-drop-owner`), candidates elsewhere are not matched at all; for rules
+located by `static mut`s, candidates that spell none of the crate's."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_scan_support import scan_folder
 from tree_sitter import Node
 
 from unsound.dsl.loader import compile_rule_files, load_rules
 from unsound.dsl.rule_facts import required_enclosing_impl
 from unsound.dsl.rust_parser import parse_rust
+from unsound.engine import matcher
 from unsound.engine.matcher import _may_be_in_impl_of
 
 CODE = b"""
@@ -65,3 +72,47 @@ fn g() {}
 """
     (negated,) = compile_rule_files([("user", "negated.rules", text)])
     assert required_enclosing_impl(negated) is None
+
+
+# A crate with one `static mut`, and references to other things in the items that name it.
+STATICS = b"""static mut COUNTER: u32 = 0;
+static PLAIN: u32 = 0;
+
+pub fn bump(local: &mut u32) -> u32 {
+    let other = 1;
+    let a = &other;
+    let b = &mut *local;
+    let c = &PLAIN;
+    unsafe {
+        COUNTER += *a + *b + *c;
+        let seen = &COUNTER;
+        *seen
+    }
+}
+"""
+
+
+def test_a_rule_located_by_static_muts_matches_only_candidates_that_spell_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`static-mut-reference` matches every reference in an item that names a `static mut`;
+    only those that spell one of the crate's are matched (the rest cannot bind `$X` to it)."""
+    (tmp_path / "src").mkdir()
+    (tmp_path / "Cargo.toml").write_text(
+        '[package]\nname = "statics"\nversion = "0.1.0"\nedition = "2021"\n'
+    )
+    (tmp_path / "src" / "lib.rs").write_bytes(STATICS)
+    matched: list[bytes] = []
+    real = matcher._first_finding
+
+    def first_finding(root: Node, *args: Any) -> object:
+        matched.append(root.text or b"")
+        return real(root, *args)
+
+    monkeypatch.setattr(matcher, "_first_finding", first_finding)
+    rules = [rule for rule in load_rules() if rule.id == "static-mut-reference"]
+    report = scan_folder(tmp_path, rules=rules)
+    assert [
+        (f.rule_id, f.primary.span.start_line, f.primary.span.start_column) for f in report.findings
+    ] == [("static-mut-reference", 11, 20)]
+    assert matched == [b"&COUNTER"]
