@@ -90,6 +90,25 @@ pub fn make() {
 """
 
 
+# The callback is also called, with a blank before its arguments, and passed through a cast:
+# only the mention passed as a value pairs it with the pointer beside it.
+CALLED_TOO = """\
+use std::ffi::c_void;
+type Cb = unsafe extern "C" fn(*mut c_void);
+extern "C" { fn reg(cb: Cb, d: *mut c_void); }
+pub fn on<F: Fn()>(f: F) {
+    let d = Box::into_raw(Box::new(f));
+    unsafe { reg(tramp as Cb, d as *mut c_void) };
+}
+pub unsafe fn direct(d: *mut c_void) {
+    tramp (d);
+}
+unsafe extern "C" fn tramp(d: *mut c_void) {
+    drop(Box::from_raw(d as *mut Box<dyn Fn()>));
+}
+"""
+
+
 @pytest.mark.parametrize(
     ("code", "expected"),
     [
@@ -98,8 +117,9 @@ pub fn make() {
         (PAIRED, []),
         (ALIAS, []),
         (NAMESAKES, [(6, 57, 16)]),
+        (CALLED_TOO, [(12, 10, 5)]),
     ],
-    ids=["callback", "field", "paired", "alias", "namesakes"],
+    ids=["callback", "field", "paired", "alias", "namesakes", "called-too"],
 )
 def test_box_from_raw_origins(code: str, expected: list[tuple[int, int, int]]) -> None:
     findings = scan_snippet(RULES, code)
