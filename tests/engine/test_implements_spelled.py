@@ -125,3 +125,18 @@ def test_a_crate_without_the_traits_parses_no_alias_file_for_the_rule(
     parsed = count_parses(monkeypatch, crate_scan)
     assert rule_findings(_napi_like(tmp_path), RULE) == []
     assert parsed == []
+
+
+def test_a_tuple_fields_index_has_no_mentions_and_parses_nothing() -> None:
+    """`self.0` names a field no identifier spells: `mentions("0")` parsed every file holding
+    the number."""
+    parsed: list[str] = []
+    tuple_struct = (
+        "pub struct Wrap(pub *mut u8);\n\n"
+        "impl Wrap {\n    fn get(&self) -> *mut u8 {\n        self.0\n    }\n}\n"
+    )
+    index = _index({"src/lib.rs": tuple_struct}, parsed)
+    assert index.mentions("0") == []
+    assert parsed == []
+    assert [node.text for _, node in index.mentions("Wrap")] == [b"Wrap", b"Wrap"]
+    assert parsed == ["src/lib.rs"]
