@@ -29,7 +29,6 @@ _BASE = 37
 _MASK = (1 << 64) - 1  # the JS code uses signed 64-bit `Long`s and prints them unsigned
 _END_OF_FILE_UNIT = b"\xff\xff"  # JS adds -1 as a UTF-16 unit: 65535
 _LF = 0x0A
-_SKIPPED = str.maketrans("", "", " \t")
 
 
 def line_hashes(text: str) -> list[str]:
@@ -102,7 +101,11 @@ class LineHashes(Sequence[str]):
         # two units), turns CR LF and a lone CR into LF, and skips spaces and tabs. A space
         # between a CR and an LF makes them two line breaks there, and the replacement order
         # below does the same: an LF is dropped only when the character before it is a CR.
-        normalized = text.replace("\r\n", "\n").replace("\r", "\n").translate(_SKIPPED)
+        # `str.replace` scans in C; `str.translate` with a deleting table looks up every
+        # character (0.08 s for the 41 files with findings of three workspaces).
+        normalized = (
+            text.replace("\r\n", "\n").replace("\r", "\n").replace(" ", "").replace("\t", "")
+        )
         units = normalized.encode("utf-16-le", "surrogatepass") + _END_OF_FILE_UNIT
         self._units = units + bytes(2 * _BLOCK_SIZE)  # windows past the end read zeros
         self._starts = _line_starts(normalized, units)
