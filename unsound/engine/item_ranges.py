@@ -157,16 +157,7 @@ class ItemCuts:
         for piece in list(chosen):
             if self.roles[piece] != ITEM:
                 chosen |= {self.header[piece], self.last[piece]}
-        ends = [*starts[1:], len(data)]
-        ranges: list[tuple[int, int]] = []
-        for index in sorted(chosen):
-            start, end = starts[index], ends[index]
-            if ranges and ranges[-1][1] == start:
-                ranges[-1] = (ranges[-1][0], end)
-            else:
-                ranges.append((start, end))
-        parsed = sum(end - start for start, end in ranges)
-        return None if parsed > (1 - _MIN_SAVING) * len(data) else ranges
+        return _merged_ranges(data, starts, chosen)
 
 
 @dataclass(frozen=True)
@@ -236,6 +227,14 @@ def items_holding(data: bytes, positions: Iterable[int]) -> list[tuple[int, int]
                 break
             index -= 1
             chosen.add(index)
+    return _merged_ranges(data, starts, chosen)
+
+
+def _merged_ranges(
+    data: bytes, starts: list[int], chosen: set[int]
+) -> list[tuple[int, int]] | None:
+    """The byte ranges of the chosen pieces (by their starts), adjacent ones merged; None when
+    they leave out less than `_MIN_SAVING` of the file."""
     ends = [*starts[1:], len(data)]
     ranges: list[tuple[int, int]] = []
     for index in sorted(chosen):
