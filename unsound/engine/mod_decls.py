@@ -156,11 +156,11 @@ def declarations_of(data: bytes, whole: Tree | None = None) -> FileDecls:
     in a macro's transcriber) is a match of the text regexes, so it lies in an item that holds
     one, with all that decides its file: its attributes, the inline modules and blocks around
     it. A parse of those items (`item_ranges.parse_items`) proves its cuts; rust-analyzer ends
-    most files with `mod tests;`, so a prefix there was nearly the whole file (0.47 s of its
-    discovery's 0.9). A prefix without an ERROR or MISSING node closes every brace it opens and
-    ends between top-level items: its items are the full file's, with the same ancestors. Where
-    neither parse proves itself (a match in a comment or a string that ends inside an item) the
-    whole file is parsed.
+    most files with `mod tests;`, so a prefix there was nearly the whole file (its discovery's
+    CPU: 0.61 s with prefixes, 0.44 s with items). A prefix without an ERROR or MISSING node
+    closes every brace it opens and ends between top-level items: its items are the full
+    file's, with the same ancestors. Where neither parse proves itself (a match in a comment or
+    a string that ends inside an item) the whole file is parsed.
     """
     # `mod $name;` too: its macro declares modules wherever it is called (`macro_mods`).
     regexes = (_OUT_OF_LINE_MOD, _INCLUDE_CALL, _MACRO_MOD)
