@@ -351,10 +351,8 @@ def _run_pool(
                     outcomes = future.result()
                 except BrokenProcessPool:
                     continue  # handled below, once every future has settled
-                except TaskFailed as exc:  # raised in a zygote's worker, named there
-                    outcomes = _failed(pending[future], str(exc))
                 except Exception as exc:  # the task failed as a whole (not a death)
-                    outcomes = _failed(pending[future], f"{type(exc).__name__}: {exc}")
+                    outcomes = _failed(pending[future], exc)
                 task = pending.pop(future)
                 finished.add(task.task_id)
                 on_result(task, outcomes)
@@ -407,10 +405,8 @@ def _run_alone(task: CrateTask, rules: Sequence[CompiledRule], on_result: OnResu
         outcomes = pool.submit(task).result()
     except BrokenProcessPool:
         return int(pool.slots[1])
-    except TaskFailed as exc:
-        outcomes = _failed(task, str(exc))
     except Exception as exc:
-        outcomes = _failed(task, f"{type(exc).__name__}: {exc}")
+        outcomes = _failed(task, exc)
     finally:
         pool.close()
     on_result(task, outcomes)
@@ -426,7 +422,10 @@ def _death(rel_path: str) -> ScanProblem:
     )
 
 
-def _failed(task: CrateTask, what: str) -> list[FileOutcome]:
+def _failed(task: CrateTask, exc: Exception) -> list[FileOutcome]:
+    """Each file of a task that raised, reported not scanned, with the exception's name (a
+    zygote's worker names the one it caught: `TaskFailed`)."""
+    what = str(exc) if isinstance(exc, TaskFailed) else f"{type(exc).__name__}: {exc}"
     message = f"internal error while scanning its crate: {what}"
     return [
         FileOutcome(

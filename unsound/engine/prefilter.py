@@ -47,8 +47,7 @@ class RuleSetPrefilter:
             if self._searched < _SET_AFTER_BYTES:
                 self._searched += len(data)
                 return None
-            self._set_tried = True
-            self._set = needle_set(self._regexes.values())
+            self.build_set()
         return self._set
 
     def build_set(self) -> None:

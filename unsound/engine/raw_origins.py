@@ -478,9 +478,7 @@ def _through_callbacks(
 def _called_or_declared(data: bytes, end: int) -> bool:
     """Whether the text after a name is `(` or `<`, blanks skipped: a call (`f(…)`), a
     declaration (`fn f(…)`, `fn f<T>(…)`) or a generic type, never a function value."""
-    while end < len(data) and data[end] in _BLANKS:
-        end += 1
-    return data[end : end + 1] in (b"(", b"<")
+    return _byte_after(data, end) in (b"(", b"<")
 
 
 def _names_function(
@@ -605,9 +603,15 @@ _BLANKS = b" \t\r\n"
 def _may_store(data: bytes, end: int) -> bool:
     """Whether the text after a field mention allows a store: asking a node for its parent makes
     tree-sitter walk down from the root again, and most mentions are reads (`self.env.x`)."""
+    after = _byte_after(data, end)
+    return not after or after[0] in _STORE_FOLLOWERS
+
+
+def _byte_after(data: bytes, end: int) -> bytes:
+    """The first byte at or after `end` that is not blank (b"" at the end of the text)."""
     while end < len(data) and data[end] in _BLANKS:
         end += 1
-    return end == len(data) or data[end] in _STORE_FOLLOWERS
+    return data[end : end + 1]
 
 
 def _stored_value(mention: Node) -> Node | None:
