@@ -593,3 +593,44 @@ def test_the_names_of_a_trait_the_matched_type_needs_locate_its_items(
     assert b"fn duplicate" in kept and b"fn split" in kept
     assert b"fn swap" not in kept and b"fn first" not in kept and b"fn raw" not in kept
     _assert_as_whole_files(monkeypatch, root, rules, report)
+
+
+# A raw pointer made by a cast, none taken as an argument: the file passes
+# `not-unsafe-ptr-arg-deref`'s prefilter (`*const`) but holds its locator (`: *const`, a typed
+# argument or field) nowhere.
+CAST_ONLY = b"""pub fn address(value: &u32) -> usize {
+    let pointer = value as *const u32;
+    pointer as usize
+}
+"""
+
+
+def test_a_file_without_a_rules_locator_is_not_parsed(
+    tmp_path: Path,
+    runs: list[tuple[str, bool]],
+    parsed: list[list[tuple[int, int]]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    root = _crate(tmp_path, CAST_ONLY)
+    rules = [rule for rule in load_rules() if rule.id == "not-unsafe-ptr-arg-deref"]
+    assert rules[0].may_match(CAST_ONLY)
+    report = scan_folder(root, rules=rules)
+    assert report.findings == ()
+    assert runs == [] and parsed == []
+    _assert_as_whole_files(monkeypatch, root, rules, report)
+
+
+def test_a_file_without_a_rules_locator_still_has_its_suppressions_checked(
+    tmp_path: Path, runs: list[tuple[str, bool]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = b"// unsound: allow(not-unsafe-ptr-arg-deref): the cast reads nothing\n" + CAST_ONLY
+    root = _crate(tmp_path, source)
+    rules = [rule for rule in load_rules() if rule.id == "not-unsafe-ptr-arg-deref"]
+    report = scan_folder(root, rules=rules)
+    assert [
+        (f.rule_id, f.primary.path, f.primary.span.start_line, f.primary.span.start_column)
+        for f in report.findings
+    ] == [("unused-suppression", "src/lib.rs", 1, 1)]
+    assert runs == [("src/lib.rs", False)]  # small: parsed whole
+    runs.clear()
+    _assert_as_whole_files(monkeypatch, root, rules, report)

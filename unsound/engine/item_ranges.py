@@ -168,6 +168,9 @@ class ItemPlan:
     cuts: ItemCuts
     rule_items: dict[str, set[int]]
     parse: list[tuple[int, int]] | None
+    # The wanted rules one of whose locators (or located-by names) is nowhere in the file: no
+    # match of them is, whatever its layout, so the file need not be parsed for them.
+    unmatchable: frozenset[str] = frozenset()
 
     def filter_for(self, tree: Tree, partial: bool) -> RuleItems | None:
         """The rules' items as a candidate filter, when the tree proves every cut inside what

@@ -289,8 +289,9 @@ class RuleSetMatcher:
         rule can match in: those holding every locator of the rule and a name of each crate
         fact it locates by (`locating_facts`: the impl's self type, the `static mut`); and the
         ranges to parse, their union with what is always parsed (None when a wanted rule can
-        locate nothing, or when that is most of the file). None when no wanted rule can locate
-        its matches."""
+        locate nothing, or when that is most of the file); and the rules one of whose locators
+        the file holds nowhere (`unmatchable`). None when no wanted rule can locate its
+        matches."""
         facts = {
             rule.id: self._locating_facts[rule.id] if crate_names else ()
             for rule in self.rules
@@ -302,6 +303,7 @@ class RuleSetMatcher:
         cuts = ItemCuts(data)
         held: dict[object, set[int]] = {}  # pieces per locator: rules share them
         rule_items: dict[str, set[int]] = {}
+        unmatchable = set()
         for rule in locating:
             pieces: list[set[int]] = []
             for needle in rule.locators:
@@ -316,10 +318,13 @@ class RuleSetMatcher:
                     names = crate_names.names(fact)
                     found = held[fact] = cuts.holding_regex(names) if names else set()
                 pieces.append(found)
+            if not all(pieces):
+                unmatchable.add(rule.id)
             rule_items[rule.id] = self._rule_pieces(rule, cuts, pieces)
         whole = len(locating) < len(facts)
         chosen = set().union(*rule_items.values())
-        return ItemPlan(cuts, rule_items, None if whole else cuts.ranges(chosen))
+        parse = None if whole else cuts.ranges(chosen)
+        return ItemPlan(cuts, rule_items, parse, frozenset(unmatchable))
 
     def _rule_pieces(self, rule: CompiledRule, cuts: ItemCuts, held: list[set[int]]) -> set[int]:
         """The pieces a match of the rule can lie in, given the pieces holding each of its

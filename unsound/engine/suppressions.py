@@ -113,6 +113,11 @@ class SuppressionResult:
     diagnostics: tuple[Finding, ...]
 
 
+def may_hold_suppressions(data: bytes) -> bool:
+    """Whether a file's text may hold a suppression comment (only such files are queried)."""
+    return _MARKER in data
+
+
 def apply_suppressions(
     unit: ParsedFile,
     findings: Sequence[Finding],
@@ -126,7 +131,7 @@ def apply_suppressions(
     not run (`--select`, `--ignore`) is not called unused, since it may well be needed. None means
     every rule ran.
     """
-    if _MARKER not in unit.data:
+    if not may_hold_suppressions(unit.data):
         return SuppressionResult(tuple(findings), (), ())
     parsed, diagnostics = _parse_all(unit)
     used: set[tuple[int, str]] = set()
