@@ -143,6 +143,25 @@ def scan_crate(
         if job.scan
     }
     matcher.prepare(set().union(*prefiltered.values()))
+
+    def matched(
+        index: int, plan: ItemPlan | None, wanted: set[str], tracked: _TrackedIndex
+    ) -> tuple[ParsedFile, list[Finding]]:
+        """The file as matched and the wanted rules' findings in it: with the pieces the plan
+        chose parsed, or again whole when the matching reads beyond them (what the first try
+        read of the crate stays noted, a superset of what the second reads)."""
+        unit = unit_to_match(index, plan)
+        if mark is not None:
+            mark(index)
+        try:
+            items = plan.filter_for(unit.tree, unit.partial) if plan is not None else None
+            return unit, matcher.run(unit, cast(CrateIndex, tracked), wanted, crate_names, items)
+        except WholeFileNeeded:
+            del units[index]
+            unit = unit_for(index)
+            items = plan.filter_for(unit.tree, unit.partial) if plan is not None else None
+            return unit, matcher.run(unit, cast(CrateIndex, tracked), wanted, crate_names, items)
+
     outcomes: list[FileOutcome] = []
     for index, job in enumerate(task.files):
         if not job.scan:
@@ -160,33 +179,28 @@ def scan_crate(
             for rule_id in wanted & crate_words.keys()
             if not crate_index.spells_any(("crate-words", rule_id), crate_words[rule_id])
         }
-        if not wanted:
+        if not wanted and not may_hold_suppressions(job.data):
             outcomes.append(_outcome(job.rel_path, recorder, paths))
             continue
         tracked = _TrackedIndex(crate_index)
         matching[:] = [index]
         try:
-            plan = matcher.plan_items(job.data, wanted, crate_names)
+            plan = matcher.plan_items(job.data, wanted, crate_names) if wanted else None
             # Rules with a locator the file holds nowhere cannot match in it: a file left with
-            # none is not parsed (114 of the 647 files of wasmtime that pass the prefilter),
-            # unless its suppression comments are to be checked, as for any file with a rule.
-            unmatchable = plan is not None and plan.unmatchable >= wanted
-            if unmatchable and not may_hold_suppressions(job.data):
-                outcomes.append(_outcome(job.rel_path, recorder, paths))
-                continue
-            unit = unit_to_match(index, plan)
-            if mark is not None:
-                mark(index)
-            try:
-                items = plan.filter_for(unit.tree, unit.partial) if plan is not None else None
-                raw = matcher.run(unit, cast(CrateIndex, tracked), wanted, crate_names, items)
-            except WholeFileNeeded:
-                # The matching read beyond the parsed items: again, on the whole file. What the
-                # first try read of the crate stays noted (a superset of what this one reads).
-                del units[index]
+            # none is not parsed for them (114 of the 647 files of wasmtime that pass the
+            # prefilter).
+            if plan is not None and plan.unmatchable >= wanted:
+                wanted = set()
+                if not may_hold_suppressions(job.data):
+                    outcomes.append(_outcome(job.rel_path, recorder, paths))
+                    continue
+            if wanted:
+                unit, raw = matched(index, plan, wanted, tracked)
+            else:
+                # No rule can match here, but a suppression comment for one that ran is still
+                # unused: the file is read for its suppressions alone.
                 unit = unit_for(index)
-                items = plan.filter_for(unit.tree, unit.partial) if plan is not None else None
-                raw = matcher.run(unit, cast(CrateIndex, tracked), wanted, crate_names, items)
+                raw = []
             # Inline `// unsound: allow(rule): reason` comments; suppressed findings stay in the
             # outcome (marked with their suppression) so the report can list them for review.
             sorted_out = apply_suppressions(unit, raw, active_rules=matcher.rule_ids)
@@ -198,7 +212,8 @@ def scan_crate(
             continue
         finally:
             matching.clear()
-        broken = partly_parsed(unit)
+        # A file no rule was matched in misses no match for a part it could not parse.
+        broken = partly_parsed(unit) if wanted else None
         problems = (broken,) if broken is not None else ()
         outcomes.append(_outcome(job.rel_path, recorder, paths, tuple(findings), problems))
     return outcomes
