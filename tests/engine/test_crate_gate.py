@@ -16,7 +16,7 @@ from ws_helpers import package, write_tree
 
 from unsound.dsl.loader import load_rules
 from unsound.engine import crate_scan
-from unsound.engine.crate_gate import CrateGate
+from unsound.engine.crate_gate import CrateGate, _any_word, _whole_word_search
 from unsound.model import Finding
 
 HANDLE = """use std::marker::PhantomData;
@@ -213,3 +213,26 @@ def test_a_skipped_file_is_rescanned_when_another_file_makes_its_static_mut(
         ("src/macros.rs", 9),
         ("src/reader.rs", 4),
     ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        b"let h = Handle(p);",
+        b"let h = MyHandle(p);",  # a longer name that ends with one
+        b"let h = Handles(p);",  # one that starts with one
+        b"let h = \xc3\xa9Handle(p);",  # after a non-ASCII byte: not a word byte for either
+        b"let h = _Handle(p);",
+        b"Guard",
+        b"x.Guard_",
+        b"",
+    ],
+)
+def test_the_gates_whole_file_search_is_the_names_regex(text: bytes) -> None:
+    """RE2's search (`\\b` around an alternation) answers as the lookaround regex does."""
+    names = {"Handle", "Guard", "Lock"}
+    search = _whole_word_search(names)
+    regex = _any_word(names)
+    assert search is not None and regex is not None
+    assert type(search.__self__).__module__.startswith("re2")  # type: ignore[attr-defined]
+    assert (search(text) is not None) == (regex.search(text) is not None)

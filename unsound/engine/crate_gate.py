@@ -14,7 +14,7 @@ so an outcome it shaped is crate-dependent.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from unsound.dsl.compiled import CompiledRule
 from unsound.dsl.rule_facts import (
@@ -58,6 +58,8 @@ class CrateNames:
         self._needs = needs
         self._texts = texts
         self._names: dict[str, re.Pattern[bytes] | None] = {}
+        # The same names as one RE2 regex, for whole files (`_named_in`).
+        self._searchers: dict[str, _Search | None] = {}
         self._picked: dict[str, tuple[Selector, dict[int, frozenset[str]]]] = {}
         # The files each fact's names came from are noted here; the scan swaps in one recorder
         # per matched file (`crate_reads`).
@@ -102,11 +104,13 @@ class CrateNames:
                 # The trait's name is in every `impl … for` header the selector takes.
                 selector, word = crate_reads.impl_for_trait(IMPL_FOR, trait), trait.encode()
             per_file = self._captured(selector, prefilter=word)
-            self._names[fact] = _any_word({n for names in per_file.values() for n in names})
+            names = {n for names in per_file.values() for n in names}
+            self._names[fact] = _any_word(names)
+            self._searchers[fact] = _whole_word_search(names)
             self._picked[fact] = (selector, per_file)
         self.recorder.note_names(*self._picked[fact])
-        pattern = self._names[fact]
-        return pattern is not None and pattern.search(data) is not None
+        search = self._searchers[fact]
+        return search is not None and search(data) is not None
 
     def _captured(self, selector: Selector, prefilter: bytes) -> dict[int, frozenset[str]]:
         """The names the selector captures in each file of the crate that has any (`impl …
@@ -120,6 +124,30 @@ class CrateNames:
             if names:
                 per_file[index] = names
         return per_file
+
+
+_Search = Callable[[bytes], object]
+
+
+def _whole_word_search(names: set[str]) -> _Search | None:
+    """A search for any of the names as a whole word, with RE2 where it is installed: one DFA
+    pass over a file whatever the number of names (wasmtime's gate, 24 sets of up to 62 names
+    searched in 1,150 files: 0.079 s with `re`, 0.028 s with RE2). The names are identifiers,
+    for which RE2's ASCII `\\b` is the lookarounds of `whole_word`."""
+    if not names:
+        return None
+    fallback = _any_word(names)
+    assert fallback is not None
+    try:
+        import re2
+    except ImportError:
+        return fallback.search
+    words = b"|".join(re.escape(name.encode("latin-1")) for name in sorted(names))
+    try:
+        compiled = re2.compile(rb"\b(?:" + words + rb")\b")
+    except re2.error:
+        return fallback.search
+    return compiled.search
 
 
 def _any_word(names: set[str]) -> re.Pattern[bytes] | None:
