@@ -209,6 +209,18 @@ class RuleItems:
             return True
         return bisect.bisect_right(self._starts, node.start_byte) - 1 in items
 
+    def allow_any(self, rule_ids: Iterable[str], node: Node) -> bool:
+        """Whether one of the rules may match at `node`: `allows` with one search for its
+        piece."""
+        piece = (
+            None if node.parent is None else bisect.bisect_right(self._starts, node.start_byte) - 1
+        )
+        for rule_id in rule_ids:
+            items = self._rule_items.get(rule_id)
+            if items is None or piece is None or piece in items:
+                return True
+        return False
+
 
 def items_holding(data: bytes, positions: Iterable[int]) -> list[tuple[int, int]] | None:
     """The byte ranges of the top-level items that hold these positions (adjacent ones merged),

@@ -39,27 +39,30 @@ def _parser() -> Parser:
 
 
 def macro_units(
-    unit: ParsedFile, regions: list[tuple[str, Node]], wanted: Callable[[bytes], bool]
+    unit: ParsedFile, regions: list[tuple[str, Node]], wanted: Callable[[Node], bool]
 ) -> Iterator[ParsedFile]:
-    """A derived unit per macro region whose text `wanted` accepts (the rules' prefilter).
+    """A derived unit per macro region whose token tree `wanted` accepts (the items the rules
+    may match in, their prefilter on its text).
 
     `regions` are the unit's `REGION_PATTERNS` captures: (`transcriber` or `arguments`, token
     tree)."""
     if not regions:
         return
-    shadow = bytearray(unit.data)
+    shadow: bytearray | None = None  # the text with the chosen transcribers rewritten
     selected: list[tuple[int, int]] = []
     for name, node in sorted(regions, key=lambda r: r[1].start_byte):
-        if not wanted(unit.data[node.start_byte : node.end_byte]):
+        if not wanted(node):
             continue
         if name == "transcriber":
             start, end = node.start_byte + 1, node.end_byte - 1  # inside the delimiters
+            if shadow is None:
+                shadow = bytearray(unit.data)
             shadow[start:end] = rewrite_transcriber(unit.data[start:end])
         else:
             start, end = node.start_byte, node.end_byte
         if end > start:
             selected.append((start, end))
-    data = bytes(shadow)
+    data = unit.data if shadow is None else bytes(shadow)
     for start, end in selected:
         yield unit.derived(data, _parse_region(unit, data, start, end))
 

@@ -376,16 +376,28 @@ class RuleSetMatcher:
         gates = self._candidate_gates(wanted, crate_names)
         regions = self._collect(plans, unit, crate, wanted, findings, gates, items)
         # One rule per distinct region test: rules that spell the same patterns and need the
-        # same crate facts accept the same regions (a region is asked once, not once a rule).
-        rules = list(
-            {self._region_key(rule): rule for rule in self.rules if rule.id in wanted}.values()
-        )
+        # same crate facts accept the same regions (a region is asked once, not once a rule),
+        # with the ids of the rules that share it.
+        groups: dict[tuple[object, ...], tuple[CompiledRule, list[str]]] = {}
+        for rule in self.rules:
+            if rule.id in wanted:
+                groups.setdefault(self._region_key(rule), (rule, []))[1].append(rule.id)
 
-        def accepts(text: bytes) -> bool:
+        def accepts(region: Node) -> bool:
+            # A region outside every item a rule may match in holds no candidate of it that
+            # would not be turned away (`RuleItems`): its text is not even read for the rule.
+            kept = [
+                rule
+                for rule, rule_ids in groups.values()
+                if items is None or items.allow_any(rule_ids, region)
+            ]
+            if not kept:
+                return False
+            text = unit.data[region.start_byte : region.end_byte]
             return any(
                 rule.may_match_region(text)
                 and (crate_names is None or crate_names.allows(rule.id, text))
-                for rule in rules
+                for rule in kept
             )
 
         for derived in macro_units(unit, regions, accepts):
