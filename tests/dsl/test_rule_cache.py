@@ -50,6 +50,8 @@ def comparable(rule: CompiledRule) -> tuple[object, ...]:
         {source: (r.pattern, r.flags) for source, r in rule.regexes.items()},
         [searched(needle) for needle in rule.prefilter],
         [searched(needle) for needle in rule.region_prefilter],
+        [searched(needle) for needle in rule.locators],
+        rule.locators_in_match,
     )
 
 

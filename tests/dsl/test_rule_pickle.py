@@ -80,3 +80,9 @@ def test_a_name_that_is_no_field_is_still_an_attribute_error() -> None:
     with pytest.raises(AttributeError, match="no attribute 'nonsense'"):
         restored[0].nonsense  # type: ignore[attr-defined]  # noqa: B018
     assert "_body" in vars(restored[0])
+
+
+def test_no_body_field_has_a_class_default() -> None:
+    """A default is a class attribute, which `__getattr__` never sees: a restored rule would
+    answer it instead of loading its body."""
+    assert [name for name in BODY_FIELDS if hasattr(CompiledRule, name)] == []

@@ -656,3 +656,51 @@ def test_a_stale_suppression_in_a_file_no_rule_wants_is_reported(
         for f in report.findings
     ] == [("unused-suppression", "src/lib.rs", 1, 1)]
     assert runs == []
+
+
+# A generic impl with a method returning `&'a` and another calling `.as_ref()`: no method holds
+# both, which `shared-borrow-escapes-mut-view` needs of its match (its return type and the raw
+# view it reads through), so the impl is not parsed for it.
+SPLIT_LOCATORS = b"""pub struct NamesMut<'a> {
+    names: &'a [&'a str],
+}
+
+pub fn unrelated_one() -> u32 {
+    1
+}
+
+pub fn unrelated_two() -> u32 {
+    2
+}
+
+pub fn unrelated_three() -> u32 {
+    3
+}
+
+impl<'a> NamesMut<'a> {
+    pub fn first(&self) -> &'a str {
+        self.names[0]
+    }
+
+    pub fn count(&self) -> usize {
+        self.names.as_ref().len()
+    }
+}
+"""
+
+
+def test_a_rules_own_locators_are_found_in_one_method(
+    tmp_path: Path,
+    parsed: list[list[tuple[int, int]]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rules = [rule for rule in load_rules() if rule.id == "shared-borrow-escapes-mut-view"]
+    # `-> &'a`, `impl<` (around the match: its impl) and the raw view (`&*`, `.as_ref()`).
+    assert rules[0].locators_in_match == (True, False, True)
+    root = _crate(tmp_path, SPLIT_LOCATORS)
+    report = scan_folder(root, rules=rules)
+    assert report.findings == ()
+    [ranges] = parsed
+    text = b"".join(SPLIT_LOCATORS[start:end] for start, end in ranges)
+    assert b"impl<'a> NamesMut" not in text
+    _assert_as_whole_files(monkeypatch, root, rules, report)

@@ -84,6 +84,10 @@ class CompiledRule:
     # ancestors): the items a file's parse can be limited to (`engine.item_ranges`). Empty: the
     # rule cannot say, and a file it wants is parsed whole.
     locators: tuple[Needle, ...]
+    # Per locator, whether a match holds it in its own text (not only around it, `inside`):
+    # then a piece of a file holds all such locators of a match at once. (No default: a class
+    # attribute would hide the field of a rule whose body is still pickled.)
+    locators_in_match: tuple[bool, ...]
 
     def __reduce__(self) -> tuple[Callable[..., CompiledRule], tuple[object, ...]]:
         """Pickled as its id, metadata and fingerprint, and its body as bytes that the unpickled
@@ -159,4 +163,5 @@ BODY_FIELDS = (
     "prefilter",
     "region_prefilter",
     "locators",
+    "locators_in_match",
 )

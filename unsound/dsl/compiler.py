@@ -124,6 +124,7 @@ def compile_rule(rule: ast.RuleAst, pack: str, source_text: str) -> CompiledRule
         prefilter=_prefilter(patterns, rule.conditions, relations),
         region_prefilter=_region_prefilter(patterns, rule.conditions, relations),
         locators=_locators(patterns, rule.conditions, relations),
+        locators_in_match=_in_match(patterns, rule.conditions, relations),
     )
     compiled.fingerprint  # noqa: B018 - computed here (perhaps in a forked process), pickled with it
     return compiled
@@ -395,11 +396,32 @@ def _region_prefilter(
     return tuple(Needle(r) for r in dict.fromkeys(required))
 
 
+def _in_match(
+    patterns: tuple[Pattern, ...],
+    conditions: tuple[ast.Cond, ...],
+    relations: dict[CodeBlock, tuple[Pattern, ...]],
+) -> tuple[bool, ...]:
+    """Per locator (`_locators`), whether every match holds it in its own text (its patterns'
+    words, what `has` or `matches` reads of its nodes), not only around it (`inside`,
+    `follows`): a piece of the file that holds a match holds all such locators at once."""
+    own = set(_locator_sources(patterns, conditions, relations, in_match_only=True))
+    return tuple(r in own for r in _locator_sources(patterns, conditions, relations))
+
+
 def _locators(
     patterns: tuple[Pattern, ...],
     conditions: tuple[ast.Cond, ...],
     relations: dict[CodeBlock, tuple[Pattern, ...]],
 ) -> tuple[Needle, ...]:
+    return tuple(Needle(r) for r in _locator_sources(patterns, conditions, relations))
+
+
+def _locator_sources(
+    patterns: tuple[Pattern, ...],
+    conditions: tuple[ast.Cond, ...],
+    relations: dict[CodeBlock, tuple[Pattern, ...]],
+    in_match_only: bool = False,
+) -> list[tuple[str, ...]]:
     """What the top-level item around every match holds, each one: a match of one of its
     patterns' words, the names every pattern spells, and the text of every `where` line about
     the match's own code (`$MATCH`, a variable every pattern binds) that reads only that code
@@ -407,7 +429,8 @@ def _locators(
     (`inside`). `follows` / `precedes` only when every match is inside a function (their
     statements stop at its body; at the top level they are the file's other items). Never
     `is static-mut` (the `static` may be anywhere). Empty: the rule cannot locate its matches,
-    and a file it wants is parsed whole."""
+    and a file it wants is parsed whole. With `in_match_only`, only what the match's own text
+    holds (not what `inside`, `follows` or `precedes` finds)."""
     local = match_variables(patterns)
     written = _written_lifetimes(conditions)
     # The metavariable every pattern's whole return type is (`-> $R`), if one is.
@@ -438,6 +461,8 @@ def _locators(
         if isinstance(part, ast.Relation):
             if returned and part.relation == "has" and _writes_lifetime(relations[part.pattern]):
                 return (in_return_type("'"),)  # `$R has `&'$a $T``: in the return type
+            if in_match_only and part.relation != "has":
+                return None
             near = part.relation in ("has", "inside") or in_function
             return _words_of(relations[part.pattern]) if near else None
         if isinstance(part, ast.MatchesRegex):
@@ -461,7 +486,7 @@ def _locators(
         needed = through_and_or(part, leaf)
         if needed:
             required.append(needed)
-    return tuple(Needle(r) for r in dict.fromkeys(required))
+    return list(dict.fromkeys(required))
 
 
 def _written_lifetimes(conditions: tuple[ast.Cond, ...]) -> set[int]:

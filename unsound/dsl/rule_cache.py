@@ -43,7 +43,9 @@ from unsound.versions import installed_version
 
 RuleFiles = Sequence[tuple[str, str, str]]  # (pack, display path, text), as the loader reads them
 
-_FORMAT = 3  # 2: each rule's body pickled apart (`dsl.rule_pickle`); 3: with `locators`
+# 2: each rule's body pickled apart (`dsl.rule_pickle`); 3: with `locators`; 4: and
+# `locators_in_match`.
+_FORMAT = 4
 _KEEP_FILES = 4  # rule sets (built-in alone, with a project's own rules, ...) × tool versions
 _CACHE_NAME = re.compile(r"rules-[0-9a-f]{32}\.bin")
 # Packages whose behaviour is baked into the compiled form (their code is not in `code_hash`).

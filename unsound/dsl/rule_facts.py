@@ -115,6 +115,13 @@ _ANCESTOR_BODIES = frozenset({"impl_item", "trait_item", "mod_item"})
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
+def within_one_piece(rule: CompiledRule) -> bool:
+    """Whether every match of the rule lies in one member of an impl, in an impl's header or in
+    one top-level item that is not an impl: no pattern is a bare metavariable or a node that
+    holds members (`engine.item_ranges` cuts impls at their members)."""
+    return all(p.root.var is None and p.root.kind not in _BEYOND_MEMBER for p in rule.patterns)
+
+
 def member_local(rule: CompiledRule) -> bool:
     """Whether every match of the rule, and whatever its conditions read of the file, lies in
     one member of an impl (a method, an associated item) or in the impl's header: then a file's

@@ -23,6 +23,7 @@ from unsound.dsl.rule_facts import (
     member_local,
     required_enclosing_impl,
     required_relations,
+    within_one_piece,
 )
 from unsound.dsl.rust_parser import rust_language
 from unsound.engine import node_memo
@@ -328,12 +329,31 @@ class RuleSetMatcher:
 
     def _rule_pieces(self, rule: CompiledRule, cuts: ItemCuts, held: list[set[int]]) -> set[int]:
         """The pieces a match of the rule can lie in, given the pieces holding each of its
-        locators: a member of an impl when each is in it or in the impl's header, for a rule
-        whose matches stay in one member (`member_local`); else whole items holding each."""
+        locators (then its locating facts' names): a member of an impl when each is in it or
+        in the impl's header, for a rule whose matches stay in one member (`member_local`);
+        else whole items holding each. A rule whose every match lies in one piece
+        (`within_one_piece`) has the locators its match's own text holds (`locators_in_match`)
+        in one piece together: on rust-analyzer, `shared-borrow-escapes-mut-view` chose every
+        generic impl with a method returning `&'a` and another calling `.as_ref()`."""
+        own: set[int] | None = None
+        if self._within_one_piece[rule.id]:
+            flags = rule.locators_in_match  # the locators come first, then the facts
+            in_match = [
+                pieces for pieces, mine in zip(held[: len(flags)], flags, strict=True) if mine
+            ]
+            if in_match:
+                own = set.intersection(*in_match)
         if self._member_local[rule.id]:
-            return set.intersection(*(cuts.with_headers(pieces) for pieces in held))
+            found = set.intersection(*(cuts.with_headers(pieces) for pieces in held))
+            return found if own is None else found & own
         items = [{cuts.header[piece] for piece in pieces} for pieces in held]
+        if own is not None:
+            items.append({cuts.header[piece] for piece in own})
         return cuts.whole_items(set.intersection(*items))
+
+    @cached_property
+    def _within_one_piece(self) -> dict[str, bool]:
+        return {rule.id: within_one_piece(rule) for rule in self.rules}
 
     @cached_property
     def _member_local(self) -> dict[str, bool]:
