@@ -65,6 +65,34 @@ def test_kind_and_word_conditions_narrow_the_candidate_query() -> None:
     ]
 
 
+def test_one_of_several_kinds_narrows_the_candidate_query() -> None:
+    """`$FN kind A or $FN kind B …` is an alternation in the query: a method call's callee (a
+    `field_expression`, its whole receiver chain) is not read for the word."""
+    source = RULE.replace(
+        "  where $X kind identifier\n",
+        "  where $X kind identifier\n"
+        "  where $FN kind identifier or $FN kind scoped_identifier or $FN kind generic_function\n",
+    )
+    (rule,) = compile_rule_files([("demo", "demo.rules", source)])
+    query = rule.patterns[0].query
+    assert "function: [(identifier) (scoped_identifier) (generic_function)] @_v0" in query
+    tree = parse_rust(CODE + b"fn h(o: O) { o.transmute(1); }\n")
+    found = [
+        node.text
+        for _, captures in QueryCursor(Query(rust_language(), query)).matches(
+            tree.root_node, query_predicate
+        )
+        for node in captures["root"]
+    ]
+    assert found == [
+        b"std::mem::transmute::<u32, f32>(x)",
+        b"transmute(v[0])",
+        b"mem::transmute(a)",
+    ]
+    (builtin,) = [r for r in load_rules() if r.id == "transmute-extends-lifetime"]
+    assert [p.query for p in builtin.patterns] == [query]
+
+
 def test_a_kind_that_cannot_stand_in_a_variant_keeps_its_plain_query() -> None:
     # `$C($..ARGS)` is also a function type, whose `$C` is a type: `(identifier)` is impossible
     # there, so that variant keeps the query without it (and still compiles).

@@ -355,9 +355,10 @@ def _shared_names(patterns: tuple[Pattern, ...]) -> list[str]:
 
 def _var_constraints(conditions: tuple[ast.Cond, ...]) -> dict[str, VarConstraint]:
     """What the `where` lines every finding satisfies demand of single metavariables: a kind
-    (`$V kind identifier`, or the kinds a shape allows: `$X is static-mut`) or a word in the
-    text (`$FN matches "(^|::)transmute"`), for the candidate queries."""
-    kinds: dict[str, str] = {}
+    (`$V kind identifier`, one of several: `$V kind identifier or $V kind scoped_identifier`,
+    or the kinds a shape allows: `$X is static-mut`) or a word in the text (`$FN matches
+    "(^|::)transmute"`), for the candidate queries."""
+    kinds: dict[str, tuple[str, ...]] = {}
     shape_kinds: dict[str, tuple[str, ...]] = {}
     words: dict[str, str] = {}
     type_texts: dict[str, str] = {}
@@ -367,7 +368,9 @@ def _var_constraints(conditions: tuple[ast.Cond, ...]) -> dict[str, VarConstrain
         elif isinstance(part, ast.IsShape) and part.shape in _SHAPE_KINDS:
             shape_kinds.setdefault(part.var, _SHAPE_KINDS[part.shape])
         elif isinstance(part, ast.HasKind):
-            kinds.setdefault(part.var, part.kind)
+            kinds.setdefault(part.var, (part.kind,))
+        elif isinstance(part, ast.Or) and (either := _kinds_of_one_var(part)) is not None:
+            kinds.setdefault(*either)
         elif isinstance(part, ast.MatchesRegex):
             word = _regex_literal(part.regex)
             if word is not None and len(word) > len(words.get(part.var, "")):
@@ -375,12 +378,23 @@ def _var_constraints(conditions: tuple[ast.Cond, ...]) -> dict[str, VarConstrain
     return {
         var: VarConstraint(
             # An explicit `kind` is the narrower demand.
-            kinds=(kinds[var],) if var in kinds else shape_kinds.get(var, ()),
+            kinds=kinds[var] if var in kinds else shape_kinds.get(var, ()),
             word=words.get(var),
             type_text=type_texts.get(var),
         )
         for var in kinds.keys() | words.keys() | type_texts.keys() | shape_kinds.keys()
     }
+
+
+def _kinds_of_one_var(condition: ast.Or) -> tuple[str, tuple[str, ...]] | None:
+    """`$V kind A or $V kind B …` as the variable and its kinds; None for any other `or`."""
+    parts = condition.parts
+    if not all(isinstance(part, ast.HasKind) for part in parts):
+        return None
+    variables = {part.var for part in parts if isinstance(part, ast.HasKind)}
+    if len(variables) != 1:
+        return None
+    return variables.pop(), tuple(part.kind for part in parts if isinstance(part, ast.HasKind))
 
 
 def _region_prefilter(
