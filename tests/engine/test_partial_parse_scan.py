@@ -704,3 +704,72 @@ def test_a_rules_own_locators_are_found_in_one_method(
     text = b"".join(SPLIT_LOCATORS[start:end] for start, end in ranges)
     assert b"impl<'a> NamesMut" not in text
     _assert_as_whole_files(monkeypatch, root, rules, report)
+
+
+# A trait declared among other items of another file: `Shared: Sync` makes the impl's `T` Sync,
+# which the crate index learns from that file's items that spell `trait`, not from a whole parse.
+SHARED_TRAIT = b"""pub fn unrelated_one() -> u32 {
+    1
+}
+
+pub trait Shared: Sync {}
+
+pub fn unrelated_two() -> u32 {
+    2
+}
+
+pub fn unrelated_three() -> u32 {
+    3
+}
+"""
+
+HOLDER = b"""pub mod shared;
+
+use crate::shared::Shared;
+
+pub struct Holder<'a, T> {
+    value: &'a T,
+}
+
+unsafe impl<'a, T: Send + Shared> Send for Holder<'a, T> {}
+
+pub fn first<'a, T>(holder: &Holder<'a, T>) -> &'a T {
+    holder.value
+}
+"""
+
+
+def test_a_traits_bounds_come_from_the_items_that_spell_trait(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _crate(tmp_path, HOLDER)
+    (root / "src" / "shared.rs").write_bytes(SHARED_TRAIT)
+    rules = [rule for rule in load_rules() if rule.id == "send-impl-shared-borrow-without-sync"]
+    whole: list[bytes] = []
+    pieces: list[bytes] = []
+    real_whole, real_items = crate_scan.parse_rust, crate_scan.parse_items
+
+    def parse_whole(data: bytes) -> object:
+        whole.append(data)
+        return real_whole(data)
+
+    def parse_items(data: bytes, ranges: list[tuple[int, int]]) -> object:
+        pieces.append(b"".join(data[start:end] for start, end in ranges))
+        return real_items(data, ranges)
+
+    monkeypatch.setattr(crate_scan, "parse_rust", parse_whole)
+    monkeypatch.setattr(crate_scan, "parse_items", parse_items)
+    report = scan_folder(root, rules=rules)
+    assert report.findings == ()  # `T: Shared` is `Sync`
+    assert SHARED_TRAIT not in whole
+    assert any(
+        b"pub trait Shared: Sync {}" in text and b"unrelated_two" not in text for text in pieces
+    )
+    monkeypatch.undo()
+    without_bound = HOLDER.replace(b"T: Send + Shared", b"T: Send")
+    (root / "src" / "lib.rs").write_bytes(without_bound)
+    assert [
+        (f.rule_id, f.primary.span.start_line) for f in scan_folder(root, rules=rules).findings
+    ] == [("send-impl-shared-borrow-without-sync", 9)]
+    (root / "src" / "lib.rs").write_bytes(HOLDER)
+    _assert_as_whole_files(monkeypatch, root, rules, report)

@@ -150,6 +150,10 @@ class CrateIndex:
     workspace_crates: frozenset[str] = frozenset()
     # The lint levels the crate's manifest sets (`[lints]`); the scan cache's key holds them.
     lint_levels: LintLevels = NO_LINT_LEVELS
+    # A file (by its index in `sources`) with at least the top-level items that spell a word
+    # parsed, for the questions whose answers those items alone give (the names of a trait's
+    # bounds): the whole file needs no parse for them. None: `sources`' whole parses.
+    items_spelling: Callable[[int, str], ParsedFile] | None = field(default=None, repr=False)
     _answers: dict[tuple[str, str], object] = field(default_factory=dict, repr=False)
     _tables: dict[bytes, dict[str, list[int]]] = field(default_factory=dict, repr=False)
     _picked: dict[Selector, list[int]] = field(default_factory=dict, repr=False)
@@ -280,9 +284,11 @@ class CrateIndex:
         return spelled
 
     def supertraits(self, trait: str) -> list[str]:
-        """Bounds declared on a trait of this crate (`trait A: Send + Sync`)."""
+        """Bounds declared on a trait of this crate (`trait A: Send + Sync`), read from the
+        items of its declaring files that spell `trait` (every trait is in one): embassy's
+        HAL crates parsed whole 121 files, 0.14 s, for them."""
         question = ("supertraits", trait)
-        units = self._files_declaring(question, _TRAIT_DECLARATIONS)
+        units = self._files_declaring(question, _TRAIT_DECLARATIONS, spelling="trait")
         return self._answer(question, units)  # type: ignore[return-value]
 
     def files_allowing(self, lint: str) -> list[str]:
@@ -303,7 +309,7 @@ class CrateIndex:
     def declares_trait(self, trait: str) -> bool:
         """Whether the crate declares `trait NAME` (by the path's last segment)."""
         question = ("trait", trait)
-        units = self._files_declaring(question, _TRAIT_DECLARATIONS)
+        units = self._files_declaring(question, _TRAIT_DECLARATIONS, spelling="trait")
         return bool(self._answer(question, units))
 
     def is_static_mut(self, name: str) -> bool:
@@ -364,26 +370,38 @@ class CrateIndex:
         return found  # type: ignore[return-value]
 
     def _files_declaring(
-        self, question: Question, declarations: tuple[re.Pattern[bytes], ...]
+        self,
+        question: Question,
+        declarations: tuple[re.Pattern[bytes], ...],
+        spelling: str | None = None,
     ) -> Callable[[], list[ParsedFile]]:
-        """Files whose text declares the question's name with this kind of declaration."""
+        """Files whose text declares the question's name with this kind of declaration (with
+        `spelling`, only their items that spell the word need be parsed)."""
         name = question[1]
         return self._files(
             question,
             lambda: tuple(crate_reads.declares(d, name) for d in declarations),
+            spelling,
         )
 
     def _files(
-        self, key: Question, selectors: Callable[[], tuple[Selector, ...]]
+        self,
+        key: Question,
+        selectors: Callable[[], tuple[Selector, ...]],
+        spelling: str | None = None,
     ) -> Callable[[], list[ParsedFile]]:
         """The files the selectors pick, parsed when the thunk is called (an answer already
         known needs no parse, but its reads are noted all the same). `key`, the question,
-        names the selection, so asking again costs a lookup, not new selectors."""
+        names the selection, so asking again costs a lookup, not new selectors. `spelling`:
+        the answer is read from the items that spell that word (`items_spelling`)."""
         chosen, picks = self._selection(key, selectors)
         if picks is None:
             return lambda: [u for u in self.load() if any(s.matches(u.data) for s in chosen)]
         sources = self.sources
         assert sources is not None
+        items_spelling = self.items_spelling
+        if spelling is not None and items_spelling is not None:
+            return lambda: [items_spelling(i, spelling) for i in picks]
         return lambda: [sources[i][1]() for i in picks]
 
     def _texts(

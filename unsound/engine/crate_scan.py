@@ -13,6 +13,7 @@ never trees: trees cannot cross a process boundary and would cost the memory the
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any, cast
@@ -20,10 +21,11 @@ from typing import Any, cast
 from tree_sitter import Node, Tree
 
 from unsound.dsl.rust_parser import parse_rust
+from unsound.dsl.word_regex import whole_word
 from unsound.engine.crate_index import CrateIndex
 from unsound.engine.crate_reads import ReadsRecorder
 from unsound.engine.crate_task import CrateTask, FileJob, FileOutcome, OnResult
-from unsound.engine.item_ranges import ItemPlan, parse_items
+from unsound.engine.item_ranges import ItemPlan, items_holding, parse_items
 from unsound.engine.matcher import RuleSetMatcher
 from unsound.engine.prefilter import RuleSetPrefilter
 from unsound.engine.suppressions import apply_suppressions, may_hold_suppressions
@@ -127,11 +129,45 @@ def scan_crate(
                 return unit
         return unit_for(index)
 
+    spelling_units: dict[tuple[int, str], ParsedFile] = {}
+
+    def items_spelling(index: int, word: str) -> ParsedFile:
+        """The file with at least its top-level items that spell `word` parsed, for the
+        crate index's questions whose answers those items alone give: its whole parse when
+        one was made, else a parse of just those items, kept apart from the units the
+        matching shares (a question about the file being matched then needs no new start)."""
+        unit = units.get(index)
+        if unit is not None and not unit.partial:
+            return unit
+        found = spelling_units.get((index, word))
+        if found is None:
+            job = task.files[index]
+            positions = [
+                position
+                for match in re.finditer(whole_word(word.encode()), job.data)
+                for position in (match.start(), match.end() - 1)
+            ]
+            ranges = items_holding(job.data, positions) if positions else None
+            if ranges is None and index not in matching:
+                return unit_for(index)  # (nearly) all of it: parsed whole, and shared
+            if mark is not None:
+                mark(index)
+            tree = parse_items(job.data, ranges) if ranges is not None else None
+            if tree is None and index not in matching:
+                return unit_for(index)  # the items did not parse apart
+            partly = tree is not None
+            if tree is None:
+                tree = parse_rust(job.data)
+            found = ParsedFile(job.rel_path, task.crate, job.data, tree, partial=partly)
+            spelling_units[(index, word)] = found
+        return found
+
     crate_index = CrateIndex(
         lambda: [unit_for(i) for i in range(len(task.files))],
         [(job.data, partial(unit_for, i)) for i, job in enumerate(task.files)],
         workspace_crates=task.workspace_crates,
         lint_levels=task.lints,
+        items_spelling=items_spelling,
     )
     crate_names = matcher.crate_gate.for_crate([job.data for job in task.files])
     paths = [job.rel_path for job in task.files]
