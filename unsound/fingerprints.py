@@ -92,8 +92,7 @@ class LineHashes(Sequence[str]):
     whole file) and appends how many earlier lines had the same hash (`:2`). A report needs a
     few lines per file, not all of them: rolling over every unit of a big generated file in
     Python cost 0.6 s of a wasmtime scan. So the occurrence count compares the windows
-    themselves (where the line's window occurs in the text, at a line start), and only the
-    lines asked for are hashed.
+    themselves (a bytes slice each, counted in a dict), and only the lines asked for are hashed.
     The two counts agree unless two different windows of one file collide in the 64-bit hash.
     """
 
@@ -110,7 +109,12 @@ class LineHashes(Sequence[str]):
         units = normalized.encode("utf-16-le", "surrogatepass") + _END_OF_FILE_UNIT
         self._units = units + bytes(2 * _BLOCK_SIZE)  # windows past the end read zeros
         self._starts = _line_starts(normalized, units)
-        self._start_set: frozenset[int] | None = None
+        seen: dict[bytes, int] = {}
+        self._occurrence = []
+        for start in self._starts:
+            window = self._units[2 * start : 2 * (start + _BLOCK_SIZE)]
+            seen[window] = seen.get(window, 0) + 1
+            self._occurrence.append(seen[window])
         self._hashes: dict[int, str] = {}
 
     def __len__(self) -> int:
@@ -136,25 +140,8 @@ class LineHashes(Sequence[str]):
             value = 0
             for unit in window:  # sum(u * 37^(99-k)) mod 2^64, by Horner's rule
                 value = (value * _BASE + unit) & _MASK
-            found = self._hashes[index] = f"{value:x}:{self._occurrence(index)}"
+            found = self._hashes[index] = f"{value:x}:{self._occurrence[index]}"
         return found
-
-    def _occurrence(self, index: int) -> int:
-        """How many lines up to this one start with this line's window: found where the window
-        occurs in the text, at a line start (slicing every line's window took 1 ms a file)."""
-        starts = self._start_set
-        if starts is None:
-            starts = self._start_set = frozenset(self._starts)
-        units = self._units
-        start = self._starts[index]
-        window = units[2 * start : 2 * (start + _BLOCK_SIZE)]
-        count = 0
-        position = units.find(window)
-        while position != -1 and position <= 2 * start:
-            if position % 2 == 0 and position // 2 in starts:
-                count += 1
-            position = units.find(window, position + 1)
-        return count
 
 
 def _line_starts(normalized: str, units: bytes) -> list[int]:
