@@ -50,18 +50,21 @@ def test_kind_and_word_conditions_narrow_the_candidate_query() -> None:
     pattern = compiled().patterns[0]
     assert '(#bytes-match? @_v0 "transmute")' in pattern.query
     assert "(arguments (identifier)" not in pattern.query  # `$X` sits in no field: left out
-    tree = parse_rust(CODE)
-    found = [
+    assert candidates(pattern.query, CODE) == TRANSMUTES
+
+
+TRANSMUTES = [b"std::mem::transmute::<u32, f32>(x)", b"transmute(v[0])", b"mem::transmute(a)"]
+
+
+def candidates(query: str, code: bytes) -> list[bytes | None]:
+    """The text of each node the query (with our predicates) finds as `@root` in the code."""
+    tree = parse_rust(code)
+    return [
         node.text
-        for _, captures in QueryCursor(Query(rust_language(), pattern.query)).matches(
+        for _, captures in QueryCursor(Query(rust_language(), query)).matches(
             tree.root_node, query_predicate
         )
         for node in captures["root"]
-    ]
-    assert found == [
-        b"std::mem::transmute::<u32, f32>(x)",
-        b"transmute(v[0])",
-        b"mem::transmute(a)",
     ]
 
 
@@ -76,19 +79,7 @@ def test_one_of_several_kinds_narrows_the_candidate_query() -> None:
     (rule,) = compile_rule_files([("demo", "demo.rules", source)])
     query = rule.patterns[0].query
     assert "function: [(identifier) (scoped_identifier) (generic_function)] @_v0" in query
-    tree = parse_rust(CODE + b"fn h(o: O) { o.transmute(1); }\n")
-    found = [
-        node.text
-        for _, captures in QueryCursor(Query(rust_language(), query)).matches(
-            tree.root_node, query_predicate
-        )
-        for node in captures["root"]
-    ]
-    assert found == [
-        b"std::mem::transmute::<u32, f32>(x)",
-        b"transmute(v[0])",
-        b"mem::transmute(a)",
-    ]
+    assert candidates(query, CODE + b"fn h(o: O) { o.transmute(1); }\n") == TRANSMUTES
     (builtin,) = [r for r in load_rules() if r.id == "transmute-extends-lifetime"]
     assert [p.query for p in builtin.patterns] == [query]
 
