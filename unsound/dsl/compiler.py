@@ -115,6 +115,7 @@ def compile_rule(rule: ast.RuleAst, pack: str, source_text: str) -> CompiledRule
         _check_ref(labelled.ref, bound, lines)
         _check_placeholders(labelled.label, labelled.ref.span, bound, lines)
     regexes = _compile_regexes((*rule.conditions, *(s.cond for s in rule.severity_ifs)), lines)
+    locators = _locators(patterns, rule.conditions, relations)
     compiled = CompiledRule(
         ast=rule,
         info=_info(rule, pack),
@@ -123,8 +124,8 @@ def compile_rule(rule: ast.RuleAst, pack: str, source_text: str) -> CompiledRule
         regexes=regexes,
         prefilter=_prefilter(patterns, rule.conditions, relations),
         region_prefilter=_region_prefilter(patterns, rule.conditions, relations),
-        locators=_locators(patterns, rule.conditions, relations),
-        locators_in_match=_in_match(patterns, rule.conditions, relations),
+        locators=tuple(Needle(r) for r in locators),
+        locators_in_match=_in_match(locators, patterns, rule.conditions, relations),
     )
     compiled.fingerprint  # noqa: B018 - computed here (perhaps in a forked process), pickled with it
     return compiled
@@ -411,6 +412,7 @@ def _region_prefilter(
 
 
 def _in_match(
+    locators: list[tuple[str, ...]],
     patterns: tuple[Pattern, ...],
     conditions: tuple[ast.Cond, ...],
     relations: dict[CodeBlock, tuple[Pattern, ...]],
@@ -418,19 +420,11 @@ def _in_match(
     """Per locator (`_locators`), whether every match holds it in its own text (its patterns'
     words, what `has` or `matches` reads of its nodes), not only around it (`inside`,
     `follows`): a piece of the file that holds a match holds all such locators at once."""
-    own = set(_locator_sources(patterns, conditions, relations, in_match_only=True))
-    return tuple(r in own for r in _locator_sources(patterns, conditions, relations))
+    own = set(_locators(patterns, conditions, relations, in_match_only=True))
+    return tuple(alternatives in own for alternatives in locators)
 
 
 def _locators(
-    patterns: tuple[Pattern, ...],
-    conditions: tuple[ast.Cond, ...],
-    relations: dict[CodeBlock, tuple[Pattern, ...]],
-) -> tuple[Needle, ...]:
-    return tuple(Needle(r) for r in _locator_sources(patterns, conditions, relations))
-
-
-def _locator_sources(
     patterns: tuple[Pattern, ...],
     conditions: tuple[ast.Cond, ...],
     relations: dict[CodeBlock, tuple[Pattern, ...]],
