@@ -148,17 +148,15 @@ def scan_crate(
                 for position in (match.start(), match.end() - 1)
             ]
             ranges = items_holding(job.data, positions) if positions else None
-            if ranges is None and index not in matching:
-                return unit_for(index)  # (nearly) all of it: parsed whole, and shared
-            if mark is not None:
+            if mark is not None and (ranges is not None or index in matching):
                 mark(index)
             tree = parse_items(job.data, ranges) if ranges is not None else None
-            if tree is None and index not in matching:
-                return unit_for(index)  # the items did not parse apart
-            partly = tree is not None
-            if tree is None:
-                tree = parse_rust(job.data)
-            found = ParsedFile(job.rel_path, task.crate, job.data, tree, partial=partly)
+            if tree is None:  # (nearly) all of it, or items that do not parse apart: whole
+                if index not in matching:
+                    return unit_for(index)  # shared with the matching
+                found = ParsedFile(job.rel_path, task.crate, job.data, parse_rust(job.data))
+            else:
+                found = ParsedFile(job.rel_path, task.crate, job.data, tree, partial=True)
             spelling_units[(index, word)] = found
         return found
 
