@@ -773,3 +773,60 @@ def test_a_traits_bounds_come_from_the_items_that_spell_trait(
     ] == [("send-impl-shared-borrow-without-sync", 9)]
     (root / "src" / "lib.rs").write_bytes(HOLDER)
     _assert_as_whole_files(monkeypatch, root, rules, report)
+
+
+# A `static mut` among the file's declarations, a function far from it taking a reference to
+# it: the function's item is parsed for the match, the declarations apart when the condition
+# `is static-mut` reads the file's top level.
+STATIC_LATER = b"""use std::fmt::Write;
+
+static mut COUNTER: u32 = 0;
+
+pub fn unrelated_one(out: &mut String) -> u32 {
+    let _ = write!(out, "one");
+    1
+}
+
+pub fn unrelated_two() -> u32 {
+    2
+}
+
+pub fn unrelated_three() -> u32 {
+    3
+}
+
+pub fn unrelated_four() -> u32 {
+    4
+}
+
+pub fn bump() -> u32 {
+    unsafe {
+        let counter = &mut COUNTER;
+        *counter += 1;
+        *counter
+    }
+}
+"""
+
+
+def test_a_static_mut_among_the_declarations_is_read_when_a_condition_asks(
+    tmp_path: Path,
+    runs: list[tuple[str, bool]],
+    parsed: list[list[tuple[int, int]]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    root = _crate(tmp_path, STATIC_LATER)
+    rules = [rule for rule in load_rules() if rule.id == "static-mut-reference"]
+    report = scan_folder(root, rules=rules)
+    assert [
+        (f.rule_id, f.primary.path, f.primary.span.start_line, f.primary.span.start_column)
+        for f in report.findings
+    ] == [("static-mut-reference", "src/lib.rs", 24, 23)]
+    assert runs == [("src/lib.rs", True)]
+    matched, declarations = parsed
+    matched_text = b"".join(STATIC_LATER[start:end] for start, end in matched)
+    declared_text = b"".join(STATIC_LATER[start:end] for start, end in declarations)
+    assert b"pub fn bump" in matched_text and b"unrelated_two" not in matched_text
+    assert b"static mut COUNTER" in declared_text and b"pub fn bump" not in declared_text
+    runs.clear()
+    _assert_as_whole_files(monkeypatch, root, rules, report)

@@ -263,7 +263,7 @@ def _test(condition: ast.Cond, bound: Bound, node: Node, context: MatchContext) 
     """Conditions that bind nothing: shapes, regexes, kinds, bounds, docs, comments, impls."""
     if isinstance(condition, ast.IsShape):
         if condition.shape == "static-mut":
-            local = _nearest_static(node, bound.text())
+            local = _nearest_static(node, bound.text(), bound.unit)
             if local is None and bound.unit.display is not None:
                 local = _nearest_static_text(bound.unit.data, node.start_byte, bound.text())
             if local is not None:
@@ -302,7 +302,7 @@ def _in_pattern(node: Node) -> bool:
 _STATIC_SCOPES = frozenset({"block", "declaration_list", "source_file"})
 
 
-def _nearest_static(node: Node, name: str) -> bool | None:
+def _nearest_static(node: Node, name: str, unit: ParsedFile) -> bool | None:
     """Whether the `static` that a plain name resolves to in its own scope is `mut`: a
     function-local `static WHO` hides a `static mut WHO` of another function or module.
     None when no enclosing block or module declares it (the crate index answers then)."""
@@ -312,19 +312,20 @@ def _nearest_static(node: Node, name: str) -> bool | None:
     current = node.parent
     while current is not None:
         if current.type in _STATIC_SCOPES:
-            found = _statics_declared_in(current).get(wanted)
+            found = node_memo.remember(
+                "statics declared", current, partial(_statics_declared_in, current, unit)
+            ).get(wanted)
             if found is not None:
                 return found
         current = current.parent
     return None
 
 
-@node_memo.per_node
-def _statics_declared_in(scope: Node) -> dict[bytes, bool]:
+def _statics_declared_in(scope: Node, unit: ParsedFile) -> dict[bytes, bool]:
     """The `static`s a block or module declares directly (name → whether it is `mut`; the
     first of a name wins): asked for every candidate of a file, read once per scope."""
     found: dict[bytes, bool] = {}
-    for child in scope.named_children:
+    for child in unit.top_level(scope):
         if child.type != "static_item":
             continue
         declared = child.child_by_field_name("name")
@@ -613,7 +614,7 @@ def _imported_from_another_crate(bound: Bound, name: str | None) -> bool:
         return False
     word = re.compile(rb"\b" + re.escape(name.encode()) + rb"\b(?!\s*::)")
     own = bound.unit.crate.replace("-", "_")
-    for child in scope.named_children:
+    for child in bound.unit.top_level(scope):
         if child.type != "use_declaration":
             continue
         match = _USE.search(bound.unit.data[child.start_byte : child.end_byte])

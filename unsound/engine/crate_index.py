@@ -749,7 +749,7 @@ def imported_paths(unit: ParsedFile, node: Node, name: str) -> list[tuple[str, .
             break
         current = current.parent
     out: list[tuple[str, ...]] = []
-    for child in scope.named_children:
+    for child in unit.top_level(scope):
         if child.type != "use_declaration":
             continue
         argument = child.child_by_field_name("argument")

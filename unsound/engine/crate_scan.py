@@ -123,8 +123,14 @@ def scan_crate(
                 mark(index)
             tree = parse_items(job.data, plan.parse)
             if tree is not None:
+                cuts = plan.cuts
                 unit = units[index] = ParsedFile(
-                    job.rel_path, task.crate, job.data, tree, partial=True
+                    job.rel_path,
+                    task.crate,
+                    job.data,
+                    tree,
+                    partial=True,
+                    parse_declarations=lambda: parse_items(job.data, cuts.declaration_ranges()),
                 )
                 return unit
         return unit_for(index)

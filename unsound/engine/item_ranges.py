@@ -17,15 +17,17 @@ are most of the file, the whole file is parsed.
 
 Besides the pieces a rule's locators pick (`CompiledRule.locators`; per member only for a rule
 whose matches stay in one, `rule_facts.member_local`), what conditions read around a match is
-always parsed: the file's first item (its inner attributes, `#![allow]`), its top-level `use`,
-`extern crate` and `static` declarations (name resolution, `is static-mut`), every piece
-holding an `// unsound:` comment (suppressions). A `macro_rules!` is an item like the others:
-its transcribers are matched in (`engine.macros`) only for the rules whose locators it holds,
-the candidates of the rest being turned away outside their items (`RuleItems`); parsed
-whatever the rules, such pieces were 0.26 of wasmtime's 3.7 MB parsed and 0.58 of
-rust-analyzer's 5.5 MB. Anything else that would read a piece left out (a `follows` among
-top-level items or an impl's members; the crate index, which reads whole files) asks for the
-whole file (`units.WholeFileNeeded`).
+always parsed: the file's first item (its inner attributes, `#![allow]`) and every piece
+holding an `// unsound:` comment (suppressions). The top-level `use`, `extern crate` and
+`static` declarations (name resolution, `is static-mut`) are parsed apart, with the first item,
+only when a condition reads them (`declaration_ranges`, `ParsedFile.top_level`): they were 18%
+of what wasmtime parsed and 26% of rust-analyzer's, for 6 and 1 of their partly parsed files.
+A `macro_rules!` is an item like the others: its transcribers are matched in (`engine.macros`)
+only for the rules whose locators it holds, the candidates of the rest being turned away
+outside their items (`RuleItems`); parsed whatever the rules, such pieces were 0.26 of
+wasmtime's 3.7 MB parsed and 0.58 of rust-analyzer's 5.5 MB. Anything else that would read a
+piece left out (a `follows` among top-level items or an impl's members; the crate index, which
+reads whole files) asks for the whole file (`units.WholeFileNeeded`).
 """
 
 from __future__ import annotations
@@ -153,13 +155,27 @@ class ItemCuts:
     def ranges(self, chosen: set[int]) -> list[tuple[int, int]] | None:
         """The byte ranges of the chosen items with the ones always parsed, adjacent ones
         merged; None when they are (nearly) the whole file."""
-        data, starts = self.data, self.starts
-        chosen = chosen | {0} | self.holding(_always_parsed(data))
-        # An impl's members are parsed between its header and its closing brace.
+        data = self.data
+        return _merged_ranges(
+            data, self.starts, self._with_bounds(chosen | {0} | self.holding(_always_parsed(data)))
+        )
+
+    def declaration_ranges(self) -> list[tuple[int, int]]:
+        """The byte ranges of the first item and of the pieces holding top-level `use`,
+        `extern crate` and `static` declarations, which conditions read around a match (name
+        resolution, `is static-mut`): parsed apart, when one asks (`ParsedFile.declarations`)."""
+        data = self.data
+        pieces = self._with_bounds({0} | self.holding(_declarations(data)))
+        return _merged_ranges(data, self.starts, pieces, whole_if_most=False) or []
+
+    def _with_bounds(self, chosen: set[int]) -> set[int]:
+        """The pieces, with the header and closing brace of each impl one is a member of: an
+        impl's members are parsed between them."""
+        chosen = set(chosen)
         for piece in list(chosen):
             if self.roles[piece] != ITEM:
                 chosen |= {self.header[piece], self.last[piece]}
-        return _merged_ranges(data, starts, chosen)
+        return chosen
 
 
 @dataclass(frozen=True)
@@ -248,10 +264,10 @@ def items_holding(data: bytes, positions: Iterable[int]) -> list[tuple[int, int]
 
 
 def _merged_ranges(
-    data: bytes, starts: list[int], chosen: set[int]
+    data: bytes, starts: list[int], chosen: set[int], whole_if_most: bool = True
 ) -> list[tuple[int, int]] | None:
     """The byte ranges of the chosen pieces (by their starts), adjacent ones merged; None when
-    they leave out less than `_MIN_SAVING` of the file."""
+    they leave out less than `_MIN_SAVING` of the file (and `whole_if_most`)."""
     ends = [*starts[1:], len(data)]
     ranges: list[tuple[int, int]] = []
     for index in sorted(chosen):
@@ -261,7 +277,7 @@ def _merged_ranges(
         else:
             ranges.append((start, end))
     parsed = sum(end - start for start, end in ranges)
-    return None if parsed > (1 - _MIN_SAVING) * len(data) else ranges
+    return None if whole_if_most and parsed > (1 - _MIN_SAVING) * len(data) else ranges
 
 
 def _pairs(starts: list[int], end: int) -> list[tuple[int, int]]:
@@ -397,8 +413,12 @@ def _ends_item(line: bytes, opening: bool) -> bool:
     return code.endswith((b";", b"}")) or (opening and code.endswith(b"{") and at_column_zero)
 
 
+def _declarations(data: bytes) -> list[int]:
+    return [match.end() - 1 for match in _TOP_DECLARATION.finditer(data)]
+
+
 def _always_parsed(data: bytes) -> list[int]:
-    found = [match.end() - 1 for match in _TOP_DECLARATION.finditer(data)]
+    found = []
     for word in _ALWAYS_WORDS:
         start = data.find(word)
         while start != -1:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from tree_sitter import Node, Tree
@@ -46,6 +46,27 @@ class ParsedFile:
     _utf8: list[bool] = field(default_factory=list, compare=False, repr=False)
     # Whether `tree` holds only some of the file's top-level items (`engine.item_ranges`).
     partial: bool = field(default=False, compare=False)
+    # For a partly parsed file: a parse of its first item and its top-level declarations
+    # (`ItemCuts.declaration_ranges`), None when they do not parse apart; made when first asked.
+    parse_declarations: Callable[[], Tree | None] | None = field(
+        default=None, compare=False, repr=False
+    )
+    _declarations: list[Tree] = field(default_factory=list, compare=False, repr=False)
+
+    def top_level(self, scope: Node) -> list[Node]:
+        """The named children of a module body, as a reader of its `use` and `static`
+        declarations needs them: for the root of a partly parsed file, those of its first item
+        and top-level declarations, parsed when first asked (a file's candidates seldom ask:
+        6 of wasmtime's 494 partly parsed files); `WholeFileNeeded` when they do not parse
+        apart, so that the file is matched again whole."""
+        if scope.parent is not None or self.parse_declarations is None:
+            return scope.named_children
+        if not self._declarations:
+            tree = self.parse_declarations()
+            if tree is None:
+                raise WholeFileNeeded
+            self._declarations.append(tree)
+        return self._declarations[0].root_node.named_children
 
     @property
     def utf8(self) -> bool:
