@@ -55,9 +55,9 @@ _IMPL = re.compile(rb"(?:unsafe[ \t]+)?impl\b")
 # After a line break, so that `re` scans for the `\n` (`(?:^|\n)` tries every position).
 _IMPL_LINE = re.compile(rb"\n(?:unsafe[ \t]+)?impl\b")
 
-# Top-level declarations that conditions read beside the match (after a line break: `re` then
-# scans for the `\n`), and the word whose items are parsed whatever the rules: `unsound`
-# (suppression comments).
+# Top-level declarations that conditions read beside the match, parsed apart when one does
+# (after a line break: `re` then scans for the `\n`), and the word whose items are parsed
+# whatever the rules: `unsound` (suppression comments).
 _TOP_DECLARATION = re.compile(
     rb"\n(?:pub(?:\([^)\n]*\))?[ \t]+)?(?:use|extern[ \t]+crate|static)\b"
 )
@@ -163,7 +163,7 @@ class ItemCuts:
     def declaration_ranges(self) -> list[tuple[int, int]]:
         """The byte ranges of the first item and of the pieces holding top-level `use`,
         `extern crate` and `static` declarations, which conditions read around a match (name
-        resolution, `is static-mut`): parsed apart, when one asks (`ParsedFile.declarations`)."""
+        resolution, `is static-mut`): parsed apart, when one asks (`ParsedFile.top_level`)."""
         data = self.data
         pieces = self._with_bounds({0} | self.holding(_declarations(data)))
         return _merged_ranges(data, self.starts, pieces, whole_if_most=False) or []
