@@ -48,6 +48,14 @@ def parsed(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[list[tuple[int, int
     yield seen
 
 
+def spots(report: Report) -> list[tuple[str, str, int, int]]:
+    """(rule, file, line, column) of each finding of the report."""
+    return [
+        (f.rule_id, f.primary.path, f.primary.span.start_line, f.primary.span.start_column)
+        for f in report.findings
+    ]
+
+
 def _whole_files(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(RuleSetMatcher, "plan_items", lambda *args: None)
 
@@ -182,10 +190,7 @@ def test_a_macro_definition_is_parsed_only_for_a_rule_whose_words_it_holds(
     root = _crate(tmp_path, IN_A_MACRO)
     rules = [rule for rule in load_rules() if rule.id == "send-impl-without-send-bound"]
     report = scan_folder(root, rules=rules)
-    assert [
-        (f.rule_id, f.primary.path, f.primary.span.start_line, f.primary.span.start_column)
-        for f in report.findings
-    ] == [("send-impl-without-send-bound", "src/lib.rs", 20, 21)]
+    assert spots(report) == [("send-impl-without-send-bound", "src/lib.rs", 20, 21)]
     assert runs == [("src/lib.rs", True)]
     [ranges] = parsed
     text = b"".join(IN_A_MACRO[start:end] for start, end in ranges)
@@ -627,10 +632,7 @@ def test_a_file_without_a_rules_locator_still_has_its_suppressions_checked(
     root = _crate(tmp_path, source)
     rules = [rule for rule in load_rules() if rule.id == "not-unsafe-ptr-arg-deref"]
     report = scan_folder(root, rules=rules)
-    assert [
-        (f.rule_id, f.primary.path, f.primary.span.start_line, f.primary.span.start_column)
-        for f in report.findings
-    ] == [("unused-suppression", "src/lib.rs", 1, 1)]
+    assert spots(report) == [("unused-suppression", "src/lib.rs", 1, 1)]
     assert runs == []  # read for its suppressions, matched by no rule
     _assert_as_whole_files(monkeypatch, root, rules, report)
 
@@ -651,10 +653,7 @@ def test_a_stale_suppression_in_a_file_no_rule_wants_is_reported(
     rules = load_rules()
     assert not any(rule.may_match(STALE) for rule in rules)
     report = scan_folder(root, rules=rules)
-    assert [
-        (f.rule_id, f.primary.path, f.primary.span.start_line, f.primary.span.start_column)
-        for f in report.findings
-    ] == [("unused-suppression", "src/lib.rs", 1, 1)]
+    assert spots(report) == [("unused-suppression", "src/lib.rs", 1, 1)]
     assert runs == []
 
 
@@ -818,10 +817,7 @@ def test_a_static_mut_among_the_declarations_is_read_when_a_condition_asks(
     root = _crate(tmp_path, STATIC_LATER)
     rules = [rule for rule in load_rules() if rule.id == "static-mut-reference"]
     report = scan_folder(root, rules=rules)
-    assert [
-        (f.rule_id, f.primary.path, f.primary.span.start_line, f.primary.span.start_column)
-        for f in report.findings
-    ] == [("static-mut-reference", "src/lib.rs", 24, 23)]
+    assert spots(report) == [("static-mut-reference", "src/lib.rs", 24, 23)]
     assert runs == [("src/lib.rs", True)]
     matched, declarations = parsed
     matched_text = b"".join(STATIC_LATER[start:end] for start, end in matched)
