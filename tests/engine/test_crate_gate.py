@@ -231,8 +231,8 @@ def test_a_skipped_file_is_rescanned_when_another_file_makes_its_static_mut(
 def test_the_gates_whole_file_search_is_the_names_regex(text: bytes) -> None:
     """RE2's search (`\\b` around an alternation) answers as the lookaround regex does."""
     names = {"Handle", "Guard", "Lock"}
-    search = _whole_word_search(names)
     regex = _any_word(names)
+    search = _whole_word_search(names, regex)
     assert search is not None and regex is not None
     assert type(search.__self__).__module__.startswith("re2")  # type: ignore[attr-defined]
     assert (search(text) is not None) == (regex.search(text) is not None)
