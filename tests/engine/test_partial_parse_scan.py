@@ -826,3 +826,197 @@ def test_a_static_mut_among_the_declarations_is_read_when_a_condition_asks(
     assert b"static mut COUNTER" in declared_text and b"pub fn bump" not in declared_text
     runs.clear()
     _assert_as_whole_files(monkeypatch, root, rules, report)
+
+
+# A field stored in another file, among other items: the crate index finds the stores of
+# `user` in that file's items that spell the word, without a parse of the whole file.
+DROPPED_SESSION = b"""use std::ffi::c_void;
+
+pub mod session;
+
+pub struct Session {
+    user: *mut c_void,
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        unsafe { drop(Box::from_raw(self.user as *mut String)) };
+    }
+}
+"""
+
+SESSION_MADE = b"""use std::ffi::c_void;
+
+use crate::Session;
+
+pub fn unrelated_one() -> u32 {
+    1
+}
+
+pub struct Config {
+    pub verbose: bool,
+}
+
+pub fn unrelated_two() -> u32 {
+    2
+}
+
+impl Session {
+    pub fn new(config: Config) -> Session {
+        Session { user: Box::into_raw(Box::new(config)) as *mut c_void }
+    }
+}
+
+pub fn unrelated_three() -> u32 {
+    3
+}
+"""
+
+
+class _Parses:
+    """The texts parsed whole and the pieces parsed apart, during a scan."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.whole: list[bytes] = []
+        self.pieces: list[bytes] = []
+        real_whole, real_items = crate_scan.parse_rust, crate_scan.parse_items
+
+        def parse_whole(data: bytes) -> object:
+            self.whole.append(data)
+            return real_whole(data)
+
+        def parse_items(data: bytes, ranges: list[tuple[int, int]]) -> object:
+            self.pieces.append(b"".join(data[start:end] for start, end in ranges))
+            return real_items(data, ranges)
+
+        monkeypatch.setattr(crate_scan, "parse_rust", parse_whole)
+        monkeypatch.setattr(crate_scan, "parse_items", parse_items)
+
+
+def test_a_fields_stores_come_from_the_items_that_spell_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _crate(tmp_path, DROPPED_SESSION)
+    (root / "src" / "session.rs").write_bytes(SESSION_MADE)
+    rules = [rule for rule in load_rules() if rule.id == "box-from-raw-type-mismatch"]
+    parses = _Parses(monkeypatch)
+    report = scan_folder(root, rules=rules)
+    assert spots(report) == [("box-from-raw-type-mismatch", "src/lib.rs", 11, 23)]
+    (related,) = report.findings[0].related
+    assert (related.path, related.span.start_line, related.span.start_column) == (
+        "src/session.rs",
+        19,
+        25,
+    )
+    assert SESSION_MADE not in parses.whole
+    assert any(b"impl Session" in text and b"unrelated_two" not in text for text in parses.pieces)
+    monkeypatch.undo()
+    _assert_as_whole_files(monkeypatch, root, rules, report)
+
+
+# A private `Inner<T>` reaches users through `Middle<T>`, which public `Outer<T>` holds; both
+# holders are read from the items of `wrapper.rs` that spell each name, two parses of one
+# file (another file declares a second `Middle`, so which one `Outer` holds is asked).
+LEAKED_INNER = b"""pub mod other;
+pub mod wrapper;
+
+struct Inner<T> {
+    value: Option<T>,
+}
+
+unsafe impl<T> Send for Inner<T> {}
+
+impl<T> Inner<T> {
+    fn take(&mut self) -> Option<T> {
+        self.value.take()
+    }
+}
+"""
+
+LEAKING_WRAPPER = b"""pub fn unrelated_one() -> u32 {
+    1
+}
+
+pub struct Outer<T> {
+    middle: Middle<T>,
+}
+
+pub fn unrelated_two() -> u32 {
+    2
+}
+
+struct Middle<T> {
+    inner: crate::Inner<T>,
+}
+
+impl<T> Outer<T> {
+    pub fn take(&mut self) -> Option<T> {
+        self.middle.inner.take()
+    }
+}
+
+pub fn unrelated_three() -> u32 {
+    3
+}
+"""
+
+OTHER_MIDDLE = b"""pub struct Middle {
+    pub count: u32,
+}
+"""
+
+
+def _item(source: bytes, start: bytes) -> bytes:
+    """The text of the top-level item that starts with `start`, to the blank line after it."""
+    begin = source.index(start)
+    return source[begin : source.index(b"\n}\n", begin) + 4]
+
+
+def test_a_types_holders_come_from_the_items_that_spell_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _crate(tmp_path, LEAKED_INNER)
+    (root / "src" / "wrapper.rs").write_bytes(LEAKING_WRAPPER)
+    (root / "src" / "other.rs").write_bytes(OTHER_MIDDLE)
+    rules = [rule for rule in load_rules() if rule.id == "send-impl-without-send-bound"]
+    parses = _Parses(monkeypatch)
+    report = scan_folder(root, rules=rules)
+    # Not an internal type: `Outer<T>` carries it, in the same file as `Middle<T>` (which
+    # file declares each `Middle` is asked of whole files).
+    assert spots(report) == [("send-impl-without-send-bound", "src/lib.rs", 8, 13)]
+    outer = _item(LEAKING_WRAPPER, b"pub struct Outer")
+    middle = _item(LEAKING_WRAPPER, b"struct Middle<")
+    assert [text for text in parses.pieces if b"Middle" in text] == [middle, outer + middle]
+    monkeypatch.undo()
+    _assert_as_whole_files(monkeypatch, root, rules, report)
+
+
+def test_a_file_still_to_be_matched_is_parsed_whole_once_for_the_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its items that spell the word are most of it: the index's parse is the matching's."""
+    root = _crate(tmp_path, DROPPED_SESSION)
+    made_unsafe = b"""use std::ffi::c_void;
+
+use crate::Session;
+
+impl Session {
+    pub fn new(config: String) -> Session {
+        Session { user: Box::into_raw(Box::new(config)) as *mut c_void }
+    }
+
+    pub fn reset(&mut self, config: String) {
+        unsafe { drop(Box::from_raw(self.user as *mut String)) };
+        self.user = Box::into_raw(Box::new(config)) as *mut c_void;
+    }
+}
+"""
+    (root / "src" / "session.rs").write_bytes(made_unsafe)
+    rules = [rule for rule in load_rules() if rule.id == "box-from-raw-type-mismatch"]
+    parses = _Parses(monkeypatch)
+    report = scan_folder(root, rules=rules)
+    assert spots(report) == []  # a `String` both sides
+    assert parses.whole.count(made_unsafe) == 1
+    assert not any(b"impl Session" in text for text in parses.pieces)
+    monkeypatch.undo()
+    _assert_as_whole_files(monkeypatch, root, rules, report)

@@ -152,7 +152,8 @@ class CrateIndex:
     lint_levels: LintLevels = NO_LINT_LEVELS
     # A file (by its index in `sources`) with at least the top-level items that spell a word
     # parsed, for the questions whose answers those items alone give (the names of a trait's
-    # bounds): the whole file needs no parse for them. None: `sources`' whole parses.
+    # bounds, the holders and mentions of a name): the whole file needs no parse for them.
+    # None: `sources`' whole parses.
     items_spelling: Callable[[int, str], ParsedFile] | None = field(default=None, repr=False)
     _answers: dict[tuple[str, str], object] = field(default_factory=dict, repr=False)
     _tables: dict[bytes, dict[str, list[int]]] = field(default_factory=dict, repr=False)
@@ -191,10 +192,11 @@ class CrateIndex:
         return self._answer(question, units)  # type: ignore[return-value]
 
     def definitions_mentioning(self, name: str) -> list[TypeDefinition]:
-        """Every struct, enum and union of the crate in a file whose text names `name` (the
-        candidates for a type that holds a `name` in a field)."""
+        """Every struct, enum and union of the crate in a top-level item whose text names
+        `name` (the candidates for a type that holds a `name` in a field), read from those items
+        alone (`items_spelling`): tokio's parses for it 0.70 -> 0.24 MB."""
         question = ("mentioning", name)
-        units = self._files(question, lambda: (_word_selector(name),))
+        units = self._files(question, lambda: (_word_selector(name),), spelling=name)
         return self._answer(question, units)  # type: ignore[return-value]
 
     def module_is_public(self, module: str) -> bool:
@@ -332,14 +334,15 @@ class CrateIndex:
 
     def mentions(self, name: str) -> list[tuple[ParsedFile, Node]]:
         """Every identifier node spelled `name` in the crate's files (calls, fields, types),
-        found from the text first so that only files that say the word are parsed.
+        found from the text first so that only the items that say the word are parsed
+        (`items_spelling`; deno's parses for it 1.65 -> 1.25 MB).
 
         Nothing for a tuple field's index (`self.0`), which no identifier spells: asked of `0`,
         every file holding the number was parsed for nothing (rust-openssl: 0.08 s)."""
         if name[:1].isdigit():
             return []
         question = ("mentions", name)
-        units = self._files(question, lambda: (_word_selector(name),))
+        units = self._files(question, lambda: (_word_selector(name),), spelling=name)
         return self._answer(question, units)  # type: ignore[return-value]
 
     def safe_method_uses_unsafe(self, type_name: str) -> bool:

@@ -66,7 +66,8 @@ def _may_name(crate: CrateIndex, holder: TypeDefinition, targets: list[TypeDefin
     if len(crate.definitions(name)) <= 1:
         return True
     for target in targets:
-        if target.unit.tree.root_node == holder.unit.tree.root_node:
+        # By path: each is read from its file's items that spell a name, two parses of one file.
+        if target.unit.rel_path == holder.unit.rel_path:
             return True
         modules = _file_modules(target.unit.rel_path)
         if not modules:
