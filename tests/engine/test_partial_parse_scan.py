@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 from test_scan_support import RULE_FIXTURES, SEEDED, scan_folder
+from tree_sitter import Node
 
 from unsound.dsl.compiled import CompiledRule
 from unsound.dsl.loader import compile_rule_files, load_rules
 from unsound.engine import crate_scan
+from unsound.engine import matcher as matcher_module
 from unsound.engine.matcher import RuleSetMatcher
 from unsound.engine.units import ParsedFile
 from unsound.model import Report
@@ -141,6 +143,37 @@ def test_a_file_the_index_asks_about_is_matched_again_whole(
     ]
     assert runs == [("src/lib.rs", True), ("src/lib.rs", False)]
     runs.clear()
+    _assert_as_whole_files(monkeypatch, root, rules, report)
+
+
+def test_candidates_judged_before_a_file_is_matched_again_are_not_judged_again(
+    tmp_path: Path, runs: list[tuple[str, bool]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    earlier = b"""pub fn first_view<'a>(name: &'a str, instance: *mut u8) -> &'a str {
+    let _ = instance;
+    name
+}
+
+"""
+    source = SELF_ASKING.replace(b"impl<'a> Context<'a>", earlier + b"impl<'a> Context<'a>")
+    root = _crate(tmp_path, source)
+    rules = [rule for rule in load_rules() if rule.id == "raw-pointer-escapes-lifetime"]
+    judged: list[tuple[bool, int]] = []
+    real = matcher_module._first_finding
+
+    def first_finding(root: Node, unit: ParsedFile, *args: object) -> object:
+        judged.append((unit.partial, root.start_point.row + 1))
+        return real(root, unit, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(matcher_module, "_first_finding", first_finding)
+    report = scan_folder(root, rules=rules)
+    assert spots(report) == [("raw-pointer-escapes-lifetime", "src/lib.rs", 28, 31)]
+    assert runs == [("src/lib.rs", True), ("src/lib.rs", False)]
+    # `first_view` (line 22, a candidate of two of the rule's patterns) judged by the partly
+    # parsed try alone; `new` (line 28) by both, the first giving up at its first pattern.
+    assert judged == [(True, 22), (True, 22), (True, 28), (False, 28), (False, 28)]
+    runs.clear()
+    monkeypatch.undo()
     _assert_as_whole_files(monkeypatch, root, rules, report)
 
 

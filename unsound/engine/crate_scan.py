@@ -26,7 +26,7 @@ from unsound.engine.crate_index import CrateIndex
 from unsound.engine.crate_reads import ReadsRecorder
 from unsound.engine.crate_task import CrateTask, FileJob, FileOutcome, OnResult
 from unsound.engine.item_ranges import ItemPlan, items_holding, parse_items
-from unsound.engine.matcher import RuleSetMatcher
+from unsound.engine.matcher import RuleSetMatcher, Settled
 from unsound.engine.prefilter import RuleSetPrefilter
 from unsound.engine.suppressions import apply_suppressions, may_hold_suppressions
 from unsound.engine.units import ParsedFile, WholeFileNeeded
@@ -206,14 +206,18 @@ def scan_crate(
         unit = unit_to_match(index, plan)
         if mark is not None:
             mark(index)
+        index_view = cast(CrateIndex, tracked)
+        # The candidates the partly parsed try judges before it gives up are not judged again
+        # (embassy's given-up tries cost 0.15 s of its 3.6 s).
+        settled: Settled = {}
         try:
             items = plan.filter_for(unit.tree, unit.partial) if plan is not None else None
-            return unit, matcher.run(unit, cast(CrateIndex, tracked), wanted, crate_names, items)
+            return unit, matcher.run(unit, index_view, wanted, crate_names, items, settled)
         except WholeFileNeeded:
             del units[index]
             unit = unit_for(index)
             items = plan.filter_for(unit.tree, unit.partial) if plan is not None else None
-            return unit, matcher.run(unit, cast(CrateIndex, tracked), wanted, crate_names, items)
+            return unit, matcher.run(unit, index_view, wanted, crate_names, items, settled)
 
     outcomes: list[FileOutcome] = []
     for index, job in enumerate(task.files):

@@ -370,18 +370,21 @@ class RuleSetMatcher:
         wanted: set[str],
         crate_names: CrateNames | None = None,
         items: RuleItems | None = None,
+        settled: Settled | None = None,
     ) -> list[Finding]:
         """Findings of the wanted rules in one file (its code and its macro bodies and
         arguments, read as Rust), one per (rule, primary location).
 
         `crate_names` filters macro regions as it filtered the file: a region that spells no
         name a rule's crate facts need is not parsed for that rule. `items` turns away a rule's
-        candidates outside the pieces its matches can lie in (`plan_items`)."""
+        candidates outside the pieces its matches can lie in (`plan_items`). `settled` carries
+        the candidates of the file's own code judged by a partly parsed try that was given up
+        (`WholeFileNeeded`) into the try on the whole file, which does not judge them again."""
         wanted = wanted & self.rule_ids
         if not wanted:
             return []
         with node_memo.scope():
-            return self._run(unit, crate, wanted, crate_names, items)
+            return self._run(unit, crate, wanted, crate_names, items, settled)
 
     def _run(
         self,
@@ -390,11 +393,12 @@ class RuleSetMatcher:
         wanted: set[str],
         crate_names: CrateNames | None,
         items: RuleItems | None,
+        settled: Settled | None,
     ) -> list[Finding]:
         findings: dict[tuple[str, int, int], Finding] = {}
         plans = self._plans(wanted, len(unit.data))
         gates = self._candidate_gates(wanted, crate_names)
-        regions = self._collect(plans, unit, crate, wanted, findings, gates, items)
+        regions = self._collect(plans, unit, crate, wanted, findings, gates, items, settled)
         # One rule per distinct region test: rules that spell the same patterns and need the
         # same crate facts accept the same regions (a region is asked once, not once a rule),
         # with the ids of the rules that share it.
@@ -421,7 +425,7 @@ class RuleSetMatcher:
             )
 
         for derived in macro_units(unit, regions, accepts):
-            self._collect(plans, derived, crate, wanted, findings, gates, items)
+            self._collect(plans, derived, crate, wanted, findings, gates, items, None)
         return sorted(findings.values(), key=Finding.sort_key)
 
     def _candidate_gates(
@@ -518,8 +522,14 @@ class RuleSetMatcher:
         findings: dict[tuple[str, int, int], Finding],
         candidate_gates: dict[str, Callable[[Node], bool]],
         items: RuleItems | None,
+        settled: Settled | None,
     ) -> list[tuple[str, Node]]:
-        """Add the unit's findings; return its macro regions (name, token tree)."""
+        """Add the unit's findings; return its macro regions (name, token tree). With
+        `settled`, a partly parsed unit notes there each candidate it judges, and a whole one
+        takes the verdicts noted for its candidates instead of judging them again: both trees
+        hold the same nodes for the pieces the partial one parsed, and a candidate that read
+        beyond them raised before it was noted."""
+        judge = _first_finding if settled is None else partial(_settled_finding, settled)
         regions: list[tuple[str, Node]] | None = None
         shared: dict[tuple[int, int], list[_Structural]] = {}
         for plan in plans:
@@ -550,7 +560,7 @@ class RuleSetMatcher:
                             continue
                         if items is not None and not items.allows(rule.id, root):
                             continue
-                        finding = _first_finding(root, unit, pattern, context, shared)
+                        finding = judge(root, unit, pattern, context, shared)
                         if finding is None:
                             continue
                         span = finding.primary.span
@@ -607,6 +617,30 @@ class _Structural:
             initial[MATCH_VAR] = Bound(unit, (root,))
             self._bindings = initial
         return self._bindings
+
+
+# A candidate of a file's own code judged by a partly parsed try: (rule, pattern, the node's
+# span and kind) and the finding it made, if any.
+Settled = dict[tuple[str, int, int, int, int], Finding | None]
+
+
+def _settled_finding(
+    settled: Settled,
+    root: Node,
+    unit: ParsedFile,
+    pattern: Pattern,
+    context: MatchContext,
+    shared: dict[tuple[int, int], list[_Structural]] | None = None,
+) -> Finding | None:
+    """`_first_finding`, noted in `settled` when the unit is partly parsed, taken from it when
+    the unit is whole and a partly parsed try judged the same node."""
+    key = (context.rule.id, id(pattern), root.start_byte, root.end_byte, root.kind_id)
+    if not unit.partial and key in settled:
+        return settled[key]
+    finding = _first_finding(root, unit, pattern, context, shared)
+    if unit.partial:
+        settled[key] = finding
+    return finding
 
 
 def _first_finding(
