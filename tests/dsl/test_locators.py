@@ -8,7 +8,8 @@ import re
 from unsound.dsl.compiled import CompiledRule
 from unsound.dsl.loader import compile_rule_files
 from unsound.dsl.needle import Needle
-from unsound.dsl.rule_facts import locating_facts, member_local
+from unsound.dsl.rule_facts import fact_phrases, locating_facts, member_local
+from unsound.engine.crate_gate import CrateGate
 
 
 def _rule(match: str, *wheres: str) -> CompiledRule:
@@ -129,6 +130,28 @@ def test_a_trait_the_type_in_the_match_implements_locates() -> None:
         locating_facts(_rule("let $S($..A) = $V;", '$S implements "Drop" or $S matches "Handle"'))
         == ()
     )
+
+
+def test_a_destructured_drop_type_is_located_by_its_name_after_let() -> None:
+    rule = _rule("let $S($..A) = $V;", '$S implements "Drop"')
+    ((trait, prefix),) = fact_phrases(rule)
+    assert trait == "Drop"
+    crate = CrateGate([rule]).for_crate([b"impl Drop for Handle {\n    fn drop(&mut self) {}\n}\n"])
+    phrase = crate.after_prefix("Drop", prefix)
+    assert phrase is not None
+    for spelled in (
+        b"let Handle(p) = h;",
+        b"let crate::ffi::Handle { p } = h;",
+        b"let /* the handle */ Handle::<u8>(p) = h;",
+        b"let Self(p) = h;",
+        b"let r#Handle(p) = h;",
+    ):
+        assert phrase.search(spelled), spelled
+    for other in (b"let Handles(p) = h;", b"let handle = Handle(p);", b"outlet Handle(p)"):
+        assert not phrase.search(other), other
+    # The struct a `let` destructures, in every pattern: `$S` in a call is not one.
+    assert fact_phrases(_rule("$S($..A)", '$S implements "Drop"')) == ()
+    assert fact_phrases(_rule("let $P = $S($..A);", '$S implements "Drop"')) == ()
 
 
 def test_a_word_of_the_return_type_is_looked_for_in_the_signature() -> None:

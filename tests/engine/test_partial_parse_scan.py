@@ -1053,3 +1053,74 @@ impl Session {
     assert not any(b"impl Session" in text for text in parses.pieces)
     monkeypatch.undo()
     _assert_as_whole_files(monkeypatch, root, rules, report)
+
+
+# A destructuring `let` of a type without `Drop` in an item that names the `Drop` type (declared
+# in another file), beside two that duplicate the handle: through a path and through `Self`.
+DESTRUCTURED = b"""use std::marker::PhantomData;
+
+use crate::handle::{self, Handle};
+
+pub struct Pair {
+    pub left: u32,
+    pub right: u32,
+}
+
+pub fn sum(pair: Pair, _keep: &Handle<u8>) -> u32 {
+    let Pair { left, right } = pair;
+    left + right
+}
+
+pub fn copied(other: Handle<u8>) -> Handle<u32> {
+    let handle::Handle(ptr, _) = other;
+    handle::Handle(ptr, PhantomData)
+}
+
+impl<T> Handle<T> {
+    pub fn rebuilt(other: Handle<T>) -> Self {
+        let Self(ptr, marker) = other;
+        Self(ptr, marker)
+    }
+}
+"""
+
+DROPPED_HANDLE = b"""use std::marker::PhantomData;
+use std::ptr::NonNull;
+
+pub struct Object {
+    refcount: usize,
+}
+
+extern "C" {
+    fn decref(p: *mut Object);
+}
+
+pub struct Handle<T>(pub NonNull<Object>, pub PhantomData<T>);
+
+impl<T> Drop for Handle<T> {
+    fn drop(&mut self) {
+        unsafe { decref(self.0.as_ptr()) }
+    }
+}
+"""
+
+
+def test_a_destructuring_let_is_located_by_the_drop_types_name_after_let(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _crate(tmp_path, b"pub mod handle;\npub mod users;\n")
+    (root / "src" / "handle.rs").write_bytes(DROPPED_HANDLE)
+    (root / "src" / "users.rs").write_bytes(DESTRUCTURED)
+    rules = [rule for rule in load_rules() if rule.id == "handle-duplicated-by-destructuring"]
+    parses = _Parses(monkeypatch)
+    report = scan_folder(root, rules=rules)
+    assert spots(report) == [
+        ("handle-duplicated-by-destructuring", "src/users.rs", 16, 5),
+        ("handle-duplicated-by-destructuring", "src/users.rs", 22, 9),
+    ]
+    assert DESTRUCTURED not in parses.whole
+    (text,) = [text for text in parses.pieces if b"let " in text]
+    assert b"let handle::Handle(ptr, _)" in text and b"let Self(ptr, marker)" in text
+    assert b"let Pair {" not in text  # `Pair` has no `Drop`: its item is not parsed
+    monkeypatch.undo()
+    _assert_as_whole_files(monkeypatch, root, rules, report)

@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 
 from unsound.dsl.pattern import Pattern, PatternNode
+from unsound.dsl.word_regex import after_word
 
 # Whitespace, comments and commas (a trailing comma is optional): what may lie between tokens.
 # Each alternative starts with a different character and ends at one place (a line comment at its
@@ -387,6 +388,24 @@ _NAME = r"(?:r#)?[A-Za-z_][A-Za-z0-9_]*"
 
 # How far a destructuring `let`'s phrase looks through generic arguments (`let Handle::<T>(`).
 _GENERICS_LOOK = 200
+
+
+def destructured_type_prefix(pattern: Pattern, var: str) -> str | None:
+    """For a pattern that destructures a struct named by metavariable `var` (`let $S(..) = $V;`,
+    `let $S { .. } = $V;`), the regex source of what every match spells before the struct's
+    own name: `let`, then the path's leading segments (`let crate::ffi::`), ending where the
+    name starts; None for another pattern. The name is the path's last segment, before any
+    generic arguments."""
+    root = pattern.root
+    if root.kind != "let_declaration" or root.var is not None:
+        return None
+    target = next((c for c in root.children if c.field == "pattern"), None)
+    if target is None or target.kind not in ("tuple_struct_pattern", "struct_pattern"):
+        return None
+    if not any(c.field == "type" and c.var == var and not c.sequence for c in target.children):
+        return None
+    # Starting with the literal `let`, which `re` scans for (`dsl.word_regex`).
+    return after_word(b"let", rf"{_GAP}(?:{_NAME}{_GAP}::{_GAP})*".encode()).decode()
 
 
 def _destructuring_let(root: PatternNode) -> str | None:

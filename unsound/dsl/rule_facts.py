@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, TypeGuard, TypeVar
 
 from unsound.dsl import ast
 from unsound.dsl.compiled import MATCH_VAR, CompiledRule
+from unsound.dsl.phrases import destructured_type_prefix
 
 if TYPE_CHECKING:
     from unsound.dsl.ast import CodeBlock
@@ -198,6 +199,25 @@ def locating_facts(rule: CompiledRule) -> tuple[str, ...]:
         elif isinstance(part, ast.Implements) and part.var in inner:
             facts.append(part.trait)
     return tuple(dict.fromkeys(facts))
+
+
+def fact_phrases(rule: CompiledRule) -> tuple[tuple[str, str], ...]:
+    """(trait, prefix) for each trait of `locating_facts` that a required `$S implements "T"`
+    asks of a struct every pattern destructures (`let $S(..) = $V;`): every match spells the
+    prefix (`phrases.destructured_type_prefix`, `let` and the path before the name) then one of
+    the crate's names for the trait, or `Self`. A sharper locating fact than the names anywhere
+    in the item: on rust-analyzer, `handle-duplicated-by-destructuring` chose every item with a
+    destructuring `let` and a mention of one of the crate's 60 `Drop` types."""
+    if not rule.patterns:
+        return ()
+    found = []
+    for part in required_parts(rule.ast.conditions):
+        if not isinstance(part, ast.Implements):
+            continue
+        prefixes = {destructured_type_prefix(pattern, part.var) for pattern in rule.patterns}
+        if len(prefixes) == 1 and (prefix := prefixes.pop()) is not None:
+            found.append((part.trait, prefix))
+    return tuple(dict.fromkeys(found))
 
 
 # The crate gate's name for the fact `is static-mut` (the others are trait names).

@@ -61,6 +61,7 @@ class CrateNames:
         # The same names as one RE2 regex, for whole files (`_named_in`).
         self._searchers: dict[str, _Search | None] = {}
         self._picked: dict[str, tuple[Selector, dict[int, frozenset[str]]]] = {}
+        self._after_prefix: dict[tuple[str, str], re.Pattern[bytes]] = {}
         # The files each fact's names came from are noted here; the scan swaps in one recorder
         # per matched file (`crate_reads`).
         self.recorder = ReadsRecorder()
@@ -88,6 +89,22 @@ class CrateNames:
         self._named_in(trait, b"")
         _, per_file = self._picked[trait]
         return frozenset(name for names in per_file.values() for name in names)
+
+    def after_prefix(self, trait: str, prefix: str) -> re.Pattern[bytes] | None:
+        """`prefix` (a regex source) then one of the crate's names for the trait, or `Self`,
+        as a whole word (`rule_facts.fact_phrases`); None when the crate has no such name.
+        Its reads noted like `allows`'."""
+        names = self.implementing(trait)
+        if not names:
+            return None
+        key = (trait, prefix)
+        found = self._after_prefix.get(key)
+        if found is None:
+            alternatives = b"|".join(re.escape(n.encode("latin-1")) for n in sorted(names))
+            found = self._after_prefix[key] = re.compile(
+                prefix.encode("latin-1") + rb"(?:r#)?(?:Self|" + alternatives + rb")(?!\w)"
+            )
+        return found
 
     def names(self, fact: str) -> re.Pattern[bytes] | None:
         """Any of the crate's names for the fact, as a whole word (None: it has none), its

@@ -18,6 +18,7 @@ from unsound.dsl.pattern import BYTES_MATCH, Pattern, query_predicate
 from unsound.dsl.rule_facts import (
     STATIC_MUT_FACT,
     asks_unconstrained_next,
+    fact_phrases,
     lints_silencing,
     locating_facts,
     member_local,
@@ -319,6 +320,14 @@ class RuleSetMatcher:
                     names = crate_names.names(fact)
                     found = held[fact] = cuts.holding_regex(names) if names else set()
                 pieces.append(found)
+            for trait, prefix in self._fact_phrases[rule.id] if facts[rule.id] else ():
+                key = (trait, prefix)
+                found = held.get(key)
+                if found is None:
+                    assert crate_names is not None
+                    phrase = crate_names.after_prefix(trait, prefix)
+                    found = held[key] = cuts.holding_regex(phrase) if phrase else set()
+                pieces.append(found)
             if not all(pieces):
                 unmatchable.add(rule.id)
             rule_items[rule.id] = self._rule_pieces(rule, cuts, pieces)
@@ -362,6 +371,18 @@ class RuleSetMatcher:
     @cached_property
     def _locating_facts(self) -> dict[str, tuple[str, ...]]:
         return {rule.id: locating_facts(rule) for rule in self.rules}
+
+    @cached_property
+    def _fact_phrases(self) -> dict[str, tuple[tuple[str, str], ...]]:
+        """Per rule, the phrases (`fact_phrases`) of its locating facts."""
+        return {
+            rule.id: tuple(
+                (trait, prefix)
+                for trait, prefix in fact_phrases(rule)
+                if trait in self._locating_facts[rule.id]
+            )
+            for rule in self.rules
+        }
 
     def run(
         self,
