@@ -209,7 +209,7 @@ def scan_crate(
         index_view = cast(CrateIndex, tracked)
         # The candidates the partly parsed try judges before it gives up are not judged again
         # (embassy's given-up tries cost 0.15 s of its 3.6 s).
-        settled: Settled = {}
+        settled: Settled = []
         try:
             items = plan.filter_for(unit.tree, unit.partial) if plan is not None else None
             return unit, matcher.run(unit, index_view, wanted, crate_names, items, settled)
