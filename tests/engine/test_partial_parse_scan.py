@@ -123,6 +123,31 @@ impl<'a> Context<'a> {
 """
 
 
+def _rules(rule_id: str) -> list[CompiledRule]:
+    """The built-in rule with this id, alone."""
+    return [rule for rule in load_rules() if rule.id == rule_id]
+
+
+class _Parses:
+    """The texts parsed whole and the pieces parsed apart, during a scan."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.whole: list[bytes] = []
+        self.pieces: list[bytes] = []
+        real_whole, real_items = crate_scan.parse_rust, crate_scan.parse_items
+
+        def parse_whole(data: bytes) -> object:
+            self.whole.append(data)
+            return real_whole(data)
+
+        def parse_items(data: bytes, ranges: list[tuple[int, int]]) -> object:
+            self.pieces.append(b"".join(data[start:end] for start, end in ranges))
+            return real_items(data, ranges)
+
+        monkeypatch.setattr(crate_scan, "parse_rust", parse_whole)
+        monkeypatch.setattr(crate_scan, "parse_items", parse_items)
+
+
 def _crate(tmp_path: Path, source: bytes) -> Path:
     (tmp_path / "src").mkdir()
     (tmp_path / "Cargo.toml").write_text(
@@ -136,7 +161,7 @@ def test_a_file_the_index_asks_about_is_matched_again_whole(
     tmp_path: Path, runs: list[tuple[str, bool]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root = _crate(tmp_path, SELF_ASKING)
-    rules = [rule for rule in load_rules() if rule.id == "raw-pointer-escapes-lifetime"]
+    rules = _rules("raw-pointer-escapes-lifetime")
     report = scan_folder(root, rules=rules)
     assert [(f.rule_id, f.primary.path, f.primary.span.start_line) for f in report.findings] == [
         ("raw-pointer-escapes-lifetime", "src/lib.rs", 23)
@@ -157,7 +182,7 @@ def test_candidates_judged_before_a_file_is_matched_again_are_not_judged_again(
 """
     source = SELF_ASKING.replace(b"impl<'a> Context<'a>", earlier + b"impl<'a> Context<'a>")
     root = _crate(tmp_path, source)
-    rules = [rule for rule in load_rules() if rule.id == "raw-pointer-escapes-lifetime"]
+    rules = _rules("raw-pointer-escapes-lifetime")
     judged: list[tuple[bool, int]] = []
     real = matcher_module._first_finding
 
@@ -221,7 +246,7 @@ def test_a_macro_definition_is_parsed_only_for_a_rule_whose_words_it_holds(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     root = _crate(tmp_path, IN_A_MACRO)
-    rules = [rule for rule in load_rules() if rule.id == "send-impl-without-send-bound"]
+    rules = _rules("send-impl-without-send-bound")
     report = scan_folder(root, rules=rules)
     assert spots(report) == [("send-impl-without-send-bound", "src/lib.rs", 20, 21)]
     assert runs == [("src/lib.rs", True)]
@@ -263,7 +288,7 @@ def test_code_in_a_string_literal_is_not_matched(
     """The text before the piece inside the string leaves a string open: the file is parsed
     whole, and its string holds no finding (it held one, a false one, before)."""
     root = _crate(tmp_path, IN_A_STRING)
-    rules = [rule for rule in load_rules() if rule.id == "not-unsafe-ptr-arg-deref"]
+    rules = _rules("not-unsafe-ptr-arg-deref")
     report = scan_folder(root, rules=rules)
     assert report.findings == ()
     assert runs == [("src/lib.rs", False)]
@@ -350,7 +375,7 @@ def test_a_crate_fact_locates_the_items_of_a_rule_without_words(
     tmp_path: Path, runs: list[tuple[str, bool]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root = _crate(tmp_path, STATIC_MUT_SOURCE)
-    rules = [rule for rule in load_rules() if rule.id == "static-mut-reference"]
+    rules = _rules("static-mut-reference")
     assert not rules[0].locators
     report = scan_folder(root, rules=rules)
     found = [
@@ -375,7 +400,7 @@ def test_windows_line_endings_cut_and_locate_alike(
     tmp_path: Path, runs: list[tuple[str, bool]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root = _crate(tmp_path, STATIC_MUT_SOURCE.replace(b"\n", b"\r\n"))
-    rules = [rule for rule in load_rules() if rule.id == "static-mut-reference"]
+    rules = _rules("static-mut-reference")
     report = scan_folder(root, rules=rules)
     found = [(f.primary.span.start_line, f.primary.span.start_column) for f in report.findings]
     assert found == [(18, 14)]
@@ -387,7 +412,7 @@ def test_a_file_without_cuts_is_parsed_whole(tmp_path: Path, runs: list[tuple[st
     # Not rustfmt's layout: every item on one line, nothing to cut.
     one_line = b" ".join(line.strip() for line in STATIC_MUT_SOURCE.splitlines())
     root = _crate(tmp_path, one_line)
-    rules = [rule for rule in load_rules() if rule.id == "static-mut-reference"]
+    rules = _rules("static-mut-reference")
     report = scan_folder(root, rules=rules)
     assert [(f.primary.span.start_line, f.primary.span.start_column) for f in report.findings] == [
         (1, 186)
@@ -432,7 +457,7 @@ def test_an_impl_is_parsed_without_the_members_no_rule_can_match_in(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parsed: list[list[tuple[int, int]]]
 ) -> None:
     root = _crate(tmp_path, MEMBERS_SOURCE)
-    rules = [rule for rule in load_rules() if rule.id == "not-unsafe-ptr-arg-deref"]
+    rules = _rules("not-unsafe-ptr-arg-deref")
     report = scan_folder(root, rules=rules)
     (ranges,) = parsed
     kept = b"".join(MEMBERS_SOURCE[start:end] for start, end in ranges)
@@ -617,7 +642,7 @@ def test_the_names_of_a_trait_the_matched_type_needs_locate_its_items(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parsed: list[list[tuple[int, int]]]
 ) -> None:
     root = _crate(tmp_path, DROP_NAMES_SOURCE)
-    rules = [rule for rule in load_rules() if rule.id == "handle-duplicated-by-destructuring"]
+    rules = _rules("handle-duplicated-by-destructuring")
     report = scan_folder(root, rules=rules)
     found = [
         (f.rule_id, f.primary.span.start_line, f.primary.span.start_column) for f in report.findings
@@ -650,7 +675,7 @@ def test_a_file_without_a_rules_locator_is_not_parsed(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     root = _crate(tmp_path, CAST_ONLY)
-    rules = [rule for rule in load_rules() if rule.id == "not-unsafe-ptr-arg-deref"]
+    rules = _rules("not-unsafe-ptr-arg-deref")
     assert rules[0].may_match(CAST_ONLY)
     report = scan_folder(root, rules=rules)
     assert report.findings == ()
@@ -663,7 +688,7 @@ def test_a_file_without_a_rules_locator_still_has_its_suppressions_checked(
 ) -> None:
     source = b"// unsound: allow(not-unsafe-ptr-arg-deref): the cast reads nothing\n" + CAST_ONLY
     root = _crate(tmp_path, source)
-    rules = [rule for rule in load_rules() if rule.id == "not-unsafe-ptr-arg-deref"]
+    rules = _rules("not-unsafe-ptr-arg-deref")
     report = scan_folder(root, rules=rules)
     assert spots(report) == [("unused-suppression", "src/lib.rs", 1, 1)]
     assert runs == []  # read for its suppressions, matched by no rule
@@ -726,7 +751,7 @@ def test_a_rules_own_locators_are_found_in_one_method(
     parsed: list[list[tuple[int, int]]],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    rules = [rule for rule in load_rules() if rule.id == "shared-borrow-escapes-mut-view"]
+    rules = _rules("shared-borrow-escapes-mut-view")
     # `-> &'a`, `impl<` (around the match: its impl) and the raw view (`&*`, `.as_ref()`).
     assert rules[0].locators_in_match == (True, False, True)
     root = _crate(tmp_path, SPLIT_LOCATORS)
@@ -776,26 +801,14 @@ def test_a_traits_bounds_come_from_the_items_that_spell_trait(
 ) -> None:
     root = _crate(tmp_path, HOLDER)
     (root / "src" / "shared.rs").write_bytes(SHARED_TRAIT)
-    rules = [rule for rule in load_rules() if rule.id == "send-impl-shared-borrow-without-sync"]
-    whole: list[bytes] = []
-    pieces: list[bytes] = []
-    real_whole, real_items = crate_scan.parse_rust, crate_scan.parse_items
-
-    def parse_whole(data: bytes) -> object:
-        whole.append(data)
-        return real_whole(data)
-
-    def parse_items(data: bytes, ranges: list[tuple[int, int]]) -> object:
-        pieces.append(b"".join(data[start:end] for start, end in ranges))
-        return real_items(data, ranges)
-
-    monkeypatch.setattr(crate_scan, "parse_rust", parse_whole)
-    monkeypatch.setattr(crate_scan, "parse_items", parse_items)
+    rules = _rules("send-impl-shared-borrow-without-sync")
+    parses = _Parses(monkeypatch)
     report = scan_folder(root, rules=rules)
     assert report.findings == ()  # `T: Shared` is `Sync`
-    assert SHARED_TRAIT not in whole
+    assert SHARED_TRAIT not in parses.whole
     assert any(
-        b"pub trait Shared: Sync {}" in text and b"unrelated_two" not in text for text in pieces
+        b"pub trait Shared: Sync {}" in text and b"unrelated_two" not in text
+        for text in parses.pieces
     )
     monkeypatch.undo()
     without_bound = HOLDER.replace(b"T: Send + Shared", b"T: Send")
@@ -848,7 +861,7 @@ def test_a_static_mut_among_the_declarations_is_read_when_a_condition_asks(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     root = _crate(tmp_path, STATIC_LATER)
-    rules = [rule for rule in load_rules() if rule.id == "static-mut-reference"]
+    rules = _rules("static-mut-reference")
     report = scan_folder(root, rules=rules)
     assert spots(report) == [("static-mut-reference", "src/lib.rs", 24, 23)]
     assert runs == [("src/lib.rs", True)]
@@ -906,32 +919,12 @@ pub fn unrelated_three() -> u32 {
 """
 
 
-class _Parses:
-    """The texts parsed whole and the pieces parsed apart, during a scan."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.whole: list[bytes] = []
-        self.pieces: list[bytes] = []
-        real_whole, real_items = crate_scan.parse_rust, crate_scan.parse_items
-
-        def parse_whole(data: bytes) -> object:
-            self.whole.append(data)
-            return real_whole(data)
-
-        def parse_items(data: bytes, ranges: list[tuple[int, int]]) -> object:
-            self.pieces.append(b"".join(data[start:end] for start, end in ranges))
-            return real_items(data, ranges)
-
-        monkeypatch.setattr(crate_scan, "parse_rust", parse_whole)
-        monkeypatch.setattr(crate_scan, "parse_items", parse_items)
-
-
 def test_a_fields_stores_come_from_the_items_that_spell_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root = _crate(tmp_path, DROPPED_SESSION)
     (root / "src" / "session.rs").write_bytes(SESSION_MADE)
-    rules = [rule for rule in load_rules() if rule.id == "box-from-raw-type-mismatch"]
+    rules = _rules("box-from-raw-type-mismatch")
     parses = _Parses(monkeypatch)
     report = scan_folder(root, rules=rules)
     assert spots(report) == [("box-from-raw-type-mismatch", "src/lib.rs", 11, 23)]
@@ -1011,7 +1004,7 @@ def test_a_types_holders_come_from_the_items_that_spell_it(
     root = _crate(tmp_path, LEAKED_INNER)
     (root / "src" / "wrapper.rs").write_bytes(LEAKING_WRAPPER)
     (root / "src" / "other.rs").write_bytes(OTHER_MIDDLE)
-    rules = [rule for rule in load_rules() if rule.id == "send-impl-without-send-bound"]
+    rules = _rules("send-impl-without-send-bound")
     parses = _Parses(monkeypatch)
     report = scan_folder(root, rules=rules)
     # Not an internal type: `Outer<T>` carries it, in the same file as `Middle<T>` (which
@@ -1045,7 +1038,7 @@ impl Session {
 }
 """
     (root / "src" / "session.rs").write_bytes(made_unsafe)
-    rules = [rule for rule in load_rules() if rule.id == "box-from-raw-type-mismatch"]
+    rules = _rules("box-from-raw-type-mismatch")
     parses = _Parses(monkeypatch)
     report = scan_folder(root, rules=rules)
     assert spots(report) == []  # a `String` both sides
@@ -1111,7 +1104,7 @@ def test_a_destructuring_let_is_located_by_the_drop_types_name_after_let(
     root = _crate(tmp_path, b"pub mod handle;\npub mod users;\n")
     (root / "src" / "handle.rs").write_bytes(DROPPED_HANDLE)
     (root / "src" / "users.rs").write_bytes(DESTRUCTURED)
-    rules = [rule for rule in load_rules() if rule.id == "handle-duplicated-by-destructuring"]
+    rules = _rules("handle-duplicated-by-destructuring")
     parses = _Parses(monkeypatch)
     report = scan_folder(root, rules=rules)
     assert spots(report) == [
