@@ -148,12 +148,15 @@ class _Parses:
         monkeypatch.setattr(crate_scan, "parse_items", parse_items)
 
 
-def _crate(tmp_path: Path, source: bytes) -> Path:
+def _crate(tmp_path: Path, source: bytes, **modules: bytes) -> Path:
+    """A one-package workspace whose `src/lib.rs` is `source`, with `src/NAME.rs` per module."""
     (tmp_path / "src").mkdir()
     (tmp_path / "Cargo.toml").write_text(
         '[package]\nname = "partial"\nversion = "0.1.0"\nedition = "2021"\n'
     )
     (tmp_path / "src" / "lib.rs").write_bytes(source)
+    for name, text in modules.items():
+        (tmp_path / "src" / f"{name}.rs").write_bytes(text)
     return tmp_path
 
 
@@ -799,8 +802,7 @@ pub fn first<'a, T>(holder: &Holder<'a, T>) -> &'a T {
 def test_a_traits_bounds_come_from_the_items_that_spell_trait(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    root = _crate(tmp_path, HOLDER)
-    (root / "src" / "shared.rs").write_bytes(SHARED_TRAIT)
+    root = _crate(tmp_path, HOLDER, shared=SHARED_TRAIT)
     rules = _rules("send-impl-shared-borrow-without-sync")
     parses = _Parses(monkeypatch)
     report = scan_folder(root, rules=rules)
@@ -922,8 +924,7 @@ pub fn unrelated_three() -> u32 {
 def test_a_fields_stores_come_from_the_items_that_spell_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    root = _crate(tmp_path, DROPPED_SESSION)
-    (root / "src" / "session.rs").write_bytes(SESSION_MADE)
+    root = _crate(tmp_path, DROPPED_SESSION, session=SESSION_MADE)
     rules = _rules("box-from-raw-type-mismatch")
     parses = _Parses(monkeypatch)
     report = scan_folder(root, rules=rules)
@@ -1001,9 +1002,7 @@ def _item(source: bytes, start: bytes) -> bytes:
 def test_a_types_holders_come_from_the_items_that_spell_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    root = _crate(tmp_path, LEAKED_INNER)
-    (root / "src" / "wrapper.rs").write_bytes(LEAKING_WRAPPER)
-    (root / "src" / "other.rs").write_bytes(OTHER_MIDDLE)
+    root = _crate(tmp_path, LEAKED_INNER, wrapper=LEAKING_WRAPPER, other=OTHER_MIDDLE)
     rules = _rules("send-impl-without-send-bound")
     parses = _Parses(monkeypatch)
     report = scan_folder(root, rules=rules)
@@ -1021,7 +1020,6 @@ def test_a_file_still_to_be_matched_is_parsed_whole_once_for_the_index(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Its items that spell the word are most of it: the index's parse is the matching's."""
-    root = _crate(tmp_path, DROPPED_SESSION)
     made_unsafe = b"""use std::ffi::c_void;
 
 use crate::Session;
@@ -1037,7 +1035,7 @@ impl Session {
     }
 }
 """
-    (root / "src" / "session.rs").write_bytes(made_unsafe)
+    root = _crate(tmp_path, DROPPED_SESSION, session=made_unsafe)
     rules = _rules("box-from-raw-type-mismatch")
     parses = _Parses(monkeypatch)
     report = scan_folder(root, rules=rules)
@@ -1101,9 +1099,8 @@ impl<T> Drop for Handle<T> {
 def test_a_destructuring_let_is_located_by_the_drop_types_name_after_let(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    root = _crate(tmp_path, b"pub mod handle;\npub mod users;\n")
-    (root / "src" / "handle.rs").write_bytes(DROPPED_HANDLE)
-    (root / "src" / "users.rs").write_bytes(DESTRUCTURED)
+    lib = b"pub mod handle;\npub mod users;\n"
+    root = _crate(tmp_path, lib, handle=DROPPED_HANDLE, users=DESTRUCTURED)
     rules = _rules("handle-duplicated-by-destructuring")
     parses = _Parses(monkeypatch)
     report = scan_folder(root, rules=rules)
