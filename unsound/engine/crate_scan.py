@@ -208,7 +208,7 @@ def scan_crate(
             mark(index)
         index_view = cast(CrateIndex, tracked)
         # The candidates the partly parsed try judges before it gives up are not judged again
-        # (embassy's given-up tries cost 0.15 s of its 3.6 s).
+        # (embassy: 32 files given up, after 0.13 s of matching in all).
         settled: Settled = []
         try:
             items = plan.filter_for(unit.tree, unit.partial) if plan is not None else None

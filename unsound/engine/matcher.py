@@ -647,9 +647,8 @@ class _Structural:
 
 
 # The candidates of a file's own code a partly parsed try judged, in order: (rule, pattern,
-# node, the finding it made). Noted as a list (a tuple appended per candidate: noting a key per
-# candidate cost 50 copies of one rule 0.2 s of CPU on wasmtime), keyed only when the try is
-# given up and the whole file is matched.
+# node, the finding it made). Noted as a list, a tuple appended per candidate, and keyed only
+# when the try is given up and the whole file is matched (most tries are not given up).
 Settled = list[tuple[str, Pattern, Node, Finding | None]]
 
 
