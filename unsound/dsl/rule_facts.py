@@ -207,7 +207,7 @@ def fact_phrases(rule: CompiledRule) -> tuple[tuple[str, str], ...]:
     prefix (`phrases.destructured_type_prefix`, `let` and the path before the name) then one of
     the crate's names for the trait, or `Self`. A sharper locating fact than the names anywhere
     in the item: on rust-analyzer, `handle-duplicated-by-destructuring` chose every item with a
-    destructuring `let` and a mention of one of the crate's 60 `Drop` types."""
+    destructuring `let` and a mention of a `Drop` type of its crate (1.69 MB; 0.10 MB so)."""
     if not rule.patterns:
         return ()
     found = []
