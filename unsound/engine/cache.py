@@ -35,6 +35,7 @@ import stat
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from unsound import __version__
 from unsound.dsl.compiled import CompiledRule
@@ -42,14 +43,15 @@ from unsound.engine.cache_codec import decode, encode
 from unsound.engine.cache_files import prune_oldest, write_whole
 from unsound.engine.cache_identity import code_hash, hmac_key
 from unsound.engine.cargo_lints import LintLevels
-from unsound.engine.crate_index import gives_something, parsed
 from unsound.engine.crate_reads import CrateReads, Question, Selector
 from unsound.engine.crate_task import FileOutcome
 from unsound.engine.discovery_record import DiscoveryRecord
 from unsound.engine.hashing import FileStamp, file_stamp
 from unsound.engine.mod_decls import FileDecls
-from unsound.engine.units import ParsedFile
 from unsound.versions import installed_version
+
+if TYPE_CHECKING:
+    from unsound.engine.units import ParsedFile
 
 _FORMAT = 9
 _HASH = re.compile(r"[0-9a-f]{32}")
@@ -557,6 +559,10 @@ class CrateView:
         the workers."""
         if len(self.changed) > _CUTOFF_FILES:
             return True
+        # Imported here: the parent of a scan needs the crate index only for this (12 ms of
+        # its start otherwise; the workers import it with the matcher).
+        from unsound.engine.crate_index import gives_something, parsed
+
         for question in questions:
             known = self._gives.get((path, question))
             if known is None:
