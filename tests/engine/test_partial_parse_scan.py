@@ -123,6 +123,11 @@ impl<'a> Context<'a> {
 """
 
 
+def _pieces_text(data: bytes, ranges: list[tuple[int, int]]) -> bytes:
+    """The text of the pieces a parse was given, one after the other."""
+    return b"".join(data[start:end] for start, end in ranges)
+
+
 def _rules(rule_id: str) -> list[CompiledRule]:
     """The built-in rule with this id, alone."""
     return [rule for rule in load_rules() if rule.id == rule_id]
@@ -141,7 +146,7 @@ class _Parses:
             return real_whole(data)
 
         def parse_items(data: bytes, ranges: list[tuple[int, int]]) -> object:
-            self.pieces.append(b"".join(data[start:end] for start, end in ranges))
+            self.pieces.append(_pieces_text(data, ranges))
             return real_items(data, ranges)
 
         monkeypatch.setattr(crate_scan, "parse_rust", parse_whole)
@@ -254,7 +259,7 @@ def test_a_macro_definition_is_parsed_only_for_a_rule_whose_words_it_holds(
     assert spots(report) == [("send-impl-without-send-bound", "src/lib.rs", 20, 21)]
     assert runs == [("src/lib.rs", True)]
     [ranges] = parsed
-    text = b"".join(IN_A_MACRO[start:end] for start, end in ranges)
+    text = _pieces_text(IN_A_MACRO, ranges)
     assert b"macro_rules! cell_type" in text
     assert b"macro_rules! plain" not in text and b"unrelated_four" not in text
     runs.clear()
@@ -463,7 +468,7 @@ def test_an_impl_is_parsed_without_the_members_no_rule_can_match_in(
     rules = _rules("not-unsafe-ptr-arg-deref")
     report = scan_folder(root, rules=rules)
     (ranges,) = parsed
-    kept = b"".join(MEMBERS_SOURCE[start:end] for start, end in ranges)
+    kept = _pieces_text(MEMBERS_SOURCE, ranges)
     assert b"fn from_raw" in kept and b"impl<'a> Context<'a> {" in kept
     assert b"fn size" not in kept and b"fn grow" not in kept
     _assert_as_whole_files(monkeypatch, root, rules, report)
@@ -655,7 +660,7 @@ def test_the_names_of_a_trait_the_matched_type_needs_locate_its_items(
         ("handle-duplicated-by-destructuring", 35, 5),
     ]
     (ranges,) = parsed
-    kept = b"".join(DROP_NAMES_SOURCE[start:end] for start, end in ranges)
+    kept = _pieces_text(DROP_NAMES_SOURCE, ranges)
     assert b"fn duplicate" in kept and b"fn split" in kept
     assert b"fn swap" not in kept and b"fn first" not in kept and b"fn raw" not in kept
     _assert_as_whole_files(monkeypatch, root, rules, report)
@@ -761,7 +766,7 @@ def test_a_rules_own_locators_are_found_in_one_method(
     report = scan_folder(root, rules=rules)
     assert report.findings == ()
     [ranges] = parsed
-    text = b"".join(SPLIT_LOCATORS[start:end] for start, end in ranges)
+    text = _pieces_text(SPLIT_LOCATORS, ranges)
     assert b"impl<'a> NamesMut" not in text
     _assert_as_whole_files(monkeypatch, root, rules, report)
 
@@ -868,8 +873,8 @@ def test_a_static_mut_among_the_declarations_is_read_when_a_condition_asks(
     assert spots(report) == [("static-mut-reference", "src/lib.rs", 24, 23)]
     assert runs == [("src/lib.rs", True)]
     matched, declarations = parsed
-    matched_text = b"".join(STATIC_LATER[start:end] for start, end in matched)
-    declared_text = b"".join(STATIC_LATER[start:end] for start, end in declarations)
+    matched_text = _pieces_text(STATIC_LATER, matched)
+    declared_text = _pieces_text(STATIC_LATER, declarations)
     assert b"pub fn bump" in matched_text and b"unrelated_two" not in matched_text
     assert b"static mut COUNTER" in declared_text and b"pub fn bump" not in declared_text
     runs.clear()
