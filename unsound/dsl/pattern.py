@@ -192,13 +192,13 @@ def compile_pattern_variants(block: CodeBlock) -> tuple[Pattern, ...]:
                 continue
             if variants and _call_read_as_function_type(pnode, variants):
                 continue
+            converted = tuple(_convert(a, None) for a in attributes)
+            if any(v.root == pnode and v.attributes == converted for v in variants):
+                # An item reads the same as a statement (`fn $F(..)`, `unsafe impl ..`): a
+                # second, equal variant would judge every candidate, and every relation, twice.
+                continue
             variants.append(
-                Pattern(
-                    root=pnode,
-                    attributes=tuple(_convert(a, None) for a in attributes),
-                    query=_query_for(pnode),
-                    source=block,
-                )
+                Pattern(root=pnode, attributes=converted, query=_query_for(pnode), source=block)
             )
         elif first_error is None and prefix == "":
             first_error = _code_position(source, error, len(prefix.encode()))
