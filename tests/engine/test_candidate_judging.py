@@ -1,7 +1,12 @@
-"""Each candidate is judged once per distinct reading of its pattern.
+"""Each candidate is judged once, and a `where` line's other ways only when they can matter.
 
 An item pattern reads the same in the item and the statement context; two equal variants
 judged every candidate, and every relation, twice.
+
+A relation can hold in several ways (`fn $F($..A, $Q: &$U, $..C)` once per `&` parameter). When
+the lines after it fail for the first way, they fail for every way that differs only in names
+none of them reads: those ways are not tried. A line that reads such a name (`$U matches …`)
+still gets every way.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from collections import Counter
 import pytest
 
 from unsound.dsl.loader import compile_rule_files
+from unsound.engine import conditions as conditions_module
 from unsound.engine.examples import scan_snippet
 
 RULES = """
@@ -69,6 +75,50 @@ def _rule(rule_id: str):  # type: ignore[no-untyped-def]
     return rule
 
 
+def test_a_line_no_later_line_reads_from_is_not_tried_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    asked: Counter[tuple[str, int]] = Counter()
+    real = conditions_module.relate
+
+    def counting(relation, pattern, node, unit, bindings, within=None):  # type: ignore[no-untyped-def]
+        asked[(relation, node.start_point[0] + 1)] += 1
+        return real(relation, pattern, node, unit, bindings, within)
+
+    monkeypatch.setattr(conditions_module, "relate", counting)
+    findings = scan_snippet([_rule("no-mut-input")], CODE)
+    assert [
+        (f.rule_id, f.primary.span.start_line, f.primary.span.start_column) for f in findings
+    ] == [
+        ("no-mut-input", 7, 1),
+        ("no-mut-input", 11, 1),
+    ]
+    # The message takes the first way the line held: `g`'s first `&` parameter.
+    assert [f.message for f in findings] == ["`g` borrows `a`", "`h` borrows `a`"]
+    # `f` holds the first line three ways (`a`, `b`, `c`); the `not inside` after it reads only
+    # `$F` and `$R`, bound by the match, so it is asked once for `f`, not once per way.
+    assert asked[("inside", 3)] == 2
+
+
+def test_a_later_line_that_reads_a_name_gets_every_way() -> None:
+    findings = scan_snippet([_rule("special-input")], CODE)
+    # `h`'s first `&` parameter is `a: &u8`; only its second way (`b: &Special`) passes.
+    assert [(f.primary.span.start_line, f.message) for f in findings] == [(11, "`h` borrows `b`")]
+
+
+def test_the_names_each_line_shares_with_the_lines_after_it() -> None:
+    rule = _rule("no-mut-input")
+    assert conditions_module.shared_onward(rule.ast.conditions, rule.relations) == (
+        frozenset({"F", "R"}),
+        frozenset(),
+    )
+    special = _rule("special-input")
+    assert conditions_module.shared_onward(special.ast.conditions, special.relations) == (
+        frozenset({"U"}),
+        frozenset(),
+    )
+
+
 @pytest.mark.parametrize(
     ("code", "kinds"),
     [
@@ -93,9 +143,9 @@ def test_each_candidate_is_judged_once(monkeypatch: pytest.MonkeyPatch) -> None:
     judged: Counter[int] = Counter()
     real = matcher_module.all_hold
 
-    def counting(conditions, bindings, context):  # type: ignore[no-untyped-def]
+    def counting(conditions, bindings, context, shared=None):  # type: ignore[no-untyped-def]
         judged[bindings["F"].nodes[0].start_point[0] + 1] += 1
-        return real(conditions, bindings, context)
+        return real(conditions, bindings, context, shared)
 
     monkeypatch.setattr(matcher_module, "all_hold", counting)
     findings = scan_snippet([_rule("special-input")], CODE)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
 
@@ -11,7 +12,8 @@ from tree_sitter import Node
 
 from unsound.dsl import ast
 from unsound.dsl.compiled import CompiledRule
-from unsound.dsl.rule_facts import asks_unconstrained_next
+from unsound.dsl.pattern import Pattern
+from unsound.dsl.rule_facts import asks_unconstrained_next, walk_conditions
 from unsound.engine import node_memo
 from unsound.engine.bindings import Bindings, Bound
 from unsound.engine.comments import has_doc_section, has_safety_comment
@@ -105,8 +107,14 @@ def solutions(condition: ast.Cond, bindings: Bindings, context: MatchContext) ->
 
 
 def _conjunction(
-    parts: tuple[ast.Cond, ...], bindings: Bindings, context: MatchContext
+    parts: tuple[ast.Cond, ...],
+    bindings: Bindings,
+    context: MatchContext,
+    shared: tuple[frozenset[str], ...] | None = None,
 ) -> Iterator[Bindings]:
+    """Every way all the parts hold. With `shared` (`shared_onward(parts)`), the first way
+    alone: a part is then not tried again for its other ways when the parts after it read
+    none of the names it binds."""
     if not parts:
         yield bindings
         return
@@ -130,8 +138,19 @@ def _conjunction(
         firsts = _holds_fields_passing(first_part, field_tests, bindings, context)
     else:
         firsts = solutions(first_part, bindings, context)
+    if shared is None:
+        for first in firsts:
+            yield from _conjunction(parts[1:], first, context)
+        return
+    if all(name in bindings for name in shared[0]):
+        # The parts after this one read only names bound before it: they hold for every way
+        # it holds or for none, so its other ways are not tried when they fail for the first
+        # (`mut-from-ref`'s `or` of four signatures, each binding names of its own, tried the
+        # eight `not inside` after it once per `&` parameter: on wasmtime 5,485 relations
+        # were asked, 5,234 now).
+        firsts = itertools.islice(firsts, 1)
     for first in firsts:
-        yield from _conjunction(parts[1:], first, context)
+        yield from _conjunction(parts[1:], first, context, shared[1:])
 
 
 def _tests_of_via(first: ast.Cond, rest: tuple[ast.Cond, ...]) -> tuple[ast.Cond, ...]:
@@ -177,10 +196,48 @@ def _holds_solutions(
 
 
 def all_hold(
-    conditions: tuple[ast.Cond, ...], bindings: Bindings, context: MatchContext
+    conditions: tuple[ast.Cond, ...],
+    bindings: Bindings,
+    context: MatchContext,
+    shared: tuple[frozenset[str], ...] | None = None,
 ) -> Bindings | None:
-    """The first bindings under which every condition holds, trying every way each can."""
-    return next(_conjunction(conditions, bindings, context), None)
+    """The first bindings under which every condition holds, trying every way each can (with
+    `shared`, `shared_onward(conditions)`: every way that can change what follows)."""
+    return next(_conjunction(conditions, bindings, context, shared), None)
+
+
+def shared_onward(
+    conditions: tuple[ast.Cond, ...], relations: Mapping[ast.CodeBlock, tuple[Pattern, ...]]
+) -> tuple[frozenset[str], ...]:
+    """Per condition, the names it mentions that a condition after it mentions too.
+
+    A condition binds only names it mentions (a relation's pattern's, `via`, `'$a`), and
+    reads only the names it mentions, never rebinding one bound before it. When every name
+    it shares with the conditions after it is bound before it, its ways of holding differ
+    only in names nothing after reads: the rest holds for all of them or for none, and the
+    first complete solution is the one made with its first way."""
+    mentioned = [_mentioned(condition, relations) for condition in conditions]
+    shared: list[frozenset[str]] = []
+    later: set[str] = set()
+    for names in reversed(mentioned):
+        shared.append(frozenset(names & later))
+        later |= names
+    return tuple(reversed(shared))
+
+
+def _mentioned(
+    condition: ast.Cond, relations: Mapping[ast.CodeBlock, tuple[Pattern, ...]]
+) -> set[str]:
+    names: set[str] = set()
+    for node in walk_conditions(condition):
+        for attribute in ("var", "lifetime_var", "target", "unlike", "via"):
+            name = getattr(node, attribute, None)
+            if name:
+                names.add(name)
+        if isinstance(node, ast.Relation):
+            for pattern in relations[node.pattern]:
+                names |= pattern.metavariables()
+    return names
 
 
 # Conditions that bind nothing and test one variable's node: `solutions` answers them with

@@ -37,6 +37,7 @@ from unsound.engine.conditions import (
     precheck_holds,
     precheck_var,
     pure_node_test,
+    shared_onward,
     split_prechecks,
 )
 from unsound.engine.crate_gate import CrateGate, CrateNames
@@ -710,15 +711,16 @@ def _first_finding(
         if cached is None:
             cached = shared[key] = [_Structural(env) for env in match_pattern(pattern, root)]
         matches = cached
+    shared_in_rest, shared_in_all = _SHARED[context.rule.id]
     for match in matches:
-        conditions = rest
+        conditions, onward = rest, shared_in_rest
         if left:
             verdict = _prechecks_hold(left, match.env, root, unit, context)
             if verdict is False:
                 continue
             if verdict is None:
-                conditions = context.rule.ast.conditions
-        bindings = all_hold(conditions, match.bindings(unit, root), context)
+                conditions, onward = context.rule.ast.conditions, shared_in_all
+        bindings = all_hold(conditions, match.bindings(unit, root), context, onward)
         if bindings is not None:
             finding = build_finding(root, unit, bindings, context)
             if finding is not None:
@@ -732,6 +734,8 @@ _Precheck = tuple[str, Callable[[Node], bool] | None, ast.Cond]
 # Per rule id: (its conditions, their leading node tests, the rest). The conditions are kept to
 # be compared by identity: two rule sets may hold different rules under one id.
 _PRECHECKS: dict[str, tuple[object, tuple[_Precheck, ...], tuple[ast.Cond, ...]]] = {}
+# Per rule id, `shared_onward` of the rest and of all its conditions (set with `_PRECHECKS`).
+_SHARED: dict[str, tuple[tuple[frozenset[str], ...], tuple[frozenset[str], ...]]] = {}
 
 
 def _prechecks(rule: CompiledRule) -> tuple[tuple[_Precheck, ...], tuple[ast.Cond, ...]]:
@@ -744,6 +748,10 @@ def _prechecks(rule: CompiledRule) -> tuple[tuple[_Precheck, ...], tuple[ast.Con
         run, rest = split_prechecks(rule.ast.conditions, matched)
         checks = tuple((precheck_var(c), pure_node_test(c), c) for c in run)
         found = _PRECHECKS[rule.id] = (rule.ast.conditions, checks, rest)
+        _SHARED[rule.id] = (
+            shared_onward(rest, rule.relations),
+            shared_onward(rule.ast.conditions, rule.relations),
+        )
     return found[1], found[2]
 
 
