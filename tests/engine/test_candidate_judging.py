@@ -153,3 +153,38 @@ def test_each_candidate_is_judged_once(monkeypatch: pytest.MonkeyPatch) -> None:
         (f.rule_id, f.primary.span.start_line, f.primary.span.start_column) for f in findings
     ] == [("special-input", 11, 1)]
     assert judged == {3: 1, 7: 1, 11: 1}
+
+
+def test_a_crate_wide_shape_is_asked_once_per_node(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`$T is internal-type` looks through the crate for the wrappers that could leak `$T`;
+    each type parameter of one impl is a match of its own, and asks it of the same `$T`."""
+    from unsound.dsl.loader import load_rules
+
+    asked: list[str] = []
+    real = conditions_module.is_internal_type
+
+    def counting(crate, type_node):  # type: ignore[no-untyped-def]
+        asked.append(type_node.text.decode())
+        return real(crate, type_node)
+
+    monkeypatch.setattr(conditions_module, "is_internal_type", counting)
+    rules = [r for r in load_rules() if r.id == "send-impl-without-send-bound"]
+    code = """struct Pair<A, B> {
+    a: A,
+    b: B,
+}
+
+unsafe impl<A, B> Send for Pair<A, B> {}
+
+pub struct Open<T> {
+    value: T,
+}
+
+unsafe impl<T> Send for Open<T> {}
+"""
+    findings = scan_snippet(rules, code)
+    # `Pair` is private and no public type holds it: neither `A` nor `B` is reported.
+    assert [
+        (f.rule_id, f.primary.span.start_line, f.primary.span.start_column) for f in findings
+    ] == [("send-impl-without-send-bound", 12, 13)]
+    assert asked == ["Pair<A, B>", "Open<T>"]

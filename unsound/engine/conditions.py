@@ -326,8 +326,13 @@ def _test(condition: ast.Cond, bound: Bound, node: Node, context: MatchContext) 
             if local is not None:
                 return local
             return context.crate.is_static_mut(bound.text())
-        if condition.shape in _VARIANCE_SHAPES:
-            return _VARIANCE_SHAPES[condition.shape](context.crate, node, bound.unit)
+        variance = _VARIANCE_SHAPES.get(condition.shape)
+        if variance is not None:
+            # The `Send`/`Sync` rules ask these of the same impl's `$T` and `$P` (tokio: three
+            # rules' `is internal-type` each looked through the crate for the same type).
+            return node_memo.remember(
+                condition.shape, node, partial(variance, context.crate, node, bound.unit)
+            )
         return SHAPE_TESTS[condition.shape](node)
     if isinstance(condition, ast.MatchesRegex):
         return _matches(condition, bound, context)
