@@ -147,9 +147,9 @@ def test_the_chosen_items_parse_as_in_the_whole_file() -> None:
     assert tree is not None
     whole = {child.start_byte: child for child in parse_rust(SOURCE).root_node.children}
     kept = tree.root_node.children
-    # The `impl` with `unsafe`, and what is always parsed: the first item (inner attributes,
-    # `use`); not `first`, `Holder`, `second`, `third`, nor the top-level `static`, which the
-    # declarations' own parse holds (read only when a condition asks).
+    # The `impl` with `unsafe`, and the first piece, which holds the file's inner attribute
+    # (and a `use`); not `first`, `Holder`, `second`, `third`, nor the top-level `static`,
+    # which the declarations' own parse holds (read only when a condition asks).
     kinds = [child.type for child in kept]
     assert kinds == [
         "line_comment",
@@ -169,6 +169,38 @@ def test_the_chosen_items_parse_as_in_the_whole_file() -> None:
     ]
     for child in (*kept, *declared):
         assert _same_subtree(child, whole[child.start_byte])
+
+
+def test_the_first_piece_is_parsed_only_for_inner_attributes_or_as_a_stand_in() -> None:
+    """Most files open with comments and `use`s, which no chosen item needs; a file's inner
+    attributes (read by the lint levels) are in its first piece, which is then kept. With
+    nothing chosen, the first piece stands for the file."""
+    header = b"//! A module.\n\nuse std::ptr;\nuse std::mem;\n\n"
+    body = (
+        b"fn a() {}\n\nfn b() {\n    unsafe { ptr::read(0 as *const u8) };\n}\n" + UNRELATED_ITEMS
+    )
+    cuts = ItemCuts(header + body)
+    chosen = cuts.holding_needle(Needle((r"\bunsafe\b",)))
+    assert [
+        (header + body)[start:end].split(b"\n")[0] for start, end in cuts.ranges(chosen) or []
+    ] == [b"fn b() {"]
+    with_attribute = header.replace(b"\n\nuse", b"\n#![allow(clippy::all)]\n\nuse", 1) + body
+    cuts = ItemCuts(with_attribute)
+    ranges = cuts.ranges(cuts.holding_needle(Needle((r"\bunsafe\b",))))
+    assert ranges is not None and ranges[0][0] == 0
+    tree = parse_items(with_attribute, ranges)
+    assert tree is not None
+    assert [c.type for c in tree.root_node.children][:3] == [
+        "line_comment",
+        "inner_attribute_item",
+        "use_declaration",
+    ]
+    # An inner attribute spelled in a later piece (a string's) does not keep the first.
+    in_a_string = header + b'const S: &str = "#![allow(x)]";\n\n' + body
+    cuts = ItemCuts(in_a_string)
+    ranges = cuts.ranges(cuts.holding_needle(Needle((r"\bunsafe\b",))))
+    assert ranges is not None and ranges[0][0] > 0
+    assert cuts.ranges(set()) == [(0, cuts.starts[1])]
 
 
 def test_most_of_the_file_is_parsed_whole() -> None:
