@@ -177,13 +177,14 @@ def test_the_first_piece_is_parsed_only_for_inner_attributes_or_as_a_stand_in() 
     nothing chosen, the first piece stands for the file."""
     header = b"//! A module.\n\nuse std::ptr;\nuse std::mem;\n\n"
     body = (
-        b"fn a() {}\n\nfn b() {\n    unsafe { ptr::read(0 as *const u8) };\n}\n" + UNRELATED_ITEMS
+        b"fn a() {}\n\nfn b(p: *const u8) -> u8 {\n    unsafe { ptr::read(p) }\n}\n"
+        + UNRELATED_ITEMS
     )
     cuts = ItemCuts(header + body)
     chosen = cuts.holding_needle(Needle((r"\bunsafe\b",)))
     assert [
         (header + body)[start:end].split(b"\n")[0] for start, end in cuts.ranges(chosen) or []
-    ] == [b"fn b() {"]
+    ] == [b"fn b(p: *const u8) -> u8 {"]
     with_attribute = header.replace(b"\n\nuse", b"\n#![allow(clippy::all)]\n\nuse", 1) + body
     cuts = ItemCuts(with_attribute)
     ranges = cuts.ranges(cuts.holding_needle(Needle((r"\bunsafe\b",))))
