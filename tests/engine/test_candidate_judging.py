@@ -188,3 +188,33 @@ unsafe impl<T> Send for Open<T> {}
         (f.rule_id, f.primary.span.start_line, f.primary.span.start_column) for f in findings
     ] == [("send-impl-without-send-bound", 12, 13)]
     assert asked == ["Pair<A, B>", "Open<T>"]
+
+
+def test_a_node_its_query_matches_several_ways_is_judged_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`not-unsafe-ptr-arg-deref`'s query matches a function once per raw-pointer parameter;
+    the rule judges the function once."""
+    from unsound.dsl.loader import load_rules
+    from unsound.engine import matcher as matcher_module
+
+    judged: Counter[int] = Counter()
+    real = matcher_module._first_finding
+
+    def counting(root, unit, pattern, context, shared=None):  # type: ignore[no-untyped-def]
+        judged[root.start_point[0] + 1] += 1
+        return real(root, unit, pattern, context, shared)
+
+    monkeypatch.setattr(matcher_module, "_first_finding", counting)
+    rules = [r for r in load_rules() if r.id == "not-unsafe-ptr-arg-deref"]
+    code = """pub fn copy_one(src: *const u8, dst: *mut u8, len: usize) {
+    if len > 0 {
+        unsafe { *dst = *src };
+    }
+}
+"""
+    findings = scan_snippet(rules, code)
+    assert [
+        (f.rule_id, f.primary.span.start_line, f.primary.span.start_column) for f in findings
+    ] == [("not-unsafe-ptr-arg-deref", 1, 17)]
+    assert judged == {1: 1}
