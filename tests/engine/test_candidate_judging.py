@@ -143,9 +143,9 @@ def test_each_candidate_is_judged_once(monkeypatch: pytest.MonkeyPatch) -> None:
     judged: Counter[int] = Counter()
     real = matcher_module.all_hold
 
-    def counting(conditions, bindings, context, shared=None):  # type: ignore[no-untyped-def]
+    def counting(conditions, bindings, context, onward=None):  # type: ignore[no-untyped-def]
         judged[bindings["F"].nodes[0].start_point[0] + 1] += 1
-        return real(conditions, bindings, context, shared)
+        return real(conditions, bindings, context, onward)
 
     monkeypatch.setattr(matcher_module, "all_hold", counting)
     findings = scan_snippet([_rule("special-input")], CODE)

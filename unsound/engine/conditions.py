@@ -110,9 +110,9 @@ def _conjunction(
     parts: tuple[ast.Cond, ...],
     bindings: Bindings,
     context: MatchContext,
-    shared: tuple[frozenset[str], ...] | None = None,
+    onward: tuple[frozenset[str], ...] | None = None,
 ) -> Iterator[Bindings]:
-    """Every way all the parts hold. With `shared` (`shared_onward(parts)`), the first way
+    """Every way all the parts hold. With `onward` (`shared_onward(parts)`), the first way
     alone: a part is then not tried again for its other ways when the parts after it read
     none of the names it binds."""
     if not parts:
@@ -138,11 +138,11 @@ def _conjunction(
         firsts = _holds_fields_passing(first_part, field_tests, bindings, context)
     else:
         firsts = solutions(first_part, bindings, context)
-    if shared is None:
+    if onward is None:
         for first in firsts:
             yield from _conjunction(parts[1:], first, context)
         return
-    if all(name in bindings for name in shared[0]):
+    if all(name in bindings for name in onward[0]):
         # The parts after this one read only names bound before it: they hold for every way
         # it holds or for none, so its other ways are not tried when they fail for the first
         # (`mut-from-ref`'s `or` of four signatures, each binding names of its own, tried the
@@ -150,7 +150,7 @@ def _conjunction(
         # were asked, 5,234 now).
         firsts = itertools.islice(firsts, 1)
     for first in firsts:
-        yield from _conjunction(parts[1:], first, context, shared[1:])
+        yield from _conjunction(parts[1:], first, context, onward[1:])
 
 
 def _tests_of_via(first: ast.Cond, rest: tuple[ast.Cond, ...]) -> tuple[ast.Cond, ...]:
@@ -199,11 +199,11 @@ def all_hold(
     conditions: tuple[ast.Cond, ...],
     bindings: Bindings,
     context: MatchContext,
-    shared: tuple[frozenset[str], ...] | None = None,
+    onward: tuple[frozenset[str], ...] | None = None,
 ) -> Bindings | None:
     """The first bindings under which every condition holds, trying every way each can (with
-    `shared`, `shared_onward(conditions)`: every way that can change what follows)."""
-    return next(_conjunction(conditions, bindings, context, shared), None)
+    `onward`, `shared_onward(conditions)`: every way that can change what follows)."""
+    return next(_conjunction(conditions, bindings, context, onward), None)
 
 
 def shared_onward(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from functools import cached_property, partial
 
 from tree_sitter import Node, Query, QueryCursor
@@ -703,8 +704,8 @@ def _first_finding(
     rules that spell the same pattern (`fn $F($..P) -> $R { $..B }`) match each node once.
     """
     assert isinstance(root, Node)
-    prechecks, rest = _prechecks(context.rule)
-    left = _test_fields(pattern, prechecks, root, unit, context) if prechecks else ()
+    plan = _rule_plan(context.rule)
+    left = _test_fields(pattern, plan.checks, root, unit, context) if plan.checks else ()
     if left is None:
         return None
     for field, condition, written in _lifetime_fields(context.rule, pattern):
@@ -719,15 +720,14 @@ def _first_finding(
         if cached is None:
             cached = shared[key] = [_Structural(env) for env in match_pattern(pattern, root)]
         matches = cached
-    shared_in_rest, shared_in_all = _SHARED[context.rule.id]
     for match in matches:
-        conditions, onward = rest, shared_in_rest
+        conditions, onward = plan.rest, plan.onward_rest
         if left:
             verdict = _prechecks_hold(left, match.env, root, unit, context)
             if verdict is False:
                 continue
             if verdict is None:
-                conditions, onward = context.rule.ast.conditions, shared_in_all
+                conditions, onward = plan.conditions, plan.onward_all
         bindings = all_hold(conditions, match.bindings(unit, root), context, onward)
         if bindings is not None:
             finding = build_finding(root, unit, bindings, context)
@@ -739,28 +739,40 @@ def _first_finding(
 # A precheck: the variable it tests, the test when it reads only the node, and the condition.
 _Precheck = tuple[str, Callable[[Node], bool] | None, ast.Cond]
 
-# Per rule id: (its conditions, their leading node tests, the rest). The conditions are kept to
-# be compared by identity: two rule sets may hold different rules under one id.
-_PRECHECKS: dict[str, tuple[object, tuple[_Precheck, ...], tuple[ast.Cond, ...]]] = {}
-# Per rule id, `shared_onward` of the rest and of all its conditions (set with `_PRECHECKS`).
-_SHARED: dict[str, tuple[tuple[frozenset[str], ...], tuple[frozenset[str], ...]]] = {}
+
+@dataclass(frozen=True)
+class _RulePlan:
+    """How a rule's conditions are asked: its leading node tests, the rest of its conditions,
+    and `shared_onward` of the rest and of all of them (for a match the tests cannot decide)."""
+
+    conditions: tuple[ast.Cond, ...]  # the rule's own, compared by identity
+    checks: tuple[_Precheck, ...]
+    rest: tuple[ast.Cond, ...]
+    onward_rest: tuple[frozenset[str], ...]
+    onward_all: tuple[frozenset[str], ...]
 
 
-def _prechecks(rule: CompiledRule) -> tuple[tuple[_Precheck, ...], tuple[ast.Cond, ...]]:
-    """The rule's leading node tests and the rest of its conditions (`split_prechecks`)."""
-    found = _PRECHECKS.get(rule.id)
-    if found is None or found[0] is not rule.ast.conditions:
+# Per rule id (a rule set may hold another rule under the same id: its conditions tell).
+_RULE_PLANS: dict[str, _RulePlan] = {}
+
+
+def _rule_plan(rule: CompiledRule) -> _RulePlan:
+    """How the rule's conditions are asked (`split_prechecks`, `shared_onward`), made once."""
+    found = _RULE_PLANS.get(rule.id)
+    if found is None or found.conditions is not rule.ast.conditions:
         matched = frozenset(
             {MATCH_VAR, *(name for pattern in rule.patterns for name in pattern.metavariables())}
         )
         run, rest = split_prechecks(rule.ast.conditions, matched)
         checks = tuple((precheck_var(c), pure_node_test(c), c) for c in run)
-        found = _PRECHECKS[rule.id] = (rule.ast.conditions, checks, rest)
-        _SHARED[rule.id] = (
+        found = _RULE_PLANS[rule.id] = _RulePlan(
+            rule.ast.conditions,
+            checks,
+            rest,
             shared_onward(rest, rule.relations),
             shared_onward(rule.ast.conditions, rule.relations),
         )
-    return found[1], found[2]
+    return found
 
 
 # Per rule id and pattern: the rule's conditions (compared by identity), then for each `$V has
