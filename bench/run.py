@@ -190,8 +190,8 @@ def compare(
     return [*out, ""]
 
 
-def snapshot_code(revision: str) -> None:
-    """Copy `unsound/` (from a git revision of this repository, or the work tree) to SNAPSHOT.
+def snapshot_code(revision: str, into: Path = SNAPSHOT) -> None:
+    """Copy `unsound/` (from a git revision of this repository, or the work tree) to `into`.
 
     A committed revision is coherent; a work tree that others are editing may not be. The copy
     is byte-compiled, as `pip install` does: without it, every timed run would compile the
@@ -202,24 +202,22 @@ def snapshot_code(revision: str) -> None:
     """
     if revision == "worktree":
         ignore = shutil.ignore_patterns("__pycache__")
-        shutil.copytree(ROOT / "unsound", SNAPSHOT / "unsound", ignore=ignore)
+        shutil.copytree(ROOT / "unsound", into / "unsound", ignore=ignore)
     else:
         archive = subprocess.run(
             ["git", "-C", str(ROOT), "archive", "--format=tar", revision, "unsound"],
             check=True,
             capture_output=True,
         ).stdout
-        subprocess.run(["tar", "-x", "-C", str(SNAPSHOT)], input=archive, check=True)
-    if not compileall.compile_dir(SNAPSHOT / "unsound", quiet=1):
+        subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    if not compileall.compile_dir(into / "unsound", quiet=1):
         raise SystemExit("could not byte-compile the snapshot of unsound/")
-    if (SNAPSHOT / "unsound" / "dsl" / "rule_bundle.py").is_file():
+    if (into / "unsound" / "dsl" / "rule_bundle.py").is_file():
         build = "import sys, pathlib; from unsound.dsl.rule_bundle import build_bundle; "
         build += "build_bundle(pathlib.Path(sys.argv[1]))"
-        rulesets = SNAPSHOT / "unsound" / "rulesets"
-        env = {**os.environ, "PYTHONPATH": str(SNAPSHOT)}
-        subprocess.run(
-            [sys.executable, "-c", build, str(rulesets)], check=True, env=env, cwd=SNAPSHOT
-        )
+        rulesets = into / "unsound" / "rulesets"
+        env = {**os.environ, "PYTHONPATH": str(into)}
+        subprocess.run([sys.executable, "-c", build, str(rulesets)], check=True, env=env, cwd=into)
 
 
 def cold_command(args: argparse.Namespace, *extra: str) -> list[str]:
@@ -349,13 +347,14 @@ def write_copies(folder: Path, rule_id: str, count: int) -> list[str]:
     return ids
 
 
-def measure(command: list[str]) -> Sample:
-    """Wall and CPU time of one run, with its process tree's peak PSS and largest RSS."""
+def measure(command: list[str], code: Path = SNAPSHOT) -> Sample:
+    """Wall and CPU time of one run (cargo-unsound from the snapshot `code`), with its process
+    tree's peak PSS and largest RSS."""
     start = time.perf_counter()
     before = os.times()
-    env = {**os.environ, "PYTHONPATH": str(SNAPSHOT)}
+    env = {**os.environ, "PYTHONPATH": str(code)}
     process = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=SNAPSHOT, env=env
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=code, env=env
     )
     peak = [0.0, 0.0]
     sampler = threading.Thread(target=sample_memory, args=(process, peak), daemon=True)
