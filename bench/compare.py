@@ -29,8 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from run import (  # the benchmark's own helpers, beside this script
     AST_GREP_RULE,
-    CARGO_UNSOUND,
     Series,
+    cold_command,
     measure,
     revision,
     snapshot_code,
@@ -59,19 +59,7 @@ def main() -> None:
         [str(ast_grep), "--version"], capture_output=True, text=True, check=False
     ).stdout.strip()
     load_at_start = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    command = [
-        *CARGO_UNSOUND,
-        "--workspace",
-        "-q",
-        "--no-cache",
-        "--format",
-        "json",
-        "-o",
-        os.devnull,
-        "-j",
-        str(args.jobs),
-        str(workspace),
-    ]
+    command = cold_command(args, "--workspace", str(workspace))
     series = {name: Series(f"cargo-unsound at {revision(name)}, cold") for name, _ in codes}
     grep = Series("ast-grep `unsafe { $$$ }`")
     for run in range(args.runs):
