@@ -173,10 +173,12 @@ def test_stopping_the_zygote_ends_it_and_its_workers(rules: list[CompiledRule]) 
     assert owner is not None
     pool = WorkerPool(rules, 2)
     assert isinstance(pool.executor, ZygoteExecutor)
-    workers = [worker.pid for worker in pool.executor._workers]
     data = (SEEDED / KILLER).read_bytes()
     task = CrateTask(0, "component-lower", (FileJob(KILLER, data),))
     assert pool.submit(task).result(timeout=60)[0].rel_path == KILLER
+    # Known once a result is in: the pool takes the pids before any result.
+    workers = [worker.pid for worker in pool.executor._workers]
+    assert all(isinstance(pid, int) for pid in workers)
     pool.close()
     zygote.stop_zygote()  # waits for the zygote, which has waited for its workers
     assert not _alive(owner.pid)
@@ -354,3 +356,81 @@ def test_a_death_with_tasks_sent_ahead_loses_none_of_them(
     assert all(results[i] == [] for i in killed)  # its only file dropped, reported below
     assert [p.path for p in problems] == [KILLER] * len(killed)
     assert executors[0] == 2 and len(executors) > 1  # the pool broke; pools after it too
+
+
+def _compiling_until(go: Path, monkeypatch: pytest.MonkeyPatch, *, then_fail: bool) -> Path:
+    """A zygote started after this compiles only once `go` exists (30 s at most), then notes
+    in the file returned whether `go` was there, and fails if told to (as a zygote that dies
+    compiling does: it exits without forking)."""
+    real = parallel.prepare_worker
+    noted = go.parent / "compiled.txt"
+
+    def prepare(chosen: list[CompiledRule]) -> object:
+        deadline = time.monotonic() + 30
+        while not go.exists() and time.monotonic() < deadline:
+            time.sleep(0.005)
+        noted.write_text("after go" if go.exists() else "timed out", encoding="utf-8")
+        if then_fail:
+            raise RuntimeError("the zygote failed to compile")
+        return real(chosen)
+
+    monkeypatch.setattr(parallel, "prepare_worker", prepare)
+    return noted
+
+
+def test_a_pool_takes_tasks_while_the_zygote_is_still_compiling(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pool asks the zygote for its workers without waiting for them (the parent finds the
+    workspace's files meanwhile): a task is submitted before the zygote has compiled, and
+    runs once it has."""
+    go = tmp_path / "go"
+    noted = _compiling_until(go, monkeypatch, then_fail=False)
+    chosen = load_rules()
+    data = (SEEDED / KILLER).read_bytes()
+    with _zygote_for(chosen):
+        pool = WorkerPool(chosen, 2)
+        try:
+            assert isinstance(pool.executor, ZygoteExecutor)
+            future = pool.submit(CrateTask(0, "component-lower", (FileJob(KILLER, data),)))
+            assert not noted.exists()  # submitted, the zygote still compiling
+            go.touch()
+            assert [o.rel_path for o in future.result(timeout=60)] == [KILLER]
+        finally:
+            pool.close()
+    assert noted.read_text(encoding="utf-8") == "after go"
+
+
+def test_a_zygote_that_stops_before_forking_leaves_its_tasks_to_a_pool_of_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, executors: list[int]
+) -> None:
+    """Asked for workers, the zygote dies compiling: every task then runs on a pool the parent
+    forks, with the in-process report, and none is taken for a suspect (no task ever started:
+    isolating each would rerun them one by one)."""
+    go = tmp_path / "go"
+    noted = _compiling_until(go, monkeypatch, then_fail=True)
+    real_init = ZygoteExecutor.__init__
+
+    def asked_then_go(self: ZygoteExecutor, *args: object) -> None:
+        real_init(self, *args)  # type: ignore[arg-type]
+        go.touch()  # the zygote has the requests: it fails after they were sent
+
+    monkeypatch.setattr(ZygoteExecutor, "__init__", asked_then_go)
+    isolated: list[CrateTask] = []
+    real_isolate = parallel._isolate
+
+    def isolate(task: CrateTask, *args: object) -> object:
+        isolated.append(task)
+        return real_isolate(task, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(parallel, "_isolate", isolate)
+    chosen = load_rules()
+    with _zygote_for(chosen):
+        owner = zygote.current_zygote()
+        assert owner is not None
+        report = scan_folder(SEEDED, jobs=2, rules=chosen)
+        assert owner.failed and not owner.serves(chosen)
+    assert noted.read_text(encoding="utf-8") == "after go"
+    assert executors == [2]  # the zygote's pool only: the next one is the parent's own
+    assert isolated == []
+    assert render_json(report) == render_json(scan_folder(SEEDED, rules=chosen))

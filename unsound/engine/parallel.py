@@ -286,6 +286,11 @@ class WorkerPool:
                 self._plans.put(plan)
             self._plans = None
 
+    def forked_none(self) -> bool:
+        """Whether its workers never started (a zygote that stopped before forking them):
+        its unfinished tasks are then no suspects (meaningful once the pool has stopped)."""
+        return isinstance(self.executor, ZygoteExecutor) and self.executor.forked_none()
+
     def in_flight(self) -> set[int]:
         """Ids of the tasks the workers were inside of (meaningful once the pool has stopped)."""
         return {self.slots[2 * i] for i in range(self.workers)} - {_IDLE}
@@ -364,6 +369,8 @@ def _run_pool(
         pool.close()
     never_submitted = list(remaining)  # the pool broke while discovery went on
     unfinished = [task for task in submitted if task.task_id not in finished]
+    if pool.forked_none():  # the zygote stopped first: the next pool forks its own workers
+        return [*unfinished, *never_submitted], []
     in_flight = pool.in_flight()
     suspects = [task for task in unfinished if task.task_id in in_flight]
     if unfinished and not suspects:  # died outside a task: no way to tell, suspect them all

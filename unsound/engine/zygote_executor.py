@@ -54,7 +54,7 @@ _FRAMING = 4
 
 @dataclass
 class _Worker:
-    pid: int
+    pid: int | None  # None until the zygote has forked it
     tasks: Connection
     results: Connection
     # The futures of the tasks sent to it, in order (its results come back in that order).
@@ -67,8 +67,8 @@ def _pickled(task: CrateTask | bytes) -> bytes:
     return task if isinstance(task, bytes) else bytes(ForkingPickler.dumps(task))
 
 
-def _new_worker(pid: int, tasks: Connection, results: Connection) -> _Worker:
-    return _Worker(pid, tasks, results, deque(), _pipe_room(tasks.fileno()))
+def _new_worker(tasks: Connection, results: Connection) -> _Worker:
+    return _Worker(None, tasks, results, deque(), _pipe_room(tasks.fileno()))
 
 
 def _pipe_room(fd: int) -> int:
@@ -94,16 +94,23 @@ class ZygoteExecutor:
         self._workers: list[_Worker] = []
         try:
             for slot in range(workers):
-                self._workers.append(_new_worker(*zygote.fork_worker(slot, rules)))
+                self._workers.append(_new_worker(*zygote.request_worker(slot, rules)))
         except OSError:
             self._stop_workers(kill=True)
             raise
+        self._zygote = zygote
+        self._forked_any = False
         self._waiting: deque[_Pending] = deque()
         self._broken = False
         self._closing = False
         self._wake_read, self._wake_write = os.pipe()
         self._collector = threading.Thread(target=self._collect, daemon=True)
         self._collector.start()
+
+    def forked_none(self) -> bool:
+        """Whether the zygote stopped before forking any of its workers (meaningful once the
+        pool has stopped): no task was started, so none is suspect."""
+        return not self._forked_any
 
     def submit(self, task: CrateTask) -> Future[list[FileOutcome]]:
         future: Future[list[FileOutcome]] = Future()
@@ -169,6 +176,7 @@ class ZygoteExecutor:
         """Deliver results, and keep idle workers busy, until every worker has ended."""
         wake = self._wake_read
         by_pipe = {worker.results: worker for worker in self._workers}
+        self._take_pids(by_pipe)
         try:
             while by_pipe:
                 for ready in wait([*by_pipe, wake]):
@@ -188,6 +196,27 @@ class ZygoteExecutor:
             os.close(wake)
             for worker in self._workers:
                 worker.results.close()
+
+    def _take_pids(self, by_pipe: dict[Connection, _Worker]) -> None:
+        """The workers' pids, as the zygote forks them: asked for without waiting (the parent
+        goes on finding the workspace's files while the zygote compiles; their tasks wait in
+        the pipes). A worker the zygote stopped before forking is dead to the pool, which
+        breaks; its result pipe is not waited on (a zygote with other workers holds it open
+        until they end)."""
+        for worker in self._workers:
+            try:
+                pid = self._zygote.forked_pid()
+            except OSError:
+                del by_pipe[worker.results]
+                self._ended(worker)
+                continue
+            with self._lock:
+                worker.pid = pid
+                self._forked_any = True
+                killed = self._broken
+            if killed:  # the pool broke meanwhile: this worker must not outlive it
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
 
     def _finished(
         self, worker: _Worker, outcomes: list[FileOutcome] | None, failure: str | None
@@ -231,6 +260,6 @@ class ZygoteExecutor:
                     if not kill:  # the end, even if a process forked since holds the pipe too
                         worker.tasks.send(None)
                     worker.tasks.close()
-                if kill and not worker.done:
+                if kill and not worker.done and worker.pid is not None:
                     with contextlib.suppress(OSError):
                         os.kill(worker.pid, signal.SIGKILL)
