@@ -323,6 +323,16 @@ def test_selector_kinds_test_a_text_as_the_index_reads_it() -> None:
         Selector("nonsense", "x").matches(b"x")
 
 
+def test_a_spelling_search_needs_its_regex_and_its_word() -> None:
+    import re
+
+    selector = crate_reads.search_spelling(re.compile(rb"#!\[allow\(clippy::all"), "mod")
+    assert selector.matches(b"#![allow(clippy::all)]\nmod ffi;\n")
+    assert selector.matches(b"#![allow(clippy::all)]\npub(crate) mod ffi {}\n")
+    assert not selector.matches(b"#![allow(clippy::all)]\nfn model() {}\n")  # not the word
+    assert not selector.matches(b"mod ffi;\n")
+
+
 def test_reads_hold_only_while_no_read_or_newly_picked_file_changes() -> None:
     drop = crate_reads.impl_for_trait(IMPL_FOR, "Drop")
     reads = CrateReads((drop,), ("a.rs",))

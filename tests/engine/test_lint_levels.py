@@ -190,3 +190,34 @@ def test_removing_the_allow_on_a_declaration_brings_the_finding_back_on_a_rescan
     ]
     parent.write_text(DECLARED["src/parent.rs"])
     assert found(root, use_cache=True) == loud
+
+
+# A file that allows the lint for itself, but declares no module and is never matched: its
+# top alone says so. 60 functions after the attribute, none spelling the lint or `mod`.
+QUIET_LEAF = "#![allow(clippy::missing_safety_doc)]\n\n" + "".join(
+    f"pub fn helper_{i}(x: u32) -> u32 {{\n    x + {i}\n}}\n\n" for i in range(60)
+)
+
+
+def test_a_files_own_allow_is_read_from_its_top_not_from_a_whole_parse(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`files_allowing` parses the items that spell the lint's name (an inner attribute is
+    before the first item), and `modules_allowing` skips a file that says no `mod`: the leaf is
+    never parsed whole, and the findings are the same."""
+    from test_scan_support import count_parses
+
+    from unsound.engine import crate_scan
+
+    root = write_tree(
+        tmp_path / "ws",
+        {
+            "Cargo.toml": package("leafy"),
+            "src/lib.rs": "pub mod ffi;\npub mod leaf;\n",
+            "src/ffi.rs": FFI,
+            "src/leaf.rs": QUIET_LEAF,
+        },
+    )
+    whole = count_parses(monkeypatch, crate_scan)
+    assert found(root) == [(RULE, "src/ffi.rs", 1, 15)]
+    assert len(QUIET_LEAF.encode()) not in whole

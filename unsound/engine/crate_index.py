@@ -295,17 +295,28 @@ class CrateIndex:
 
     def files_allowing(self, lint: str) -> list[str]:
         """The files whose own inner attributes allow or expect `lint` (`#![allow(clippy::…)]`
-        before their items), found from the text first, then read from the parse."""
+        before their items), found from the text first, then read from the parse of the items
+        that spell the lint's name (`items_spelling`): an inner attribute stands before the
+        file's first item, in the piece that spells it. wgpu parsed 125 files whole for
+        `clippy::style` and `clippy::all` (0.81 MB)."""
         question = ("allowing", lint)
-        units = self._files(question, lambda: (crate_reads.search(_allow_spelled(lint, b"!")),))
+        units = self._files(
+            question,
+            lambda: (crate_reads.search(_allow_spelled(lint, b"!")),),
+            spelling=lint.rsplit("::", 1)[-1].strip(),
+        )
         return self._answer(question, units)  # type: ignore[return-value]
 
     def modules_allowing(self, lint: str) -> list[str]:
         """The out-of-line modules the crate's files declare where `lint` is allowed, by the
         path their files start with (`lint_attributes.modules_allowing`); found from the text
-        first (an `allow` or `expect` of the lint anywhere), then read from the parse."""
+        first (an `allow` or `expect` of the lint anywhere, in a file that says `mod`: one that
+        declares no module gives none), then read from the parse."""
         question = ("allowing-mods", lint)
-        units = self._files(question, lambda: (crate_reads.search(_allow_spelled(lint, b"!?")),))
+        units = self._files(
+            question,
+            lambda: (crate_reads.search_spelling(_allow_spelled(lint, b"!?"), "mod"),),
+        )
         return self._answer(question, units)  # type: ignore[return-value]
 
     def declares_trait(self, trait: str) -> bool:

@@ -43,7 +43,10 @@ _IDENTIFIER_BYTES = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
 # is `name` (`struct Foo`). `impl-header-names`: a match of the regex (an impl header) whose
 # first group spells `name` as one of its identifiers. `impl-for-trait`: a match of the regex
 # (`impl … for NAME`) whose text holds `name` (the trait's last segment) as a word.
+# `search-spelling`: the regex occurs and the text spells `name` as a word (`mod`: a file that
+# allows a lint declares modules where it is allowed only if it declares modules at all).
 SEARCH = "search"
+SEARCH_SPELLING = "search-spelling"
 DECLARES = "declares"
 IMPL_HEADER_NAMES = "impl-header-names"
 IMPL_FOR_TRAIT = "impl-for-trait"
@@ -64,6 +67,9 @@ class Selector:
         regex = _compiled(self.pattern)
         if self.kind == SEARCH:
             return regex.search(data) is not None
+        if self.kind == SEARCH_SPELLING:
+            spelled = _compiled(_word_pattern(self.name))
+            return regex.search(data) is not None and spelled.search(data) is not None
         # The other kinds match only where their name is written: a text without its bytes is
         # answered without the regex (most of a crate's files, for a type's or a trait's name).
         if self.kind in _NAMED and not _may_name(self.name, data):
@@ -111,6 +117,10 @@ def _word_pattern(name: str) -> str:
 
 def search(pattern: re.Pattern[bytes]) -> Selector:
     return Selector(SEARCH, pattern.pattern.decode("latin-1"))
+
+
+def search_spelling(pattern: re.Pattern[bytes], word: str) -> Selector:
+    return Selector(SEARCH_SPELLING, pattern.pattern.decode("latin-1"), word)
 
 
 def declares(pattern: re.Pattern[bytes], name: str) -> Selector:
