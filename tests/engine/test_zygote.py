@@ -434,3 +434,27 @@ def test_a_zygote_that_stops_before_forking_leaves_its_tasks_to_a_pool_of_its_ow
     assert executors == [2]  # the zygote's pool only: the next one is the parent's own
     assert isolated == []
     assert render_json(report) == render_json(scan_folder(SEEDED, rules=chosen))
+
+
+def test_a_worker_inherits_the_zygotes_objects_frozen(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The zygote freezes what its workers inherit (`gc.freeze`) before it forks them: a
+    worker's full collections skip it. The hook reports the worker's frozen count by failing."""
+    import gc
+
+    def hook(rel_path: str) -> None:
+        raise LookupError(f"frozen {gc.get_freeze_count()}")
+
+    monkeypatch.setattr(parallel, "_crash_hook", hook)
+    gc.unfreeze()  # nothing frozen in this process: the count is the zygote's doing
+    chosen = load_rules()
+    with _zygote_for(chosen):
+        pool = WorkerPool(chosen, 1)
+        try:
+            data = (SEEDED / KILLER).read_bytes()
+            future = pool.submit(CrateTask(0, "component-lower", (FileJob(KILLER, data),)))
+            with pytest.raises(Exception, match=r"frozen \d+") as failed:
+                future.result(timeout=60)
+        finally:
+            pool.close()
+    frozen = int(str(failed.value).rsplit(" ", 1)[1])
+    assert frozen > 10_000  # the modules and the compiled rules, at least

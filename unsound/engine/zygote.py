@@ -29,6 +29,7 @@ the tool's own code, run on the rules it compiled: nothing from the scanned work
 from __future__ import annotations
 
 import contextlib
+import gc
 import mmap
 import os
 import signal
@@ -203,6 +204,11 @@ def _serve(
             prepared = built.get(chosen)
             if prepared is None:
                 prepared = built[chosen] = prepare_worker(_rules_of(catalog, chosen))
+            # What the workers inherit (modules, rules, compiled matchers) lives as long as they
+            # do: out of the cyclic collector's passes, a worker's full collection no longer
+            # walks it, nor copies the pages it sits on. Eleven alternating cold scans of
+            # wasmtime: 1.51 -> 1.47 s, page faults about 57,400 -> 56,000.
+            gc.freeze()
             pid = os.fork()
             if pid == 0:
                 requests.close()
