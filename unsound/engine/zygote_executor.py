@@ -99,7 +99,6 @@ class ZygoteExecutor:
             self._stop_workers(kill=True)
             raise
         self._zygote = zygote
-        self._forked_any = False
         self._waiting: deque[_Pending] = deque()
         self._broken = False
         self._closing = False
@@ -110,7 +109,7 @@ class ZygoteExecutor:
     def forked_none(self) -> bool:
         """Whether the zygote stopped before forking any of its workers (meaningful once the
         pool has stopped): no task was started, so none is suspect."""
-        return not self._forked_any
+        return all(worker.pid is None for worker in self._workers)
 
     def submit(self, task: CrateTask) -> Future[list[FileOutcome]]:
         future: Future[list[FileOutcome]] = Future()
@@ -212,7 +211,6 @@ class ZygoteExecutor:
                 continue
             with self._lock:
                 worker.pid = pid
-                self._forked_any = True
                 killed = self._broken
             if killed:  # the pool broke meanwhile: this worker must not outlive it
                 with contextlib.suppress(OSError):
