@@ -288,16 +288,22 @@ def test_an_installed_tool_scans_every_file_on_the_zygote_and_ends_with_it(
     assert done.stderr.decode().startswith("error: ") and b"Traceback" not in done.stderr
 
 
-@pytest.mark.parametrize("room", [None, 0])
+@pytest.mark.parametrize(("room", "ahead_bytes"), [(None, None), (0, None), (None, 0)])
 def test_a_worker_is_sent_its_next_task_ahead_only_when_the_pipe_holds_it(
-    rules: list[CompiledRule], monkeypatch: pytest.MonkeyPatch, room: int | None
+    rules: list[CompiledRule],
+    monkeypatch: pytest.MonkeyPatch,
+    room: int | None,
+    ahead_bytes: int | None,
 ) -> None:
     """While many tasks wait, a working worker gets its next one ahead (its task pipe grown to
-    hold it); with no room in the pipe, never. Every result is its own task's."""
+    hold it); with no room in the pipe, never; nor a task over `_AHEAD_BYTES`, which waits for
+    the first worker to be free. Every result is its own task's."""
     from unsound.engine import zygote_executor
 
     if room is not None:
         monkeypatch.setattr(zygote_executor, "_pipe_room", lambda fd: room)
+    if ahead_bytes is not None:
+        monkeypatch.setattr(zygote_executor, "_AHEAD_BYTES", ahead_bytes)
     depths: list[int] = []
     real_send = ZygoteExecutor._send
 
@@ -321,7 +327,7 @@ def test_a_worker_is_sent_its_next_task_ahead_only_when_the_pipe_holds_it(
         [files[i % 3]] for i in range(12)
     ]
     # Elsewhere than Linux the pipe keeps its size, and nothing is sent ahead.
-    ahead = room is None and sys.platform == "linux"
+    ahead = room is None and ahead_bytes is None and sys.platform == "linux"
     assert max(depths) == (2 if ahead else 1)
 
 

@@ -25,6 +25,7 @@ from unsound import __version__
 from unsound.dsl.compiled import CompiledRule
 from unsound.engine.cache import CrateView, FileText, ScanCache
 from unsound.engine.cargo_lints import NO_LINT_LEVELS, LintLevels
+from unsound.engine.crate_sizes import discovery_order, estimated_sizes
 from unsound.engine.crate_task import CrateTask, FileJob, FileOutcome, OnResult
 from unsound.engine.early_pool import take_early_worker
 from unsound.engine.progress import NoProgress, Progress
@@ -86,7 +87,7 @@ def scan_workspace(
         if jobs > 0 and not all_files and len(packages) > 1:
             # Each crate goes to the workers as soon as it is read: discovery (a second of
             # parsing `mod` declarations on wasmtime) overlaps the scan of the first crates.
-            order = _touched_first(packages, touched)
+            order, slice_bytes = _discovery_plan(packages, touched, jobs)
             stream = CrateSources(order, workspace.root, store=cache)
             sources, findings, scan_problems = scan_crates(
                 stream,
@@ -97,6 +98,7 @@ def scan_workspace(
                 pool=pool,
                 workspace_crates=siblings,
                 crate_lints=lints,
+                slice_bytes=slice_bytes,
             )
             problems = stream.problems
         else:
@@ -176,6 +178,21 @@ def _workers_needed(jobs: int, touched: dict[str, int] | None) -> int:
 def _few_files_changed(touched: dict[str, int] | None) -> bool:
     """Whether the cache says only a few files changed (less than a slice's worth of bytes)."""
     return touched is not None and sum(touched.values()) < _SLICE_BYTES
+
+
+def _discovery_plan(
+    packages: Sequence[Package], touched: dict[str, int] | None, jobs: int
+) -> tuple[list[Package], int]:
+    """The order in which the packages are discovered and scanned, and the size from which a
+    crate is cut into one slice per job. A rescan takes the changed crates first; a cold scan
+    (no cache to tell) the biggest first by their size on disk (`crate_sizes`), cutting only a
+    crate over half of one job's share of the whole (and over 2 MB): any other is done by its
+    worker while the others scan the rest."""
+    if touched is not None:
+        return _touched_first(packages, touched), _SLICE_BYTES
+    sizes = estimated_sizes(packages)
+    share = sum(sizes.values()) // (2 * max(jobs, 1))
+    return discovery_order(packages, sizes), max(_SLICE_BYTES, share)
 
 
 def _touched_first(packages: Sequence[Package], touched: dict[str, int] | None) -> list[Package]:
@@ -266,6 +283,7 @@ def scan_crates(
     pool: WorkerPool | None = None,
     workspace_crates: frozenset[str] = frozenset(),
     crate_lints: Mapping[str, LintLevels] | None = None,
+    slice_bytes: int = _SLICE_BYTES,
 ) -> tuple[tuple[SourceFile, ...], list[Finding], list[ScanProblem]]:
     """`scan_sources` for files that arrive one crate at a time (each crate's files complete
     and sorted, as `CrateSources` gives them): a crate's tasks are submitted to the workers as
@@ -308,11 +326,11 @@ def scan_crates(
                     unreadable.extend(missing)
                     unread_crates.add(crate[0].crate)
             # The total is not known yet, so a crate is cut into one slice per job only when it
-            # is big enough to keep every worker busy alone (a workspace that is mostly one
-            # crate must not scan on one core); a smaller one goes whole (each slice reads the
-            # crate index again).
+            # is `slice_bytes` or more, big enough to keep every worker busy alone (a workspace
+            # that is mostly one crate must not scan on one core); a smaller one goes whole
+            # (each slice's worker builds the crate's index, queries and relations again).
             todo = sum(len(s.data) for i, s in enumerate(crate) if i not in cached)
-            slices = jobs if todo >= _SLICE_BYTES else 1
+            slices = jobs if todo >= slice_bytes else 1
             for task in plan_tasks(crate, cached, slices, workspace_crates, crate_lints):
                 yield dataclasses.replace(task, task_id=next(task_ids))
 
