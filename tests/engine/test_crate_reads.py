@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import marshal
 import random
+import shutil
 from pathlib import Path
 
 import pytest
@@ -565,3 +566,51 @@ def test_a_named_selector_skips_only_texts_that_cannot_spell_its_name(
             patch.setattr(crate_reads, "_may_name", lambda name, data: True)
             reference = selector.matches(data)
         assert selector.matches(data) == reference, (selector, data)
+
+
+HOLDER_SLOT = """pub struct Holder<T> {
+    value: Slot<T>,
+}
+"""
+
+WRAP_LATER = """pub struct SendWrapper<T>(T);
+
+pub type Slot<T> = SendWrapper<T>;
+"""
+
+
+def test_holds_a_named_type_walks_no_field_of_a_crate_that_never_spells_it(
+    tmp_path: Path, recomputed: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`not $T holds "SendWrapper"` (and "Fragile") of `send-impl-without-send-bound`: no file
+    of the crate spells either name, so no field of `Holder` is walked for them. Once another
+    file makes `Holder`'s `Slot<T>` an alias of a `SendWrapper<T>`, the cached outcome of
+    `send_impl.rs` (which read that file for nothing else) is redone, and the finding goes, as
+    in a cold scan."""
+    from unsound.engine import conditions
+
+    walked: list[object] = []
+    real = conditions._holds_in
+
+    def spy(field_type: object, test: object, *rest: object) -> bool:
+        wanted = getattr(test, "args", ())
+        if wanted in (("SendWrapper",), ("Fragile",)):
+            walked.append(wanted)
+        return real(field_type, test, *rest)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(conditions, "_holds_in", spy)
+    root = write_crate(tmp_path / "facts")
+    (root / "src/lib.rs").write_text(LIB + "pub mod wrap;\n")
+    (root / "src/holder.rs").write_text(HOLDER_SLOT)
+    (root / "src/wrap.rs").write_text("// nothing yet\n")
+    send_impl = ("send-impl-without-send-bound", "src/send_impl.rs", 4, 13)
+    assert send_impl in findings(root)
+    assert walked == []
+    (root / "src/wrap.rs").write_text(WRAP_LATER)
+    recomputed.clear()
+    rescanned = findings(root)
+    assert "src/send_impl.rs" in recomputed
+    assert send_impl not in rescanned
+    assert walked  # the crate spells `SendWrapper` now: `Holder`'s field is followed to it
+    shutil.rmtree(root / "target")
+    assert findings(root) == rescanned

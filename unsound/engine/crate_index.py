@@ -662,6 +662,9 @@ _GIVES: dict[str, _Gives] = {
     "type-alias": _named("aliases by name", _aliases_in),
     "mentions": _mentions_in,
     "safe-unsafe": _methods_in,
+    # A one-word `spells_any` (`_spells`, `holds "Name"`), noted only when no file of the crate
+    # spelled the word: a file that spells it now changes the answer, and no other does.
+    "spells": lambda unit, word: [word] if word.encode("utf-8") in unit.data else [],
 }
 
 
