@@ -647,7 +647,8 @@ def _holds(
     if wanted is not None:
         # Every field type asked about is in a file of the crate (a definition's, an alias's),
         # so one that names the type spells it: a crate that spells it nowhere has none, and
-        # no definition is parsed to learn so (tikv's `not $T holds "SendWrapper"`: 0.06 s).
+        # no definition is parsed to learn so (tikv: `send-impl-without-send-bound` judged its
+        # candidates in 0.20 s, 0.08 s now).
         last = wanted.rsplit("::", 1)[-1]
         if not context.crate.spells_any(("spells", last), (last,)):
             return
