@@ -83,6 +83,20 @@ def test_a_cold_scan_cuts_only_a_crate_big_beside_the_whole(
     assert cut_from == slice_bytes
 
 
+def test_one_job_keeps_the_given_order_without_sizing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing to balance on one worker: the packages are not walked."""
+    from unsound.engine import scan
+
+    monkeypatch.setattr(scan, "estimated_sizes", lambda packages: pytest.fail("walked"))
+    small = _package("small", tmp_path / "small", ("lib", "src/lib.rs"))
+    big = _package("big", tmp_path / "big", ("lib", "src/lib.rs"))
+    order, cut_from = _discovery_plan([small, big], None, 1)
+    assert [p.name for p in order] == ["small", "big"]
+    assert cut_from == _SLICE_BYTES
+
+
 def test_a_rescan_takes_the_changed_crates_first_and_cuts_as_before(tmp_path: Path) -> None:
     """The cache names what changed: no walk, the changed crate first, the fixed size."""
     big = _package("big", tmp_path / "big", ("lib", "src/lib.rs"))

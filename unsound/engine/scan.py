@@ -187,8 +187,8 @@ def _discovery_plan(
     crate is cut into one slice per job. A rescan takes the changed crates first; a cold scan
     (no cache to tell) the biggest first by their size on disk (`crate_sizes`), cutting only a
     crate over half of one job's share of the whole (and over 2 MB): any other is done by its
-    worker while the others scan the rest."""
-    if touched is not None:
+    worker while the others scan the rest. One job has nothing to balance: no sizes."""
+    if touched is not None or jobs <= 1:
         return _touched_first(packages, touched), _SLICE_BYTES
     sizes = estimated_sizes(packages)
     share = sum(sizes.values()) // (2 * max(jobs, 1))
