@@ -161,7 +161,7 @@ class CrateIndex:
     _selections: dict[Question, _Selection] = field(default_factory=dict, repr=False)
     # Per question answered file by file, the files that gave something (`_answer`).
     _loud: dict[Question, frozenset[str]] = field(default_factory=dict, repr=False)
-    # `_spells`: per word, its selector and whether a file of the crate holds the word.
+    # `spells_any`: per question, its selector and whether a file of the crate holds the word.
     _spelled: dict[Question, tuple[Selector, bool]] = field(default_factory=dict, repr=False)
 
     def definitions(self, name: str) -> list[TypeDefinition]:
@@ -248,14 +248,15 @@ class CrateIndex:
         them; on wasmtime, which has no `FromNapiValue`, `napi-external-by-value` did so for
         each of 336 type aliases."""
         last = trait.rsplit("::", 1)[-1]
-        if not self._spells(last):
+        if not self.spells(last):
             return False
         question = ("impls", type_name)
         units = self._files_declaring(question, (IMPL_FOR,))
         return last in self._answer(question, units)
 
-    def _spells(self, word: str) -> bool:
-        """Whether a file of the crate holds `word` anywhere in its text."""
+    def spells(self, word: str) -> bool:
+        """Whether a file of the crate holds `word` anywhere in its text (a "no" is noted as a
+        read of every file, `spells_any`)."""
         return self.spells_any(("spells", word), (word,))
 
     def spells_any(self, question: Question, words: tuple[str, ...]) -> bool:
@@ -662,8 +663,8 @@ _GIVES: dict[str, _Gives] = {
     "type-alias": _named("aliases by name", _aliases_in),
     "mentions": _mentions_in,
     "safe-unsafe": _methods_in,
-    # A one-word `spells_any` (`_spells`, `holds "Name"`), noted only when no file of the crate
-    # spelled the word: a file that spells it now changes the answer, and no other does.
+    # `spells` (for `implements`, `holds "Name"`), noted only when no file of the crate spelled
+    # the word: a file that spells it now changes the answer, and no other does.
     "spells": lambda unit, word: [word] if word.encode("utf-8") in unit.data else [],
 }
 

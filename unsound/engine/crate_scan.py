@@ -61,7 +61,7 @@ _AUDITED_QUERIES = frozenset(
         "type_alias",
         "mentions",
         "safe_method_uses_unsafe",
-        "spells_any",
+        "spells",
         "files_allowing",
         "modules_allowing",
         "workspace_crates",

@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
+from unsound.engine.source_guard import inside
 from unsound.engine.workspace import Package
 
 _SKIPPED = frozenset({"target", "node_modules"})
@@ -57,7 +58,7 @@ def _crate_folders(package: Package) -> tuple[list[str], list[str]]:
             folders.add(os.path.dirname(path))
     kept: list[str] = []
     for folder in sorted(folders):
-        if not any(folder.startswith(outer + os.sep) for outer in kept):
+        if not inside(folder, kept):
             kept.append(folder)
     return kept, single_files
 
